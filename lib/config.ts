@@ -1,0 +1,73 @@
+/**
+ * Configs: defaults -> preset -> overrides, with unknown keys rejected and a stable hash
+ * of the resolved config (nanoGPT's configurator, MAE/DiT's stored args).
+ */
+import { createHash } from 'crypto';
+import { ConfigError, show } from './errors';
+
+/** The three sizes every experiment comes in (see DESIGN.md). */
+export const PRESET_NAMES = ['smoke', 'cpu', 'paper'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+/** Reads the preset from `$REPRO_PRESET` (set by the notebook runner), default `cpu`. */
+export function presetFromEnv(fallback: PresetName = 'cpu'): PresetName {
+  const p = process.env.REPRO_PRESET ?? fallback;
+  return checkPreset(p);
+}
+
+export function checkPreset(p: unknown): PresetName {
+  if (typeof p !== 'string' || !(PRESET_NAMES as readonly string[]).includes(p)) {
+    throw new ConfigError(`unknown preset ${show(p)}; expected one of ${PRESET_NAMES.join(', ')}`);
+  }
+  return p as PresetName;
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+
+/**
+ * Merges `override` into `base`, rejecting keys `base` does not have (at any depth).
+ * Arrays and non-object values replace; nested plain objects merge.
+ * `where` names the config in error messages (e.g. `mae-sweep config`).
+ */
+export function mergeChecked<T>(base: T, override: unknown, where: string): T {
+  if (override === undefined) return structuredClone(base);
+  if (!isPlainObject(base)) return structuredClone(override) as T;
+  if (!isPlainObject(override)) {
+    throw new ConfigError(`${where} must be an object; got ${show(override)}`);
+  }
+  const out: Record<string, unknown> = structuredClone(base) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(override)) {
+    if (!(k in out)) {
+      const known = Object.keys(out).join(', ');
+      throw new ConfigError(`unknown key '${k}' in ${where}; expected one of ${known}`);
+    }
+    if (v === undefined) continue;
+    out[k] = isPlainObject(out[k]) && isPlainObject(v) ? mergeChecked(out[k], v, `${where}.${k}`) : structuredClone(v);
+  }
+  return out as T;
+}
+
+/** JSON with object keys sorted, so equal configs serialise (and hash) equally. */
+export function canonicalJson(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canonicalJson).join(',')}]`;
+  if (isPlainObject(x)) {
+    return `{${Object.keys(x)
+      .filter((k) => x[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(x[k])}`)
+      .join(',')}}`;
+  }
+  if (typeof x === 'number' && !Number.isFinite(x)) {
+    throw new ConfigError(`configs hold finite numbers only; got ${x}`);
+  }
+  return JSON.stringify(x);
+}
+
+/** A short stable id of a resolved config: the first 12 hex digits of its SHA-256. */
+export function configHash(config: unknown): string {
+  return createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 12);
+}
