@@ -8,7 +8,7 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const target = path.join(root, 'build', 'lib');
 const link = path.join(root, 'node_modules', 'repro');
-const quiet = process.argv.includes('--quiet');
+const quiet = process.argv.includes("--quiet") || require.main !== module;
 fs.mkdirSync(target, { recursive: true });
 fs.writeFileSync(path.join(target, 'package.json'),
   JSON.stringify({ name: 'repro', private: true, main: 'index.js', types: 'index.d.ts' }, null, 2) + '\n');
