@@ -1,0 +1,428 @@
+/**
+ * Results as append-only JSON lines: `results/<experiment>/<preset>/runs.jsonl`, one finished run per line.
+ *
+ * Why the care:
+ * - Sweep members run in parallel worker processes and append to the same file. POSIX makes O_APPEND
+ *   writes atomic only for pipes under PIPE_BUF, not for regular files, so every append holds an
+ *   exclusive lock file (`<file>.lock`, created with O_EXCL) around write + fsync. A lock left by a
+ *   killed worker is broken when its pid is dead or it is older than `staleLockMs`.
+ * - A crash mid-write leaves a last line without its newline. Readers skip it with one warning naming
+ *   the file and line; the next append starts on a fresh line so its record stays valid.
+ * - The file is never rewritten: a failed write (full disk, read-only folder) only trims the bytes this
+ *   very append added, and throws a ResultsWriteError naming the path and what to do.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { EnvironmentError } from '../errors';
+import { experimentDir } from '../paths';
+import type { Json } from '../experiments/types';
+
+/** One finished run, as stored on one line of runs.jsonl. */
+export interface RunRecord {
+  /** Experiment name (kebab-case), e.g. `mae-sweep`. */
+  experiment: string;
+  /** Preset the run belongs to: `smoke`, `cpu` or `paper`. */
+  preset: string;
+  /** Hash of experiment + resolved row config + seed: the key that makes reruns reuse a run. */
+  runId: string;
+  /** Human-readable table row, e.g. `decayed α_min=0.6`. */
+  row: string;
+  seed: number;
+  /** The fully resolved config of the run. */
+  config: Json;
+  /** Scalar metrics of the table row (non-finite numbers are stored as null by JSON). */
+  metrics: { [k: string]: number | string | boolean | null };
+  /** Curves for figures, e.g. `{ step: [...], loss: [...] }`. */
+  history?: { [k: string]: number[] };
+  extra?: { [k: string]: Json };
+  wallTimeSec: number;
+  /** What `engineInfo()` reported. */
+  engine: Json;
+  /** `git rev-parse HEAD` at run time, or null outside a checkout. */
+  commit: string | null;
+  host: string;
+  /** ISO 8601 time the run finished. */
+  finishedAt: string;
+}
+
+/** Writing results failed (permissions, read-only or full disk, a stuck lock). Names the path and the fix. */
+export class ResultsWriteError extends EnvironmentError {
+  override name = 'ResultsWriteError';
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** `<experimentDir>/runs.jsonl`. */
+export function runsFile(experiment: string, preset: string): string {
+  return path.join(experimentDir(experiment, preset), 'runs.jsonl');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation (shared by the reader and the writer). Iterative, so deeply nested JSON cannot
+// overflow the stack; bounded, so a hostile line cannot make it walk forever.
+
+const MAX_JSON_DEPTH = 64;
+
+function isPlainObject(v: unknown): v is { [k: string]: unknown } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Returns a problem description, or null when `v` is JSON no deeper than MAX_JSON_DEPTH. */
+function checkJson(v: unknown, where: string): string | null {
+  const stack: { v: unknown; depth: number }[] = [{ v, depth: 0 }];
+  while (stack.length) {
+    const { v: x, depth } = stack.pop()!;
+    if (depth > MAX_JSON_DEPTH) return `${where} is nested deeper than ${MAX_JSON_DEPTH} levels`;
+    if (x === null || typeof x === 'string' || typeof x === 'boolean') continue;
+    if (typeof x === 'number') continue; // JSON.parse can yield ±Infinity from 1e999: harmless here
+    if (Array.isArray(x)) {
+      for (const y of x) stack.push({ v: y, depth: depth + 1 });
+    } else if (isPlainObject(x)) {
+      for (const k of Object.keys(x)) stack.push({ v: x[k], depth: depth + 1 });
+    } else {
+      return `${where} holds a non-JSON value (${typeof x})`;
+    }
+  }
+  return null;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}
+
+/** Returns the first problem with `v` as a RunRecord, or null when it is one. */
+export function checkRunRecord(v: unknown): string | null {
+  if (!isPlainObject(v)) return `expected a JSON object, got ${typeName(v)}`;
+  for (const k of ['experiment', 'preset', 'runId', 'row', 'host', 'finishedAt'] as const) {
+    if (typeof v[k] !== 'string') return `field '${k}' must be a string; got ${typeName(v[k])}`;
+  }
+  if (Number.isNaN(Date.parse(v.finishedAt as string))) {
+    return `field 'finishedAt' must be an ISO date; got '${String(v.finishedAt).slice(0, 40)}'`;
+  }
+  if (typeof v.seed !== 'number' || !Number.isSafeInteger(v.seed)) {
+    return `field 'seed' must be an integer; got ${typeName(v.seed) === 'number' ? v.seed : typeName(v.seed)}`;
+  }
+  if (typeof v.wallTimeSec !== 'number' || !Number.isFinite(v.wallTimeSec) || v.wallTimeSec < 0) {
+    return `field 'wallTimeSec' must be a finite number >= 0; got ${typeName(v.wallTimeSec) === 'number' ? v.wallTimeSec : typeName(v.wallTimeSec)}`;
+  }
+  if (!(v.commit === null || typeof v.commit === 'string')) {
+    return `field 'commit' must be a string or null; got ${typeName(v.commit)}`;
+  }
+  if (!('config' in v)) return `field 'config' is missing`;
+  if (!('engine' in v)) return `field 'engine' is missing`;
+  if (!isPlainObject(v.metrics)) return `field 'metrics' must be an object; got ${typeName(v.metrics)}`;
+  for (const [k, m] of Object.entries(v.metrics)) {
+    if (!(m === null || typeof m === 'number' || typeof m === 'string' || typeof m === 'boolean')) {
+      return `metric '${k}' must be a number, string, boolean or null; got ${typeName(m)}`;
+    }
+  }
+  if (v.history !== undefined) {
+    if (!isPlainObject(v.history)) return `field 'history' must be an object; got ${typeName(v.history)}`;
+    for (const [k, h] of Object.entries(v.history)) {
+      // null stands for a non-finite point (JSON has no NaN): keep it, plots show a gap.
+      if (!Array.isArray(h) || !h.every((x) => typeof x === 'number' || x === null)) {
+        return `history '${k}' must be an array of numbers`;
+      }
+    }
+  }
+  if (v.extra !== undefined && !isPlainObject(v.extra)) return `field 'extra' must be an object; got ${typeName(v.extra)}`;
+  return (
+    checkJson(v.config, `field 'config'`) ??
+    checkJson(v.engine, `field 'engine'`) ??
+    (v.extra === undefined ? null : checkJson(v.extra, `field 'extra'`))
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+/** Most warnings listed one by one; the rest are counted in one more line. */
+const MAX_WARNINGS = 20;
+/** A runs.jsonl is KBs to MBs; refuse to slurp something absurd (a wrong path, a disk image). */
+const MAX_FILE_BYTES = 1 << 30;
+
+/**
+ * Reads every valid record of a runs.jsonl. Never throws on content: bad lines (not JSON, wrong shape,
+ * a last line cut short by a crash) are skipped with a warning naming the file and line number.
+ * A missing file is an empty result (no runs yet). Unreadable files (EACCES, a folder) do throw.
+ */
+export function readRuns(file: string): { records: RunRecord[]; warnings: string[] } {
+  const records: RunRecord[] = [];
+  const warnings: string[] = [];
+  let bad = 0;
+  const warn = (msg: string): void => {
+    bad++;
+    if (warnings.length < MAX_WARNINGS) warnings.push(msg);
+  };
+  let buf: Buffer;
+  try {
+    const st = fs.statSync(file);
+    if (st.isDirectory()) {
+      throw new ResultsWriteError(`${file} is a folder, not a runs.jsonl file`, file, 'EISDIR');
+    }
+    if (st.size > MAX_FILE_BYTES) {
+      warnings.push(`${file}: ${st.size} bytes is larger than any runs.jsonl should be (limit ${MAX_FILE_BYTES}); not read`);
+      return { records, warnings };
+    }
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records, warnings };
+    throw e;
+  }
+  const text = buf.toString('utf8');
+  const complete = text.endsWith('\n');
+  const lines = text.split('\n');
+  if (complete) lines.pop(); // the empty string after the final newline
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    let line = lines[i];
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.trim() === '') continue;
+    const last = i === lines.length - 1 && !complete;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      warn(
+        last
+          ? `${file}:${lineNo}: last line is incomplete (no newline; a run was interrupted while writing it); skipped`
+          : `${file}:${lineNo}: not valid JSON (${(e as Error).message.slice(0, 80)}); skipped`,
+      );
+      continue;
+    }
+    const problem = checkRunRecord(value);
+    if (problem) {
+      warn(`${file}:${lineNo}: not a run record: ${problem}; skipped`);
+      continue;
+    }
+    records.push(value as RunRecord);
+  }
+  if (bad > warnings.length) warnings.push(`${file}: ${bad - warnings.length} more bad lines not listed`);
+  return { records, warnings };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/** The fs calls appendRun makes; tests inject failures (ENOSPC) through `writeSync`/`fsyncSync`. */
+export interface AppendIo {
+  writeSync(fd: number, buffer: Buffer, offset: number, length: number, position: number | null): number;
+  fsyncSync(fd: number): void;
+}
+
+export interface AppendOptions {
+  /** Give up waiting for the lock after this long (ms). Default 30 s. */
+  lockTimeoutMs?: number;
+  /** A lock older than this (ms) is stale even if its pid is alive (pids get reused). Default 60 s. */
+  staleLockMs?: number;
+  io?: Partial<AppendIo>;
+}
+
+const ADVICE: { [code: string]: string } = {
+  ENOSPC: 'the disk is full: free some space (or set REPRO_RESULTS to a folder on another disk) and rerun; finished runs are kept',
+  EDQUOT: 'the disk quota is exhausted: free some space (or set REPRO_RESULTS to another folder) and rerun; finished runs are kept',
+  EACCES: 'no permission to write there: fix the permissions or set REPRO_RESULTS to a writable folder',
+  EPERM: 'no permission to write there: fix the permissions or set REPRO_RESULTS to a writable folder',
+  EROFS: 'the file system is read-only: set REPRO_RESULTS to a folder on a writable disk',
+  ENOTDIR: 'a part of the path is a file, not a folder: move that file away or set REPRO_RESULTS to another folder',
+  EISDIR: 'the path is a folder: remove or rename it, or set REPRO_RESULTS to another folder',
+};
+
+/** Wraps an fs error into a ResultsWriteError that says what failed, where, and what to do. */
+export function writeError(e: unknown, what: string, p: string): ResultsWriteError {
+  if (e instanceof ResultsWriteError) return e;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const advice = (code && ADVICE[code]) ?? 'check that the folder exists and is writable, or set REPRO_RESULTS';
+  const msg = `cannot ${what} ${p}: ${code ?? (e as Error)?.message ?? String(e)}; ${advice}`;
+  return new ResultsWriteError(msg, p, code);
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+function sleepMs(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/** Takes `<file>.lock`; returns the token written into it (to release only our own lock). */
+function acquireLock(lock: string, opts: AppendOptions): string {
+  const token = `${process.pid} ${Date.now()} ${Math.random().toString(36).slice(2)}\n`;
+  const timeout = opts.lockTimeoutMs ?? 30_000;
+  const staleMs = opts.staleLockMs ?? 60_000;
+  const start = Date.now();
+  let wait = 1;
+  for (;;) {
+    try {
+      const fd = fs.openSync(lock, 'wx');
+      try {
+        fs.writeSync(fd, token);
+      } finally {
+        fs.closeSync(fd);
+      }
+      return token;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(e, 'create the lock file', lock);
+    }
+    breakIfStale(lock, staleMs);
+    if (Date.now() - start > timeout) {
+      throw new ResultsWriteError(
+        `cannot lock ${lock}: held by another process for over ${Math.round(timeout / 1000)} s; ` +
+          `if no run is writing results now, delete that file and rerun`,
+        lock,
+        'ETIMEDOUT',
+      );
+    }
+    sleepMs(wait);
+    wait = Math.min(wait * 2, 50);
+  }
+}
+
+/** Removes a lock whose owner is dead or which is too old; safe against two processes breaking it at once. */
+function breakIfStale(lock: string, staleMs: number): void {
+  let content: string;
+  let mtime: number;
+  try {
+    content = fs.readFileSync(lock, 'utf8');
+    mtime = fs.statSync(lock).mtimeMs;
+  } catch {
+    return; // released meanwhile
+  }
+  const pid = Number(content.split(' ')[0]);
+  const age = Date.now() - mtime;
+  // An empty lock is one being written right now (open, then write): give its owner a moment.
+  if (content === '' ? age < 2000 : pidAlive(pid) && age < staleMs) return;
+  // Move it aside first, then check it is the one we judged stale: if another process broke it and
+  // took a fresh lock in between, we moved the fresh one and put it back.
+  const aside = `${lock}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    fs.renameSync(lock, aside);
+  } catch {
+    return;
+  }
+  let moved = '';
+  try {
+    moved = fs.readFileSync(aside, 'utf8');
+  } catch {
+    /* gone */
+  }
+  if (moved !== content) {
+    try {
+      fs.linkSync(aside, lock);
+    } catch {
+      /* a new lock exists already; theirs wins */
+    }
+  }
+  try {
+    fs.unlinkSync(aside);
+  } catch {
+    /* ignore */
+  }
+}
+
+function releaseLock(lock: string, token: string): void {
+  try {
+    if (fs.readFileSync(lock, 'utf8') === token) fs.unlinkSync(lock);
+  } catch {
+    /* already gone (broken as stale): nothing to release */
+  }
+}
+
+/**
+ * Appends one record as one line to `file` (creating its folder), under the file's lock, then fsyncs.
+ * Throws a ResultsWriteError on any I/O failure (naming the path and the fix); what the file held before stays.
+ * Throws a TypeError when `record` is not a RunRecord (a bug in the caller, not bad input).
+ * Returns the 1-based line number of the new record.
+ */
+export function appendRun(file: string, record: RunRecord, opts: AppendOptions = {}): number {
+  const problem = checkRunRecord(JSON.parse(JSON.stringify(record)));
+  if (problem) throw new TypeError(`appendRun: record is not a valid RunRecord: ${problem}`);
+  const io: AppendIo = {
+    writeSync: opts.io?.writeSync ?? ((fd, b, o, l, p) => fs.writeSync(fd, b, o, l, p)),
+    fsyncSync: opts.io?.fsyncSync ?? ((fd) => fs.fsyncSync(fd)),
+  };
+  const dir = path.dirname(file);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw writeError(e, 'create the results folder', dir);
+  }
+  const lock = `${file}.lock`;
+  const token = acquireLock(lock, opts);
+  let fd = -1;
+  try {
+    try {
+      fd = fs.openSync(file, 'a+');
+    } catch (e) {
+      throw writeError(e, 'open', file);
+    }
+    const size = fs.fstatSync(fd).size;
+    let prefix = '';
+    let lineNo = 1;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      fs.readSync(fd, last, 0, 1, size - 1);
+      lineNo = countLines(fd, size) + 1;
+      if (last[0] !== 0x0a) {
+        // A crash cut the previous line short: keep it (never rewrite), start ours on a new line.
+        prefix = '\n';
+        process.stderr.write(
+          `warning: ${file}:${lineNo}: last line is incomplete (a run was interrupted while writing it); ` +
+            `it is kept and skipped by readers; appending on a new line\n`,
+        );
+        lineNo++;
+      }
+    }
+    const bytes = Buffer.from(prefix + JSON.stringify(record) + '\n', 'utf8');
+    try {
+      let off = 0;
+      while (off < bytes.length) off += io.writeSync(fd, bytes, off, bytes.length - off, null);
+      io.fsyncSync(fd);
+    } catch (e) {
+      // Take back only the bytes this append added, so the file ends as it did before.
+      try {
+        fs.ftruncateSync(fd, size);
+      } catch {
+        /* the reader skips a partial last line anyway */
+      }
+      throw writeError(e, 'append a run to', file);
+    }
+    return lineNo;
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+    releaseLock(lock, token);
+  }
+}
+
+/** Newlines in the first `size` bytes of fd (the line number of a new record, for messages). */
+function countLines(fd: number, size: number): number {
+  const chunk = Buffer.allocUnsafe(1 << 16);
+  let n = 0;
+  for (let pos = 0; pos < size; ) {
+    const got = fs.readSync(fd, chunk, 0, Math.min(chunk.length, size - pos), pos);
+    if (got <= 0) break;
+    for (let i = 0; i < got; i++) if (chunk[i] === 0x0a) n++;
+    pos += got;
+  }
+  return n;
+}
+
+/** The host name recorded with each run. */
+export function hostName(): string {
+  return os.hostname();
+}
