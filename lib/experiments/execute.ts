@@ -1,0 +1,99 @@
+/**
+ * Executes one run of an experiment in this process and turns its result into a results record.
+ * Used in-process by the runner (one worker) and by each worker process (`worker.ts`).
+ */
+import { execSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { configHash, PresetName } from '../config';
+import { initEngine } from '../backend';
+import { experimentDir, REPO_ROOT } from '../paths';
+import type { RunRecord } from '../report/runs';
+import type { Experiment, Json, RunSpec } from './types';
+
+export interface WorkerRequest {
+  experiment: string;
+  preset: PresetName;
+  spec: RunSpec;
+}
+
+export type WorkerReply =
+  | { type: 'result'; record: RunRecord }
+  | { type: 'error'; message: string; name?: string };
+
+/** A run's id: the hash of the experiment name, the run's resolved config and its seed. */
+export function runIdOf(experiment: string, spec: RunSpec): string {
+  return configHash({ experiment, config: spec.config, seed: spec.seed });
+}
+
+let commitCache: string | null | undefined;
+/** The repository's commit (`abc1234`, `+dirty` when lib/ has uncommitted changes), or null outside git. */
+export function currentCommit(): string | null {
+  if (commitCache !== undefined) return commitCache;
+  try {
+    const head = execSync('git rev-parse --short HEAD', { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execSync('git status --porcelain -- lib', { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    commitCache = head + (dirty ? '+dirty' : '');
+  } catch {
+    commitCache = null;
+  }
+  return commitCache;
+}
+
+/** Loads `lib/experiments/<name>` and returns its `experiment` export. */
+export function loadExperiment(name: string): Experiment<object> {
+  if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`invalid experiment name '${name}'`);
+  const file = path.join(__dirname, `${name}.js`);
+  if (!fs.existsSync(file)) {
+    const known = fs.readdirSync(__dirname).filter((f) => f.endsWith('.js') && !['run.js', 'execute.js', 'worker.js', 'types.js', 'index.js'].includes(f)).map((f) => f.slice(0, -3));
+    throw new Error(`unknown experiment '${name}'; expected one of ${known.join(', ')}`);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const mod = require(file) as { experiment?: Experiment<object> };
+  if (!mod.experiment) throw new Error(`lib/experiments/${name} exports no 'experiment'`);
+  return mod.experiment;
+}
+
+export async function executeRun(
+  req: WorkerRequest,
+  exp: Experiment<object>,
+  onProgress: (done: number, total: number, info: string) => void,
+): Promise<WorkerReply> {
+  const { spec, preset } = req;
+  const runId = runIdOf(exp.name, spec);
+  const checkpointDir = path.join(experimentDir(exp.name, preset), 'checkpoints', runId);
+  const t0 = Date.now();
+  try {
+    const engine = await initEngine({ quiet: true });
+    fs.mkdirSync(checkpointDir, { recursive: true });
+    const logFile = path.join(checkpointDir, 'log.jsonl');
+    const result = await exp.runOne(spec, {
+      preset,
+      runId,
+      checkpointDir,
+      progress: onProgress,
+      log: (m) => fs.appendFileSync(logFile, JSON.stringify({ runId, ...m }) + '\n'),
+    });
+    const record: RunRecord = {
+      experiment: exp.name,
+      preset,
+      runId,
+      row: spec.row,
+      seed: spec.seed,
+      config: spec.config as Json,
+      metrics: result.metrics,
+      ...(result.history ? { history: result.history } : {}),
+      ...(result.extra ? { extra: result.extra } : {}),
+      wallTimeSec: (Date.now() - t0) / 1000,
+      engine: engine as unknown as Json,
+      commit: currentCommit(),
+      host: `${os.hostname()} (${os.cpus().length} cores)`,
+      finishedAt: new Date().toISOString(),
+    };
+    return { type: 'result', record };
+  } catch (e) {
+    const err = e as Error;
+    return { type: 'error', message: err.message ?? String(e), name: err.name };
+  }
+}

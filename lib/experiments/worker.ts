@@ -1,0 +1,28 @@
+/**
+ * A worker process of the experiment runner: takes run requests over IPC, executes each in this
+ * process (engine initialised once), and replies with the results record or the error.
+ */
+import { executeRun, loadExperiment, runIdOf, WorkerRequest } from './execute';
+
+process.on('message', async (msg: WorkerRequest | { type: 'exit' }) => {
+  if ('type' in msg && msg.type === 'exit') {
+    process.disconnect?.();
+    process.exit(0);
+  }
+  const req = msg as WorkerRequest;
+  let reply;
+  try {
+    const exp = loadExperiment(req.experiment);
+    const runId = runIdOf(exp.name, req.spec);
+    let last = 0;
+    reply = await executeRun(req, exp, (done, total, info) => {
+      const now = Date.now();
+      if (now - last < 200 && done < total) return; // IPC at most 5 messages a second
+      last = now;
+      process.send!({ type: 'progress', runId, done, total, info });
+    });
+  } catch (e) {
+    reply = { type: 'error' as const, message: (e as Error).message };
+  }
+  process.send!(reply);
+});

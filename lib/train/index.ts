@@ -1,0 +1,7 @@
+export * from './params';
+export * from './schedule';
+export * from './adamw';
+export * from './ema';
+export * from './checkpoint';
+export * from './progress';
+export * from './loop';

@@ -1,0 +1,232 @@
+/**
+ * The one training loop every experiment uses: AdamW with a warm-up + cosine schedule, gradient
+ * clipping, optional EMA of weights, progress with ETA, a metrics line every `logEvery` steps,
+ * periodic evaluation, atomic checkpoints with exact resume, and a clear stop on a non-finite loss.
+ *
+ * Resumability contract: `task.loss(step)` must draw all its randomness (batch order, masks, noise)
+ * from the run's seed and `step` (or from state exposed through getState/setState), so a run that
+ * resumes from a checkpoint at step s continues exactly as if it had never stopped.
+ */
+import * as fs from 'fs';
+import * as tf from '@tensorflow/tfjs';
+import { checkNumber, checkPositiveInt, NonFiniteLossError } from '../errors';
+import { AdamW, ADAMW_DEFAULTS, AdamWConfig, validateAdamW } from './adamw';
+import { loadCheckpoint, restoreVariables, saveCheckpoint, Json } from './checkpoint';
+import { Ema } from './ema';
+import { checkUniqueNames, Param } from './params';
+import { learningRate, ScheduleConfig, validateSchedule } from './schedule';
+
+export interface TrainConfig {
+  /** Number of optimiser steps. */
+  steps: number;
+  /** Learning-rate schedule (peak lr, warm-up fraction, final ratio). */
+  schedule: ScheduleConfig;
+  /** AdamW hyperparameters. */
+  optimizer: AdamWConfig;
+  /** EMA decay of the weights; 0 disables EMA. */
+  ema: number;
+  /** Record the mean training loss (and emit a log line) every this many steps. */
+  logEvery: number;
+  /** Write a checkpoint every this many steps (and always at the end); 0 = only at the end. */
+  checkpointEvery: number;
+}
+
+export const TRAIN_DEFAULTS: TrainConfig = {
+  steps: 1000,
+  schedule: { lr: 1e-3, warmupFraction: 0.05, minRatio: 0 },
+  optimizer: ADAMW_DEFAULTS,
+  ema: 0,
+  logEvery: 10,
+  checkpointEvery: 200,
+};
+
+export function validateTrain(c: TrainConfig, where = 'train'): void {
+  checkPositiveInt(`${where}.steps`, c.steps);
+  validateSchedule(c.schedule, `${where}.schedule`);
+  validateAdamW(c.optimizer, `${where}.optimizer`);
+  checkNumber(`${where}.ema`, c.ema, { lo: 0, hi: 1, hiOpen: true });
+  checkPositiveInt(`${where}.logEvery`, c.logEvery);
+  checkNumber(`${where}.checkpointEvery`, c.checkpointEvery, { lo: 0, integer: true });
+}
+
+/** What the loop trains. */
+export interface TrainTask {
+  params: Param[];
+  /** The scalar loss of training step `step` (0-based). Called inside tf.variableGrads. */
+  loss(step: number): tf.Scalar;
+  /** Extra state to checkpoint (data sampler position, RNG state). */
+  getState?(): Json;
+  setState?(state: Json): void;
+  /** Periodic evaluation (e.g. validation perplexity), also run after the last step. */
+  evaluate?: { every: number; fn(step: number): Promise<Record<string, number>> | Record<string, number> };
+}
+
+export interface TrainOptions {
+  /** Where to checkpoint; null = no checkpoints (tests). */
+  checkpointFile?: string | null;
+  /** Called after every step. */
+  progress?: (done: number, total: number, info: string) => void;
+  /** Called every `logEvery` steps and after each evaluation with a JSON metrics line. */
+  log?: (line: { [k: string]: Json }) => void;
+  /** Stop after this many steps of this call (simulates an interruption in tests). */
+  stopAfter?: number;
+}
+
+export interface TrainResult {
+  /** Mean training loss over each logging window: `step` is the window's last step (1-based count). */
+  history: { step: number[]; loss: number[]; lr: number[]; gradNorm: number[] };
+  /** Evaluation metrics by step. */
+  evals: { step: number[]; [metric: string]: number[] };
+  /** Steps completed (equals config.steps unless stopped early). */
+  stepsDone: number;
+  /** Training wall time in seconds, summed over resumed sessions. */
+  trainSeconds: number;
+  /** The step the run resumed from, or null when it started fresh. */
+  resumedFrom: number | null;
+  /** EMA weights, when enabled (the caller disposes the result). */
+  ema: Ema | null;
+  optimizer: AdamW;
+  dispose(): void;
+}
+
+interface LoopState {
+  step: number;
+  adamT: number;
+  trainSeconds: number;
+  history: TrainResult['history'];
+  evals: TrainResult['evals'];
+  task: Json;
+}
+
+export async function train(config: TrainConfig, task: TrainTask, opts: TrainOptions = {}): Promise<TrainResult> {
+  validateTrain(config);
+  checkUniqueNames(task.params);
+  const optimizer = new AdamW(task.params, config.optimizer);
+  const ema = config.ema > 0 ? new Ema(task.params, config.ema) : null;
+  const file = opts.checkpointFile ?? null;
+  const tensorsOf = () => [
+    ...task.params.map((p) => ({ name: p.name, variable: p.variable })),
+    ...task.params.map((p, i) => ({ name: `adam_m/${p.name}`, variable: optimizer.m[i] })),
+    ...task.params.map((p, i) => ({ name: `adam_v/${p.name}`, variable: optimizer.v[i] })),
+    ...(ema ? task.params.map((p, i) => ({ name: `ema/${p.name}`, variable: ema.shadow[i] })) : []),
+  ];
+
+  let s: LoopState = {
+    step: 0,
+    adamT: 0,
+    trainSeconds: 0,
+    history: { step: [], loss: [], lr: [], gradNorm: [] },
+    evals: { step: [] },
+    task: null,
+  };
+  let resumedFrom: number | null = null;
+  let lastGood: string | null = null;
+  if (file) {
+    const ck = loadCheckpoint(file);
+    if (ck) {
+      restoreVariables(ck, tensorsOf(), file);
+      s = ck.state as unknown as LoopState;
+      optimizer.t = s.adamT;
+      if (task.setState && s.task !== null) task.setState(s.task);
+      resumedFrom = s.step;
+      lastGood = file;
+    }
+  }
+  const save = () => {
+    if (!file) return;
+    s.adamT = optimizer.t;
+    s.task = task.getState ? task.getState() : null;
+    saveCheckpoint(file, tensorsOf().map((t) => ({ name: t.name, tensor: t.variable })), s as unknown as Json);
+    lastGood = file;
+  };
+  const varList = task.params.map((p) => p.variable);
+  const result = (): TrainResult => ({
+    history: s.history,
+    evals: s.evals,
+    stepsDone: s.step,
+    trainSeconds: s.trainSeconds,
+    resumedFrom,
+    ema,
+    optimizer,
+    dispose: () => {
+      optimizer.dispose();
+      ema?.dispose();
+    },
+  });
+  const evaluate = async (step: number) => {
+    if (!task.evaluate) return;
+    const m = ema ? await ema.withEmaWeights(() => task.evaluate!.fn(step)) : await task.evaluate.fn(step);
+    s.evals.step.push(step);
+    for (const [k, v] of Object.entries(m)) (s.evals[k] ??= []).push(v);
+    opts.log?.({ step, ...m });
+  };
+
+  let windowLoss = 0;
+  let windowNorm = 0;
+  let windowN = 0;
+  let sessionStart = Date.now();
+  let stepsThisCall = 0;
+  try {
+    while (s.step < config.steps) {
+      if (opts.stopAfter !== undefined && stepsThisCall >= opts.stopAfter) break;
+      const step = s.step;
+      const lr = learningRate(config.schedule, step, config.steps);
+      const { value, grads } = tf.variableGrads(() => task.loss(step), varList);
+      const loss = value.dataSync()[0];
+      let norm = NaN;
+      if (Number.isFinite(loss)) norm = optimizer.step(grads, lr);
+      value.dispose();
+      tf.dispose(grads);
+      if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
+        const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${norm} (loss ${loss.toPrecision(4)})`;
+        const ck = lastGood ? `the last good checkpoint ${lastGood} (step ${lastCheckpointStep(lastGood)}) is intact` : 'no checkpoint was written yet';
+        throw new NonFiniteLossError(`training stopped at step ${step}: ${what}; ${ck}. Lower the learning rate or check the inputs.`, step, Number.isFinite(loss) ? norm : loss, lastGood);
+      }
+      ema?.update();
+      s.step += 1;
+      stepsThisCall += 1;
+      windowLoss += loss;
+      windowNorm += norm;
+      windowN += 1;
+      if (s.step % config.logEvery === 0 || s.step === config.steps) {
+        s.history.step.push(s.step);
+        s.history.loss.push(windowLoss / windowN);
+        s.history.lr.push(lr);
+        s.history.gradNorm.push(windowNorm / windowN);
+        opts.log?.({ step: s.step, loss: windowLoss / windowN, lr, gradNorm: windowNorm / windowN });
+        windowLoss = windowNorm = windowN = 0;
+      }
+      opts.progress?.(s.step, config.steps, `loss ${loss.toFixed(4)}`);
+      const evalNow = task.evaluate && (s.step % task.evaluate.every === 0 || s.step === config.steps);
+      const ckNow = s.step === config.steps || (config.checkpointEvery > 0 && s.step % config.checkpointEvery === 0);
+      if (evalNow || ckNow) {
+        s.trainSeconds += (Date.now() - sessionStart) / 1000;
+        if (evalNow) await evaluate(s.step);
+        if (ckNow) save();
+        sessionStart = Date.now();
+      }
+    }
+  } catch (e) {
+    optimizer.dispose();
+    ema?.dispose();
+    throw e;
+  }
+  if (s.step < config.steps) s.trainSeconds += (Date.now() - sessionStart) / 1000;
+  return result();
+}
+
+function lastCheckpointStep(file: string): string {
+  try {
+    const ck = loadCheckpoint(file);
+    return String((ck?.state as { step?: number } | null)?.step ?? '?');
+  } catch {
+    return '?';
+  }
+}
+
+/** True when `file` holds a checkpoint of a finished run of `steps` steps. */
+export function checkpointDone(file: string, steps: number): boolean {
+  if (!fs.existsSync(file)) return false;
+  const ck = loadCheckpoint(file);
+  return ((ck?.state as { step?: number } | null)?.step ?? 0) >= steps;
+}

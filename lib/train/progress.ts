@@ -1,0 +1,103 @@
+/**
+ * Progress with ETA. Updates one line in place in a terminal and in a Jupyter notebook (both
+ * honour '\r'); elsewhere (CI logs, pipes) prints a line every `every` seconds so logs stay short.
+ */
+
+export function formatDuration(sec: number): string {
+  if (!Number.isFinite(sec) || sec < 0) return '--:--';
+  const s = Math.round(sec);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  const mm = String(m).padStart(2, '0');
+  const ss = String(r).padStart(2, '0');
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** True inside a Jupyter kernel (the launcher sets JPY_PARENT_PID) or on a terminal. */
+export function canRewriteLine(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return Boolean(stream.isTTY) || process.env.JPY_PARENT_PID !== undefined;
+}
+
+export interface ProgressOptions {
+  /** Where to write (stdout by default). */
+  write?: (s: string) => void;
+  /** Rewrite one line in place (default: detected). */
+  inPlace?: boolean;
+  /** Seconds between lines when not in place; minimum seconds between in-place redraws is 0.25. */
+  every?: number;
+  /** Width of the bar in characters. */
+  width?: number;
+  /** What is counted (`it` steps, `run` runs). */
+  unit?: string;
+}
+
+export class ProgressBar {
+  private readonly start = Date.now();
+  private last = 0;
+  private readonly write: (s: string) => void;
+  private readonly inPlace: boolean;
+  private readonly every: number;
+  private readonly width: number;
+  private readonly unit: string;
+  private done = 0;
+  private info = '';
+
+  constructor(
+    readonly label: string,
+    public total: number,
+    opts: ProgressOptions = {},
+  ) {
+    this.write = opts.write ?? ((s) => process.stdout.write(s));
+    this.inPlace = opts.inPlace ?? canRewriteLine();
+    this.every = opts.every ?? 30;
+    this.width = opts.width ?? 24;
+    this.unit = opts.unit ?? 'it';
+  }
+
+  /** Renders the line as it stands: `label [####......] 40/100 40% 00:12<00:18 3.3 it/s info`. */
+  render(): string {
+    const frac = this.total > 0 ? Math.min(1, this.done / this.total) : 0;
+    const elapsed = (Date.now() - this.start) / 1000;
+    const rate = elapsed > 0 ? this.done / elapsed : 0;
+    const eta = rate > 0 ? (this.total - this.done) / rate : NaN;
+    const filled = Math.round(frac * this.width);
+    const bar = '#'.repeat(filled) + '.'.repeat(this.width - filled);
+    const u = this.unit;
+    const speed = rate >= 1 ? `${rate.toFixed(1)} ${u}/s` : rate > 0 ? `${formatDuration(1 / rate)}/${u}` : '';
+    return `${this.label} [${bar}] ${Math.floor(this.done)}/${this.total} ${(frac * 100).toFixed(0)}% ${formatDuration(elapsed)}<${formatDuration(eta)} ${speed}${this.info ? ' ' + this.info : ''}`;
+  }
+
+  private lastLength = 0;
+
+  /** '\r' + the line, padded with spaces over a longer previous line (no ANSI codes: notebooks show them raw). */
+  private padded(): string {
+    const line = this.render();
+    const pad = Math.max(0, this.lastLength - line.length);
+    this.lastLength = line.length;
+    return `\r${line}${' '.repeat(pad)}`;
+  }
+
+  update(done: number, info?: string): void {
+    this.done = done;
+    if (info !== undefined) this.info = info;
+    const now = Date.now();
+    const final = done >= this.total;
+    if (this.inPlace) {
+      if (!final && now - this.last < 250) return;
+      this.last = now;
+      this.write(this.padded());
+    } else if (final || now - this.last >= this.every * 1000) {
+      this.last = now;
+      this.write(this.render() + '\n');
+    }
+  }
+
+  /** Ends the line (in place) or prints the final line. */
+  finish(info?: string): void {
+    if (info !== undefined) this.info = info;
+    this.done = Math.max(this.done, this.total);
+    if (this.inPlace) this.write(this.padded() + '\n');
+    else this.write(this.render() + '\n');
+  }
+}
