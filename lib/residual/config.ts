@@ -1,0 +1,107 @@
+/**
+ * Wiring kinds, their typed config, defaults and validation.
+ *
+ * Paper A: "Residual Connections Harm Generative Representation Learning", arXiv 2404.10947
+ *   (decayed identity shortcuts, x_{k+1} = α_k x_k + f_k(x_k), α_k = 1 − (1 − α_min)·k/(n − 1)).
+ * Paper B: "ANCRe: Adaptive Neural Connection Reassignment for Efficient Depth Scaling", arXiv 2602.09009
+ *   (h_{l+1} = Block_l(h_l) + Σ_{i≤l} softmax(c_l / τ)_i h_i).
+ */
+import { ConfigError, checkOneOf, show } from '../errors';
+
+/** Every wiring this library builds; the runtime list is {@link WIRING_KINDS}. */
+export type WiringKind =
+  | 'residual'
+  | 'decayed'
+  | 'ancre'
+  | 'scaled'
+  | 'learnable-alpha'
+  | 'rezero'
+  | 'constant-average'
+  | 'plain';
+
+export const WIRING_KINDS: readonly WiringKind[] = [
+  'residual',
+  'decayed',
+  'ancre',
+  'scaled',
+  'learnable-alpha',
+  'rezero',
+  'constant-average',
+  'plain',
+];
+
+/** How ANCRe normalises its routing logits (paper B and its code). */
+export type AncreNormalisation = 'incoming' | 'outgoing';
+export const ANCRE_NORMALISATIONS: readonly AncreNormalisation[] = ['incoming', 'outgoing'];
+
+/**
+ * One interface for every kind (JSON-friendly, so experiment configs can hold it and
+ * `mergeChecked` can override single fields). Fields a kind does not use are ignored,
+ * but they are still validated: a bad value is rejected whatever the kind.
+ */
+export interface WiringConfig {
+  /** Which wiring. */
+  kind: WiringKind;
+  /**
+   * `decayed`, `learnable-alpha` (its initial schedule): the smallest shortcut coefficient, the
+   * one on the last sub-layer; in (0, 1]. Default 0.6 (paper A's headline; its released script uses 0.7).
+   */
+  alphaMin?: number;
+  /** `ancre`: softmax temperature τ > 0 of the routing logits. Default 0.01 (paper B). */
+  tau?: number;
+  /**
+   * `ancre`, `constant-average`: 'incoming' = softmax over the sources i of each target l
+   * (the paper's equation); 'outgoing' = softmax over the destinations of each source (the code's variant).
+   * Default 'incoming'.
+   */
+  normalisation?: AncreNormalisation;
+}
+
+/** A config with every field filled in. */
+export type ResolvedWiringConfig = Required<WiringConfig>;
+
+export const WIRING_DEFAULTS: ResolvedWiringConfig = {
+  kind: 'residual',
+  alphaMin: 0.6,
+  tau: 0.01,
+  normalisation: 'incoming',
+};
+
+/** Throws a ConfigError naming the bad value and what is allowed. */
+export function validateWiring(config: WiringConfig): void {
+  if (typeof config !== 'object' || config === null) {
+    throw new ConfigError(`wiring config must be an object; got ${show(config)}`);
+  }
+  const known = ['kind', 'alphaMin', 'tau', 'normalisation'];
+  for (const k of Object.keys(config)) {
+    if (!known.includes(k)) throw new ConfigError(`unknown key '${k}' in wiring config; expected one of ${known.join(', ')}`);
+  }
+  checkOneOf('wiring', config.kind, WIRING_KINDS);
+  const { alphaMin, tau, normalisation } = config;
+  if (alphaMin !== undefined && !(typeof alphaMin === 'number' && alphaMin > 0 && alphaMin <= 1)) {
+    throw new ConfigError(`alphaMin must be in (0, 1]; got ${show(alphaMin)}`);
+  }
+  if (tau !== undefined && !(typeof tau === 'number' && Number.isFinite(tau) && tau > 0)) {
+    throw new ConfigError(`tau must be > 0; got ${show(tau)}`);
+  }
+  if (normalisation !== undefined) checkOneOf('normalisation', normalisation, ANCRE_NORMALISATIONS);
+}
+
+/** Validates and fills defaults. */
+export function resolveWiring(config: WiringConfig): ResolvedWiringConfig {
+  validateWiring(config);
+  const out = { ...WIRING_DEFAULTS };
+  for (const [k, v] of Object.entries(config)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/**
+ * Paper A's schedule over n sub-layers: α_k = 1 − (1 − α_min)·k/(n − 1), k = 0…n−1
+ * (= `linspace(1, α_min, n)` in the official code). α_0 = 1, α_{n−1} = α_min; n = 1 gives [1].
+ */
+export function decayedSchedule(n: number, alphaMin: number): number[] {
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`number of sub-layers must be an integer >= 1; got ${show(n)}`);
+  if (!(alphaMin > 0 && alphaMin <= 1)) throw new ConfigError(`alphaMin must be in (0, 1]; got ${show(alphaMin)}`);
+  if (n === 1) return [1];
+  return Array.from({ length: n }, (_, k) => 1 - ((1 - alphaMin) * k) / (n - 1));
+}
