@@ -5,7 +5,7 @@
  *
  * The package only offers random (Math.random) splits, so the split here is our own and fixed:
  * for each digit, its first 80% of images (in file order, floor) go to `train`, the rest to `test`
- * (stratified: 7,997 train / 2,003 test). Each split is then put in a fixed pseudo-random order
+ * (stratified: 7,996 train / 2,004 test). Each split is then put in a fixed pseudo-random order
  * (Rng seed 20240416) so that the first `limit` images cover all ten digits.
  */
 import * as fs from 'fs';
