@@ -24,7 +24,7 @@ export class BlockRouting implements Wiring {
   readonly granularity = 'block' as const;
   readonly kind: WiringKind;
   readonly n: number;
-  readonly gatesBranches = false;
+  readonly needsLiveBranches = false;
   readonly variables: tf.Variable[] = [];
   /** Logit vectors: row l (incoming) or source i (outgoing); null = frozen zeros of that length. */
   private readonly c: (tf.Variable | null)[] = [];

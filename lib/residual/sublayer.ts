@@ -28,7 +28,7 @@ export class SublayerWiring implements Wiring {
   readonly kind: WiringKind;
   readonly n: number;
   readonly variables: tf.Variable[] = [];
-  readonly gatesBranches: boolean;
+  readonly needsLiveBranches: boolean;
   /** Fixed coefficients (null where learned). */
   private readonly alphaFixed: number[] | null;
   private readonly betaFixed: number[] | null;
@@ -43,7 +43,7 @@ export class SublayerWiring implements Wiring {
     this.kind = config.kind;
     const n = (this.n = blocks * sublayersPerBlock);
     const ones = new Array<number>(n).fill(1);
-    this.gatesBranches = this.kind === 'rezero';
+    this.needsLiveBranches = this.kind === 'rezero' || this.kind === 'plain';
     switch (this.kind) {
       case 'residual':
         [this.alphaFixed, this.betaFixed] = [ones, ones];

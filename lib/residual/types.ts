@@ -57,10 +57,11 @@ export interface Wiring {
   /** The learnable scalars; names start with `wiring/` so optimisers can leave them out of weight decay. */
   readonly variables: tf.Variable[];
   /**
-   * True when each branch is multiplied by a zero-initialised scalar (ReZero). A model must then NOT
-   * zero-initialise the branch output layers as well, or every gradient is zero forever.
+   * True when zero-initialised branch outputs would leave the network dead: ReZero (its branch gates start
+   * at 0, so gate and branch would both get zero gradients forever) and plain (no shortcut carries the
+   * signal past a zero branch). Models then keep their default init for the branch output layers.
    */
-  readonly gatesBranches: boolean;
+  readonly needsLiveBranches: boolean;
   /** Runs the trunk. Call inside the caller's `tf.tidy`; returns new tensors only. */
   run(h0: tf.Tensor, blocks: Block[], options?: RunOptions): RunResult;
   /**

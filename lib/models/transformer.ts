@@ -1,0 +1,506 @@
+/**
+ * Shared pre-LN transformer building blocks, used by the ViT/MAE, DiT and LLaMA families and the
+ * engine benchmark. The trunk runs through a Wiring (lib/residual): a block hands over its sub-layer
+ * branches [attn_l, mlp_l] (each f(x) WITHOUT the residual add), and the wiring composes them:
+ * x ← α_k x + β_k f_k(x) per sub-layer (paper A, arXiv 2404.10947) or whole-block routing (ANCRe,
+ * arXiv 2602.09009). No code here branches on the wiring's kind.
+ *
+ *   attn branch  f(x) = gate ⊙ Attn(modulate(Norm(x), shift, scale))       (modulation only with a hook, DiT)
+ *   mlp branch   f(x) = gate ⊙ MLP(modulate(Norm(x), shift, scale))
+ *
+ * Shape letters: B batch, T tokens, D width, H heads, Dh = D/H head width, F MLP hidden width,
+ * C conditioning width (DiT), N = B·T rows of a flattened matmul.
+ *
+ * Parameters are explicit tf.Variables created once in constructors; every `apply` is a pure function of
+ * its inputs, safe inside the caller's tf.tidy. Weight decay (see `params()`): on Dense weights only; never on
+ * biases, norm gains or wiring scalars (MAE's `param_groups_weight_decay`). Models that add learned position
+ * tables should register them with decay false (timm's `no_weight_decay` lists pos_embed); token embedding
+ * tables decay like weights.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Param } from '../train/params';
+import { makeWiring, uniqueVariableName, type Wiring, type WiringConfig, type Block, type BeforeBlockHook } from '../residual';
+import { ConfigError, checkOneOf, checkPositiveInt, checkNumber } from '../errors';
+
+export type { Param } from '../train/params';
+
+// ---------------------------------------------------------------------------------------------
+// Parameter registry
+// ---------------------------------------------------------------------------------------------
+
+/** mulberry32: a tiny seeded generator, so every init is reproducible from one model seed. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Collects {name, variable, decay} as modules create their variables. `scope('block3')` returns a
+ * registry writing to the same list under `prefix/block3/`. Names are made unique in TF.js's global
+ * variable registry (a `#2` suffix when a second model with the same prefix exists).
+ */
+export class ParamRegistry {
+  private constructor(
+    readonly prefix: string,
+    private readonly list: Param[],
+    private readonly rand: () => number,
+  ) {}
+
+  static create(prefix: string, seed = 0): ParamRegistry {
+    return new ParamRegistry(prefix, [], mulberry32(seed));
+  }
+
+  scope(name: string): ParamRegistry {
+    return new ParamRegistry(`${this.prefix}/${name}`, this.list, this.rand);
+  }
+
+  /** A fresh seed for a tf.random* initialiser. */
+  nextSeed(): number {
+    return Math.floor(this.rand() * 2 ** 31);
+  }
+
+  /** Registers `init` (disposed) as a new trainable variable `prefix/name`. */
+  add(name: string, init: tf.Tensor, decay: boolean): tf.Variable {
+    const variable = tf.variable(init, true, uniqueVariableName(`${this.prefix}/${name}`));
+    init.dispose();
+    this.list.push({ name: variable.name, variable, decay });
+    return variable;
+  }
+
+  /** Registers variables created elsewhere (a wiring's scalars), keeping their names. */
+  adopt(variables: readonly tf.Variable[], decay: boolean): void {
+    for (const variable of variables) this.list.push({ name: variable.name, variable, decay });
+  }
+
+  params(): Param[] {
+    return this.list.slice();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layers
+// ---------------------------------------------------------------------------------------------
+
+/** Xavier/Glorot uniform on a [fanIn, fanOut] matrix: U(±√(6 / (fanIn + fanOut))). */
+export function xavierUniform(fanIn: number, fanOut: number, seed: number): tf.Tensor2D {
+  const a = Math.sqrt(6 / (fanIn + fanOut));
+  return tf.randomUniform([fanIn, fanOut], -a, a, 'float32', seed) as tf.Tensor2D;
+}
+
+export interface DenseOptions {
+  /** Add a bias (zero-initialised). Default true. */
+  bias?: boolean;
+  /** Start the weight at 0 (zero-initialised branch outputs, paper A). Default false. */
+  zeroInit?: boolean;
+}
+
+/** y = x W + b on the last axis. */
+export class Dense {
+  readonly w: tf.Variable; // [in, out]
+  readonly b: tf.Variable | null; // [out]
+  constructor(reg: ParamRegistry, readonly inDim: number, readonly outDim: number, opts: DenseOptions = {}) {
+    this.w = reg.add('w', opts.zeroInit ? tf.zeros([inDim, outDim]) : xavierUniform(inDim, outDim, reg.nextSeed()), true);
+    this.b = opts.bias === false ? null : reg.add('b', tf.zeros([outDim]), false);
+  }
+
+  apply(x: tf.Tensor): tf.Tensor {
+    const lead = x.shape.slice(0, -1);
+    const x2 = x.reshape([-1, this.inDim]); // [N, in]: a 2-D matmul is the fastest kernel on every engine
+    let y = tf.matMul(x2, this.w as tf.Tensor2D); // [N, out]
+    if (this.b) y = tf.add(y, this.b);
+    return y.reshape([...lead, this.outDim]);
+  }
+}
+
+/** LayerNorm over the last axis (eps 1e-6 as in MAE/DiT); `affine` false for DiT's adaLN blocks. */
+export class LayerNorm {
+  readonly g: tf.Variable | null;
+  readonly b: tf.Variable | null;
+  constructor(reg: ParamRegistry, dim: number, readonly eps = 1e-6, affine = true) {
+    this.g = affine ? reg.add('g', tf.ones([dim]), false) : null;
+    this.b = affine ? reg.add('b', tf.zeros([dim]), false) : null;
+  }
+
+  apply(x: tf.Tensor): tf.Tensor {
+    const { mean, variance } = tf.moments(x, -1, true);
+    let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
+    if (this.g) y = tf.add(tf.mul(y, this.g), this.b!);
+    return y;
+  }
+}
+
+/** RMSNorm (LLaMA): x / √(mean(x²) + eps) · g. */
+export class RMSNorm {
+  readonly g: tf.Variable | null;
+  constructor(reg: ParamRegistry, dim: number, readonly eps = 1e-6, affine = true) {
+    this.g = affine ? reg.add('g', tf.ones([dim]), false) : null;
+  }
+
+  apply(x: tf.Tensor): tf.Tensor {
+    const y = tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), this.eps)));
+    return this.g ? tf.mul(y, this.g) : y;
+  }
+}
+
+export type Norm = LayerNorm | RMSNorm;
+
+/** GELU, tanh approximation (Hendrycks & Gimpel): built from ops every engine has, with gradients. */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  const c = Math.sqrt(2 / Math.PI);
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), c);
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+/** SiLU x·σ(x). */
+export function silu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(x, tf.sigmoid(x));
+}
+
+/** fc1 → GELU → fc2 (ViT/MAE/DiT). */
+export class Mlp {
+  readonly fc1: Dense;
+  readonly fc2: Dense;
+  constructor(reg: ParamRegistry, dim: number, hidden: number, opts: { bias?: boolean; zeroInitOut?: boolean } = {}) {
+    this.fc1 = new Dense(reg.scope('fc1'), dim, hidden, { bias: opts.bias });
+    this.fc2 = new Dense(reg.scope('fc2'), hidden, dim, { bias: opts.bias, zeroInit: opts.zeroInitOut });
+  }
+
+  apply(x: tf.Tensor): tf.Tensor {
+    return this.fc2.apply(gelu(this.fc1.apply(x))); // [B, T, D] -> [B, T, F] -> [B, T, D]
+  }
+}
+
+/** LLaMA's SwiGLU: down(SiLU(gate x) ⊙ up x), no biases. */
+export class SwiGluMlp {
+  readonly gate: Dense;
+  readonly up: Dense;
+  readonly down: Dense;
+  constructor(reg: ParamRegistry, dim: number, hidden: number, opts: { zeroInitOut?: boolean } = {}) {
+    this.gate = new Dense(reg.scope('gate'), dim, hidden, { bias: false });
+    this.up = new Dense(reg.scope('up'), dim, hidden, { bias: false });
+    this.down = new Dense(reg.scope('down'), hidden, dim, { bias: false, zeroInit: opts.zeroInitOut });
+  }
+
+  apply(x: tf.Tensor): tf.Tensor {
+    return this.down.apply(tf.mul(silu(this.gate.apply(x)), this.up.apply(x))); // [B, T, F] -> [B, T, D]
+  }
+}
+
+/**
+ * Rotary position embeddings (RoFormer, arXiv 2104.09864) in LLaMA's rotate-half layout:
+ * x' = x·cos + rotate_half(x)·sin with frequencies base^(−2i/Dh), i < Dh/2, repeated for both halves.
+ */
+export class Rotary {
+  private readonly cache = new Map<number, { cos: tf.Tensor2D; sin: tf.Tensor2D }>();
+  constructor(readonly headDim: number, readonly base = 10000) {
+    if (headDim % 2) throw new ConfigError(`rotary embeddings need an even head width; got ${headDim}`);
+  }
+
+  /** cos and sin tables [T, Dh], built once per sequence length and kept (tf.keep) until dispose(). */
+  tables(T: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+    let t = this.cache.get(T);
+    if (!t) {
+      const half = this.headDim / 2;
+      const cos = new Float32Array(T * this.headDim);
+      const sin = new Float32Array(T * this.headDim);
+      for (let p = 0; p < T; p++) {
+        for (let i = 0; i < half; i++) {
+          const a = p * Math.pow(this.base, (-2 * i) / this.headDim);
+          for (const j of [i, i + half]) {
+            cos[p * this.headDim + j] = Math.cos(a);
+            sin[p * this.headDim + j] = Math.sin(a);
+          }
+        }
+      }
+      t = { cos: tf.keep(tf.tensor2d(cos, [T, this.headDim])), sin: tf.keep(tf.tensor2d(sin, [T, this.headDim])) };
+      this.cache.set(T, t);
+    }
+    return t;
+  }
+
+  /** x [B, H, T, Dh] -> same shape. */
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    const T = x.shape[2];
+    const half = this.headDim / 2;
+    const { cos, sin } = this.tables(T);
+    const [x1, x2] = tf.split(x, [half, half], 3); // [B, H, T, Dh/2] each
+    const rotated = tf.concat([tf.neg(x2), x1], 3); // [B, H, T, Dh]
+    return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
+  }
+
+  dispose(): void {
+    for (const { cos, sin } of this.cache.values()) tf.dispose([cos, sin]);
+    this.cache.clear();
+  }
+}
+
+export interface AttentionOptions {
+  /** Mask future tokens (LLaMA). Default false. */
+  causal?: boolean;
+  /** Rotary embeddings on q and k (LLaMA). Default none. */
+  rotary?: Rotary | null;
+  /** Biases on qkv and the output projection. Default true (ViT); LLaMA false. */
+  bias?: boolean;
+  /** Zero-initialise the output projection (paper A). Default false. */
+  zeroInitOut?: boolean;
+}
+
+/** Multi-head self-attention with a fused qkv projection. */
+export class MultiHeadAttention {
+  readonly qkv: Dense;
+  readonly proj: Dense;
+  readonly headDim: number;
+  private readonly masks = new Map<number, tf.Tensor2D>();
+  constructor(reg: ParamRegistry, readonly dim: number, readonly heads: number, readonly opts: AttentionOptions = {}) {
+    if (dim % heads) throw new ConfigError(`width must be divisible by heads; got width ${dim}, heads ${heads}`);
+    this.headDim = dim / heads;
+    this.qkv = new Dense(reg.scope('qkv'), dim, 3 * dim, { bias: opts.bias });
+    this.proj = new Dense(reg.scope('proj'), dim, dim, { bias: opts.bias, zeroInit: opts.zeroInitOut });
+  }
+
+  /** Additive causal mask [T, T]: 0 on and below the diagonal, −1e9 above; cached per T. */
+  private causalMask(T: number): tf.Tensor2D {
+    let m = this.masks.get(T);
+    if (!m) {
+      const a = new Float32Array(T * T);
+      for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) a[i * T + j] = -1e9;
+      m = tf.keep(tf.tensor2d(a, [T, T]));
+      this.masks.set(T, m);
+    }
+    return m;
+  }
+
+  /** x [B, T, D] -> [B, T, D]. */
+  apply(x: tf.Tensor): tf.Tensor {
+    const [B, T] = x.shape;
+    const [H, Dh] = [this.heads, this.headDim];
+    const qkv = this.qkv.apply(x).reshape([B, T, 3, H, Dh]).transpose([2, 0, 3, 1, 4]); // [3, B, H, T, Dh]
+    let [q, k, v] = tf.unstack(qkv) as tf.Tensor4D[]; // [B, H, T, Dh] each
+    if (this.opts.rotary) {
+      q = this.opts.rotary.apply(q);
+      k = this.opts.rotary.apply(k);
+    }
+    let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(Dh)); // [B, H, T, T]
+    if (this.opts.causal) scores = tf.add(scores, this.causalMask(T));
+    const attn = tf.softmax(scores, -1); // [B, H, T, T]
+    const y = tf.matMul(attn, v).transpose([0, 2, 1, 3]).reshape([B, T, H * Dh]); // [B, H, T, Dh] -> [B, T, D]
+    return this.proj.apply(y);
+  }
+
+  dispose(): void {
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stack
+// ---------------------------------------------------------------------------------------------
+
+export interface TransformerStackConfig {
+  /** Width D. */
+  width: number;
+  /** Number of blocks (each attention + MLP). */
+  depth: number;
+  /** Attention heads H (D divisible by H). */
+  heads: number;
+  /** MLP hidden width F (ViT: 4D; LLaMA-60M: 1376). */
+  mlpHidden: number;
+  /** 'gelu' (fc1-GELU-fc2, ViT/DiT) or 'swiglu' (LLaMA). */
+  mlp: 'gelu' | 'swiglu';
+  /** 'layernorm' (ViT/DiT) or 'rmsnorm' (LLaMA). */
+  norm: 'layernorm' | 'rmsnorm';
+  /** Learnable norm gains (and LayerNorm biases); false for DiT's adaLN blocks. */
+  normAffine: boolean;
+  /** Causal attention mask (LLaMA). */
+  causal: boolean;
+  /** Rotary embeddings on q, k (LLaMA). */
+  rotary: boolean;
+  /** Biases in attention and GELU-MLP linears (ViT true, LLaMA false). */
+  bias: boolean;
+  /** Zero-initialise every branch's output projection (paper A's requirement); ignored when the wiring needs live branches (ReZero, plain). */
+  zeroInitBranches: boolean;
+  /** Apply a final norm to `out` (states stay un-normalised). MAE's eval features use no final norm. */
+  finalNorm: boolean;
+  /** How the trunk is wired. */
+  wiring: WiringConfig;
+  /** Seed of every initialiser. */
+  seed: number;
+}
+
+export const TRANSFORMER_DEFAULTS: TransformerStackConfig = {
+  width: 128,
+  depth: 8,
+  heads: 4,
+  mlpHidden: 512,
+  mlp: 'gelu',
+  norm: 'layernorm',
+  normAffine: true,
+  causal: false,
+  rotary: false,
+  bias: true,
+  zeroInitBranches: true,
+  finalNorm: false,
+  wiring: { kind: 'residual' },
+  seed: 0,
+};
+
+/** LLaMA-style settings: causal, RMSNorm, SwiGLU, rotary, no biases. */
+export const LLAMA_STACK: Partial<TransformerStackConfig> = {
+  mlp: 'swiglu',
+  norm: 'rmsnorm',
+  causal: true,
+  rotary: true,
+  bias: false,
+  finalNorm: true,
+};
+
+export function validateTransformerStack(c: TransformerStackConfig, where = 'transformer'): void {
+  checkPositiveInt(`${where}.width`, c.width);
+  checkPositiveInt(`${where}.depth`, c.depth);
+  checkPositiveInt(`${where}.heads`, c.heads);
+  checkPositiveInt(`${where}.mlpHidden`, c.mlpHidden);
+  checkOneOf(`${where}.mlp`, c.mlp, ['gelu', 'swiglu'] as const);
+  checkOneOf(`${where}.norm`, c.norm, ['layernorm', 'rmsnorm'] as const);
+  checkNumber(`${where}.seed`, c.seed, { integer: true });
+  if (c.width % c.heads) throw new ConfigError(`${where}.width must be divisible by heads; got width ${c.width}, heads ${c.heads}`);
+  if (c.rotary && (c.width / c.heads) % 2) throw new ConfigError(`${where}: rotary needs an even head width; got ${c.width / c.heads}`);
+}
+
+/** Shift, scale and gate for one branch, each [B, D] (broadcast over tokens). Any may be absent. */
+export interface Modulation {
+  shift?: tf.Tensor;
+  scale?: tf.Tensor;
+  gate?: tf.Tensor;
+}
+
+/**
+ * Per-block modulation (DiT's adaLN-Zero): called once per block and forward pass with the
+ * conditioning vector cond [B, C]; the DiT model owns the variables it uses (its adaLN Dense layers).
+ */
+export type ModulationHook = (block: number, cond: tf.Tensor) => { attn?: Modulation; mlp?: Modulation };
+
+export interface StackHooks {
+  modulation?: ModulationHook;
+}
+
+export interface ForwardOptions {
+  /** Conditioning [B, C] passed to the modulation hook. */
+  cond?: tf.Tensor;
+  /** Runs before each block (MAE decoder skips, U-ViT long skips); see lib/residual BeforeBlockHook. */
+  beforeBlock?: BeforeBlockHook;
+}
+
+function modulate(x: tf.Tensor, m?: Modulation): tf.Tensor {
+  // x [B, T, D]; shift, scale [B, D] -> [B, 1, D]
+  if (!m) return x;
+  let y = x;
+  if (m.scale) y = tf.mul(y, tf.add(tf.expandDims(m.scale, 1), 1));
+  if (m.shift) y = tf.add(y, tf.expandDims(m.shift, 1));
+  return y;
+}
+
+/** One pre-LN block's pieces; its branches are what the wiring composes. */
+export class TransformerBlock {
+  readonly norm1: Norm;
+  readonly attn: MultiHeadAttention;
+  readonly norm2: Norm;
+  readonly mlp: Mlp | SwiGluMlp;
+  constructor(reg: ParamRegistry, c: TransformerStackConfig, zeroInitOut: boolean, rotary: Rotary | null) {
+    const mkNorm = (name: string): Norm =>
+      c.norm === 'rmsnorm'
+        ? new RMSNorm(reg.scope(name), c.width, 1e-6, c.normAffine)
+        : new LayerNorm(reg.scope(name), c.width, 1e-6, c.normAffine);
+    this.norm1 = mkNorm('norm1');
+    this.attn = new MultiHeadAttention(reg.scope('attn'), c.width, c.heads, {
+      causal: c.causal,
+      rotary,
+      bias: c.bias,
+      zeroInitOut,
+    });
+    this.norm2 = mkNorm('norm2');
+    this.mlp =
+      c.mlp === 'swiglu'
+        ? new SwiGluMlp(reg.scope('mlp'), c.width, c.mlpHidden, { zeroInitOut })
+        : new Mlp(reg.scope('mlp'), c.width, c.mlpHidden, { bias: c.bias, zeroInitOut });
+  }
+
+  /** [attn branch, mlp branch], each f(x) without the residual add; `getMods` from the modulation hook. */
+  branches(getMods: () => { attn?: Modulation; mlp?: Modulation } | undefined): Block {
+    const gate = (y: tf.Tensor, m?: Modulation) => (m?.gate ? tf.mul(y, tf.expandDims(m.gate, 1)) : y);
+    return [
+      (x) => {
+        const m = getMods()?.attn;
+        return gate(this.attn.apply(modulate(this.norm1.apply(x), m)), m);
+      },
+      (x) => {
+        const m = getMods()?.mlp;
+        return gate(this.mlp.apply(modulate(this.norm2.apply(x), m)), m);
+      },
+    ];
+  }
+}
+
+/**
+ * A stack of pre-LN transformer blocks whose trunk runs through a Wiring.
+ * forward(x [B, T, D]) -> { out [B, T, D], states: every block's output [B, T, D] }.
+ */
+export class TransformerStack {
+  readonly wiring: Wiring;
+  readonly blocks: TransformerBlock[] = [];
+  readonly finalNorm: Norm | null;
+  readonly rotary: Rotary | null;
+  private readonly reg: ParamRegistry;
+
+  constructor(readonly config: TransformerStackConfig, name = 'stack', private readonly hooks: StackHooks = {}) {
+    validateTransformerStack(config);
+    const c = config;
+    this.reg = ParamRegistry.create(name, c.seed);
+    this.wiring = makeWiring(c.wiring, c.depth, 2);
+    const zeroInitOut = c.zeroInitBranches && !this.wiring.needsLiveBranches;
+    this.rotary = c.rotary ? new Rotary(c.width / c.heads) : null;
+    for (let l = 0; l < c.depth; l++) this.blocks.push(new TransformerBlock(this.reg.scope(`block${l}`), c, zeroInitOut, this.rotary));
+    this.finalNorm = !c.finalNorm
+      ? null
+      : c.norm === 'rmsnorm'
+        ? new RMSNorm(this.reg.scope('norm'), c.width, 1e-6, c.normAffine)
+        : new LayerNorm(this.reg.scope('norm'), c.width, 1e-6, c.normAffine);
+    this.reg.adopt(this.wiring.variables, false);
+  }
+
+  /** x [B, T, D] -> { out [B, T, D], states [B, T, D] × depth }. Call inside tf.tidy. */
+  forward(x: tf.Tensor, opts: ForwardOptions = {}): { out: tf.Tensor; states: tf.Tensor[] } {
+    const { modulation } = this.hooks;
+    if (modulation && !opts.cond) throw new ConfigError('this stack has a modulation hook: forward needs opts.cond');
+    const blocks = this.blocks.map((b, l) => {
+      let mods: ReturnType<ModulationHook> | undefined;
+      // The hook runs once per block, when its first branch runs (after beforeBlock).
+      const getMods = () => (modulation ? (mods ??= modulation(l, opts.cond!)) : undefined);
+      return b.branches(getMods);
+    });
+    const { out, states } = this.wiring.run(x, blocks, { beforeBlock: opts.beforeBlock });
+    return { out: this.finalNorm ? this.finalNorm.apply(out) : out, states };
+  }
+
+  /** Every parameter with its weight-decay flag (wiring scalars included, without decay). */
+  params(): Param[] {
+    return this.reg.params();
+  }
+
+  /** Number of scalars, wiring included. */
+  paramCount(): number {
+    return this.params().reduce((n, p) => n + p.variable.size, 0);
+  }
+
+  dispose(): void {
+    for (const p of this.params()) p.variable.dispose();
+    for (const b of this.blocks) b.attn.dispose();
+    this.rotary?.dispose();
+  }
+}
