@@ -31,10 +31,10 @@ export class MlpClassifier {
 
   constructor(readonly config: MlpConfig, seed: number) {
     const { inputs, hidden, classes } = config;
-    this.w1 = tf.variable(xavierUniform([inputs, hidden], seed), true);
-    this.b1 = tf.variable(tf.zeros([hidden]), true);
-    this.w2 = tf.variable(xavierUniform([hidden, classes], seed + 1), true);
-    this.b2 = tf.variable(tf.zeros([classes]), true);
+    this.w1 = tf.tidy(() => tf.variable(xavierUniform([inputs, hidden], seed), true));
+    this.b1 = tf.tidy(() => tf.variable(tf.zeros([hidden]), true));
+    this.w2 = tf.tidy(() => tf.variable(xavierUniform([hidden, classes], seed + 1), true));
+    this.b2 = tf.tidy(() => tf.variable(tf.zeros([classes]), true));
     this.params = [
       { name: 'mlp/w1', variable: this.w1, decay: true },
       { name: 'mlp/b1', variable: this.b1, decay: false },

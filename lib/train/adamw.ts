@@ -37,8 +37,9 @@ export class AdamW {
   readonly v: tf.Variable[];
 
   constructor(readonly params: readonly Param[], readonly config: AdamWConfig) {
-    this.m = params.map((p) => tf.variable(tf.zerosLike(p.variable), false, `adam_m/${p.name}`));
-    this.v = params.map((p) => tf.variable(tf.zerosLike(p.variable), false, `adam_v/${p.name}`));
+    // tidy disposes the initial values (a variable keeps its own copy); variables survive tidy.
+    this.m = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false)));
+    this.v = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false)));
   }
 
   /**

@@ -3,9 +3,9 @@
  * run killed at any moment (even during a write) leaves either the previous checkpoint or the new
  * one, never a torn file.
  *
- * Layout: `REPROCK1` | u32 LE header length H | H bytes of JSON header | payload of raw tensors.
- * The header lists every tensor (name, dtype, shape, byte offset), the run's JSON state (step,
- * optimiser counter, RNG and data positions, history so far) and the payload's SHA-256.
+ * Layout: `REPROCK1` | u32 LE header length H | H bytes of JSON header | payload of raw tensors |
+ * SHA-256 of everything before it (32 bytes). The header lists every tensor (name, dtype, shape,
+ * byte offset) and the run's JSON state (step, optimiser counter, RNG and data positions, history).
  * The loader trusts nothing the file declares: sizes are checked against the real file length
  * before anything is allocated.
  */
@@ -50,13 +50,11 @@ export function saveCheckpoint(file: string, named: { name: string; tensor: tf.T
     offset += buf.byteLength;
   }
   const payload = Buffer.concat(chunks);
-  const header = Buffer.from(
-    JSON.stringify({ version: 1, tensors: entries, state, payloadBytes: payload.byteLength, sha256: sha256(payload) }),
-    'utf8',
-  );
+  const header = Buffer.from(JSON.stringify({ version: 2, tensors: entries, state, payloadBytes: payload.byteLength }), 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32LE(header.byteLength, 0);
-  writeAtomic(file, [MAGIC, len, header, payload]);
+  const hash = createHash('sha256').update(MAGIC).update(len).update(header).update(payload).digest();
+  writeAtomic(file, [MAGIC, len, header, payload, hash]);
 }
 
 /** Reads a checkpoint, or returns null when `file` does not exist. Throws DataError when it is corrupt. */
@@ -70,10 +68,14 @@ export function parseCheckpoint(bytes: Buffer, file: string): Checkpoint {
   const bad = (what: string): never => {
     throw new DataError(`corrupt checkpoint ${file}: ${what}; delete it to restart this run from scratch`);
   };
-  if (bytes.byteLength < 12) bad(`file is ${bytes.byteLength} bytes, shorter than the 12-byte preamble`);
+  if (bytes.byteLength < 44) bad(`file is ${bytes.byteLength} bytes, shorter than the smallest checkpoint (44)`);
   if (!bytes.subarray(0, 8).equals(MAGIC)) bad(`wrong magic bytes (not a checkpoint of this project)`);
+  const body = bytes.subarray(0, bytes.byteLength - 32);
+  if (!createHash('sha256').update(body).digest().equals(bytes.subarray(bytes.byteLength - 32))) {
+    bad('checksum mismatch (truncated or damaged)');
+  }
   const h = bytes.readUInt32LE(8);
-  if (h > MAX_HEADER || 12 + h > bytes.byteLength) bad(`header declares ${h} bytes but the file has ${bytes.byteLength - 12} after the preamble`);
+  if (h > MAX_HEADER || 12 + h > body.byteLength) bad(`header declares ${h} bytes but the file has ${body.byteLength - 12} after the preamble`);
   let header: unknown;
   try {
     header = JSON.parse(bytes.subarray(12, 12 + h).toString('utf8'));
@@ -81,11 +83,10 @@ export function parseCheckpoint(bytes: Buffer, file: string): Checkpoint {
     return bad(`header is not valid JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null) return bad('header is not an object');
-  const hd = header as { version?: unknown; tensors?: unknown; state?: unknown; payloadBytes?: unknown; sha256?: unknown };
-  if (hd.version !== 1) bad(`unsupported version ${JSON.stringify(hd.version)}`);
-  const payload = bytes.subarray(12 + h);
-  if (hd.payloadBytes !== payload.byteLength) bad(`payload is ${payload.byteLength} bytes, header declares ${String(hd.payloadBytes)} (truncated?)`);
-  if (typeof hd.sha256 !== 'string' || hd.sha256 !== sha256(payload)) bad('payload checksum mismatch');
+  const hd = header as { version?: unknown; tensors?: unknown; state?: unknown; payloadBytes?: unknown };
+  if (hd.version !== 2) bad(`unsupported version ${JSON.stringify(hd.version)}`);
+  const payload = body.subarray(12 + h);
+  if (hd.payloadBytes !== payload.byteLength) bad(`payload is ${payload.byteLength} bytes, header declares ${String(hd.payloadBytes)}`);
   if (!Array.isArray(hd.tensors)) return bad('header has no tensor list');
   const tensors: Checkpoint['tensors'] = new Map();
   for (const e of hd.tensors as unknown[]) {
@@ -119,12 +120,8 @@ export function restoreVariables(ck: Checkpoint, named: { name: string; variable
     if (t.shape.join(',') !== variable.shape.join(',')) {
       throw new DataError(`checkpoint ${file}: '${name}' has shape [${t.shape}] in the file and [${variable.shape}] in the model`);
     }
-    variable.assign(tf.tensor(t.values, t.shape, t.dtype));
+    tf.tidy(() => variable.assign(tf.tensor(t.values, t.shape, t.dtype)));
   }
-}
-
-function sha256(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
 }
 
 /** Writes parts to `file` through a temporary file in the same folder, fsync and rename. */
@@ -133,7 +130,10 @@ export function writeAtomic(file: string, parts: (Buffer | string)[]): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, 'w');
   try {
-    for (const p of parts) fs.writeSync(fd, typeof p === 'string' ? Buffer.from(p) : p);
+    for (const [i, p] of parts.entries()) {
+      fs.writeSync(fd, typeof p === 'string' ? Buffer.from(p) : p);
+      if (i === 0) faultPoint('checkpoint-write');
+    }
     fs.fsyncSync(fd);
   } catch (e) {
     fs.closeSync(fd);
@@ -149,4 +149,18 @@ export function writeAtomic(file: string, parts: (Buffer | string)[]): void {
   } catch {
     /* directory fsync is best-effort (not supported everywhere) */
   }
+}
+
+let faultCount = 0;
+/**
+ * Fault injection for the kill test: with `REPRO_FAULT=<point>:<n>`, the n-th time the process
+ * reaches `point` it kills itself with SIGKILL (e.g. halfway through writing a checkpoint).
+ */
+export function faultPoint(point: string): void {
+  const spec = process.env.REPRO_FAULT;
+  if (!spec) return;
+  const [name, n] = spec.split(':');
+  if (name !== point) return;
+  faultCount += 1;
+  if (faultCount === Number(n)) process.kill(process.pid, 'SIGKILL');
 }

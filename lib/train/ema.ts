@@ -5,7 +5,7 @@ import type { Param } from './params';
 export class Ema {
   readonly shadow: tf.Variable[];
   constructor(readonly params: readonly Param[], readonly decay: number) {
-    this.shadow = params.map((p) => tf.variable(p.variable.clone(), false, `ema/${p.name}`));
+    this.shadow = params.map((p) => tf.tidy(() => tf.variable(p.variable.clone(), false)));
   }
 
   update(): void {

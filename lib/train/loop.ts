@@ -9,7 +9,7 @@
  */
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
-import { checkNumber, checkPositiveInt, NonFiniteLossError } from '../errors';
+import { checkNumber, checkPositiveInt, ConfigError, NonFiniteLossError } from '../errors';
 import { AdamW, ADAMW_DEFAULTS, AdamWConfig, validateAdamW } from './adamw';
 import { loadCheckpoint, restoreVariables, saveCheckpoint, Json } from './checkpoint';
 import { Ema } from './ema';
@@ -47,6 +47,10 @@ export function validateTrain(c: TrainConfig, where = 'train'): void {
   checkNumber(`${where}.ema`, c.ema, { lo: 0, hi: 1, hiOpen: true });
   checkPositiveInt(`${where}.logEvery`, c.logEvery);
   checkNumber(`${where}.checkpointEvery`, c.checkpointEvery, { lo: 0, integer: true });
+  // Resumed runs must log exactly the windows an uninterrupted run logs.
+  if (c.checkpointEvery % c.logEvery !== 0) {
+    throw new ConfigError(`${where}.checkpointEvery must be a multiple of ${where}.logEvery (${c.logEvery}); got ${c.checkpointEvery}`);
+  }
 }
 
 /** What the loop trains. */

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { canonicalJson, checkPreset, configHash, mergeChecked } from '../../lib/config';
+import { checkNumber, checkOneOf, ConfigError } from '../../lib/errors';
+import { resolveConfig } from '../../lib/experiments/run';
+import { experiment as setupCheck } from '../../lib/experiments/setup-check';
+
+test('mergeChecked merges nested objects and rejects unknown keys with the valid ones', () => {
+  const base = { a: 1, train: { lr: 0.1, steps: 10 }, seeds: [0, 1] };
+  assert.deepEqual(mergeChecked(base, { train: { lr: 0.2 }, seeds: [5] }, 'cfg'), { a: 1, train: { lr: 0.2, steps: 10 }, seeds: [5] });
+  assert.throws(() => mergeChecked(base, { train: { lrr: 1 } }, 'cfg'), /unknown key 'lrr' in cfg\.train; expected one of lr, steps/);
+  assert.throws(() => mergeChecked(base, { b: 1 }, 'cfg'), ConfigError);
+  assert.deepEqual(base.train, { lr: 0.1, steps: 10 }, 'the defaults are not mutated');
+});
+
+test('configHash ignores key order and differs on any value', () => {
+  assert.equal(configHash({ a: 1, b: { c: [1, 2] } }), configHash({ b: { c: [1, 2] }, a: 1 }));
+  assert.notEqual(configHash({ a: 1 }), configHash({ a: 1.0000001 }));
+  assert.equal(canonicalJson({ b: 1, a: undefined, c: 'x' }), '{"b":1,"c":"x"}');
+  assert.throws(() => canonicalJson({ a: NaN }), /finite numbers only/);
+});
+
+test('value checks name the value and the valid range', () => {
+  assert.throws(() => checkNumber('alphaMin', 1.3, { lo: 0, loOpen: true, hi: 1 }), /^ConfigError: alphaMin must be \(0, 1\]; got 1\.3$/);
+  assert.throws(() => checkOneOf('wiring', 'decay', ['residual', 'decayed']), /unknown wiring 'decay'; expected one of residual, decayed/);
+  assert.throws(() => checkPreset('fast'), /unknown preset 'fast'; expected one of smoke, cpu, paper/);
+});
+
+test('an experiment rejects an override of a field that does not exist, or a bad value, before any work', () => {
+  assert.throws(() => resolveConfig(setupCheck, 'smoke', { hiden: 3 } as never), /unknown key 'hiden' in setup-check overrides; expected one of hidden, /);
+  assert.throws(() => resolveConfig(setupCheck, 'smoke', { train: { steps: -5 } }), /train\.steps must be an integer in \[1, inf\); got -5/);
+  assert.equal(resolveConfig(setupCheck, 'smoke').hidden, 64);
+});

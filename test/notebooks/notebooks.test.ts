@@ -1,0 +1,44 @@
+/**
+ * Executes every notebook's smoke preset through real Jupyter on the project kernel, into a
+ * temporary copy with a temporary results folder: the committed notebooks keep their reference
+ * (cpu) outputs and results/ keeps only reference runs.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { executeNotebook, notebookErrors } from '../../lib/jupyter';
+import { REPO_ROOT } from '../../lib/paths';
+
+const nbDir = path.join(REPO_ROOT, 'notebooks');
+const notebooks = fs.readdirSync(nbDir).filter((f) => f.endsWith('.ipynb')).sort();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-nb-'));
+
+for (const nb of notebooks) {
+  test(`notebook ${nb} runs its smoke preset through Jupyter`, { timeout: 15 * 60 * 1000 }, async () => {
+    const out = path.join(tmp, nb);
+    const results = path.join(tmp, 'results-' + nb.replace(/\.ipynb$/, ''));
+    let log = '';
+    const run = await executeNotebook(path.join(nbDir, nb), out, { REPRO_PRESET: 'smoke', REPRO_RESULTS: results }, (c) => {
+      log += c;
+    });
+    const errors = fs.existsSync(out) ? notebookErrors(out) : ['no executed notebook written'];
+    assert.equal(run.status, 0, `${nb} failed (status ${run.status}):\n${errors.join('\n')}\n--- kernel output (tail) ---\n${log.slice(-4000)}`);
+    assert.deepEqual(errors, []);
+    const executed = JSON.parse(fs.readFileSync(out, 'utf8')) as { cells: { cell_type: string; execution_count: number | null }[] };
+    const code = executed.cells.filter((c) => c.cell_type === 'code');
+    assert.ok(code.length > 0, 'the notebook has code cells');
+    assert.ok(code.every((c) => c.execution_count !== null), 'every code cell executed');
+    // The notebook wrote its results (runs and at least one table) into the temporary folder.
+    const written: string[] = [];
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(path.join(d, e.name));
+        else written.push(e.name);
+      }
+    };
+    if (fs.existsSync(results)) walk(results);
+    assert.ok(written.some((f) => f.endsWith('.md')), `${nb} wrote no table under ${results}`);
+  });
+}
