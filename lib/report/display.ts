@@ -1,0 +1,96 @@
+/**
+ * Showing tables and figures in a tslab notebook so that a SAVED notebook shows them without
+ * rerunning, in Jupyter and on GitHub (which renders image/png, text/html tables and text/markdown,
+ * but runs no scripts):
+ * - tables: an HTML table, plus the Markdown source as plain text (to paste into a paper);
+ * - figures: a PNG rendered by headless Chromium; without Chromium, interactive HTML (plotly inlined);
+ * - outside a kernel (plain node, scripts, tests): a short text on stdout instead.
+ */
+import * as fs from 'fs';
+import type { ColumnTable } from 'arquero';
+import { tslabDisplay } from './kernel';
+import { toHtml, toMarkdown, type MarkdownOptions } from './table';
+import {
+  type FigureSpec,
+  type FigureFormat,
+  type ImageOptions,
+  figureFragment,
+  imageUnavailable,
+  renderFigure,
+  writeFigure,
+} from './figure';
+
+/** Shows a table; returns its Markdown. */
+export function showTable(table: ColumnTable, opts: MarkdownOptions = {}): string {
+  const md = toMarkdown(table, opts);
+  const d = tslabDisplay();
+  if (d) {
+    d.html(toHtml(table, opts));
+    d.text(md);
+  } else {
+    process.stdout.write(md);
+  }
+  return md;
+}
+
+/** Shows Markdown text (rendered in Jupyter and on GitHub; printed as is outside a notebook). */
+export function showMarkdown(md: string): void {
+  const d = tslabDisplay();
+  if (d) d.markdown(md);
+  else process.stdout.write(md.endsWith('\n') ? md : md + '\n');
+}
+
+export interface ShowFigureOptions extends ImageOptions {
+  /** With `name`, also write `<dir>/<name>.html|png|svg` (see writeFigure) and return the paths. */
+  dir?: string;
+  name?: string;
+  formats?: FigureFormat[];
+}
+
+function figureTitle(spec: FigureSpec, name?: string): string {
+  const t = (spec.layout as { title?: { text?: string } | string } | undefined)?.title;
+  return name ?? (typeof t === 'string' ? t : t?.text) ?? 'figure';
+}
+
+/**
+ * Shows a figure (PNG when Chromium is there, else interactive HTML); with `dir` and `name`, writes
+ * the figure files too. Returns the paths written (empty without `dir`/`name`) and a note when no
+ * image could be rendered.
+ */
+export async function showFigure(
+  spec: FigureSpec,
+  opts: ShowFigureOptions = {},
+): Promise<{ html?: string; png?: string; svg?: string; note?: string }> {
+  const d = tslabDisplay();
+  let out: { html?: string; png?: string; svg?: string; note?: string } = {};
+  let png: Buffer | null = null;
+  if (opts.dir !== undefined && opts.name !== undefined) {
+    const formats = opts.formats ?? ['html', 'png', 'svg'];
+    // The notebook shows a PNG: render one even if the files asked for none.
+    out = await writeFigure(spec, opts.dir, opts.name, {
+      ...opts,
+      formats: formats.includes('png') ? formats : [...formats, 'png'],
+    });
+    if (out.png) png = fs.readFileSync(out.png);
+    if (!formats.includes('png') && out.png) {
+      fs.rmSync(out.png, { force: true });
+      delete out.png;
+    }
+  } else if (d && !imageUnavailable()) {
+    const img = await renderFigure(spec, 'png', opts);
+    if (img !== null) png = img as Buffer;
+  }
+  if (d) {
+    if (png) d.png(png);
+    else d.html(figureFragment(spec, opts));
+  } else {
+    const files = [out.html, out.png, out.svg].filter((x): x is string => !!x);
+    const traces = spec.data.length;
+    process.stdout.write(
+      `[figure '${figureTitle(spec, opts.name)}': ${traces} trace${traces === 1 ? '' : 's'}` +
+        (files.length ? `; written to ${files.join(', ')}` : '; shown in notebooks only') +
+        ']\n',
+    );
+  }
+  return out;
+}

@@ -1,0 +1,432 @@
+/**
+ * Figures as plotly specs (https://plotly.com/javascript/reference/), written as
+ * - interactive HTML with plotly.js inlined (works offline, from a results/ folder or an e-mail), and
+ * - PNG / SVG for papers, rendered by `Plotly.toImage` inside headless Chromium driven by playwright-core.
+ *
+ * One browser (with plotly loaded in one page) serves every figure of a process; it closes itself after
+ * a short idle time so scripts and tests can exit (an open browser keeps node's event loop alive), and
+ * playwright kills it at process exit in any case. Without Chromium, figures are HTML only, said once.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { ConfigError } from '../errors';
+import { writeFileAtomic } from './atomic';
+import { insideTslab } from './kernel';
+
+/** A plotly figure: traces and layout, as plain JSON (typed arrays are converted when written). */
+export interface FigureSpec {
+  data: object[];
+  layout?: object;
+}
+
+export type ImageFormat = 'png' | 'svg';
+export type FigureFormat = 'html' | ImageFormat;
+
+export interface ImageOptions {
+  /** CSS pixels; default 800 x 500. */
+  width?: number;
+  height?: number;
+  /** Device pixel ratio of PNGs (2 = sharp in papers and on high-DPI screens); default 2. */
+  scale?: number;
+}
+
+const DEFAULT_W = 800;
+const DEFAULT_H = 500;
+
+/** Chromium's path: `$REPRO_CHROMIUM`, else Debian's `/usr/bin/chromium`. */
+export function chromiumPath(): string {
+  return process.env.REPRO_CHROMIUM || '/usr/bin/chromium';
+}
+
+function plotlyPath(): string {
+  return require.resolve('plotly.js-dist-min/plotly.min.js');
+}
+
+/** JSON for embedding in a <script>: typed arrays as arrays, non-finite numbers as null (plotly gaps). */
+export function figureJson(spec: FigureSpec): string {
+  return JSON.stringify(spec, (_k, v) => {
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
+    return v;
+  }).replace(/</g, '\\u003c'); // no "</script>" can end the script early
+}
+
+function htmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+let plotlySource: string | null = null;
+
+/** A self-contained interactive page: plotly.js inlined, no network needed. */
+export function figureHtml(spec: FigureSpec, title = 'figure'): string {
+  plotlySource ??= fs.readFileSync(plotlyPath(), 'utf8').replace(/<\/script/gi, '<\\/script');
+  return (
+    `<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n<title>${htmlEscape(title)}</title>\n` +
+    `<script>${plotlySource}</script>\n</head>\n<body style="margin:0">\n` +
+    `<div id="figure" style="width:100%;height:100vh"></div>\n` +
+    `<script>\nconst fig = ${figureJson(spec)};\n` +
+    `Plotly.newPlot('figure', fig.data, fig.layout || {}, { responsive: true });\n</script>\n</body>\n</html>\n`
+  );
+}
+
+/**
+ * An HTML fragment for a notebook output: a div, plotly.js inlined (so a saved notebook does not need
+ * the network), and the plot call. Used when no PNG can be rendered.
+ */
+export function figureFragment(spec: FigureSpec, opts: ImageOptions = {}): string {
+  plotlySource ??= fs.readFileSync(plotlyPath(), 'utf8').replace(/<\/script/gi, '<\\/script');
+  const id = `fig-${Math.random().toString(36).slice(2, 12)}`;
+  return (
+    `<div id="${id}" style="width:${opts.width ?? DEFAULT_W}px;height:${opts.height ?? DEFAULT_H}px"></div>\n` +
+    // Classic Jupyter has require.js: hide `define` so plotly's UMD wrapper sets window.Plotly.
+    `<script>if (!window.Plotly) { const __define = window.define; window.define = undefined;\n` +
+    `${plotlySource}\nwindow.define = __define; }</script>\n` +
+    `<script>(function () { const fig = ${figureJson(spec)}; ` +
+    `window.Plotly.newPlot('${id}', fig.data, fig.layout || {}); })();</script>\n`
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shared headless browser
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Page = any;
+type Browser = any;
+
+let browser: Browser | null = null;
+let page: Promise<Page> | null = null;
+let unavailable: string | null = null; // why images cannot be rendered, once known
+let idleTimer: NodeJS.Timeout | null = null;
+let queue: Promise<unknown> = Promise.resolve();
+let noted = false;
+
+/** Idle time before the browser closes: short in scripts (so they exit), long in a notebook kernel. */
+function idleMs(): number {
+  return insideTslab() ? 300_000 : 1_500;
+}
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-sync',
+];
+
+async function openPage(): Promise<Page> {
+  const exe = chromiumPath();
+  if (!fs.existsSync(exe)) {
+    throw new Error(`Chromium not found at ${exe} (install Debian's 'chromium' or set REPRO_CHROMIUM)`);
+  }
+  const { chromium } = require('playwright-core');
+  // playwright gives the browser a fresh temporary profile (user-data-dir) and deletes it on close.
+  browser = await chromium.launch({ executablePath: exe, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+  const p = await browser.newPage();
+  await p.setContent('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body></body></html>');
+  await p.addScriptTag({ path: plotlyPath() });
+  return p;
+}
+
+async function doClose(): Promise<void> {
+  if (idleTimer) clearTimeout(idleTimer);
+  idleTimer = null;
+  const p = page;
+  page = null;
+  if (p) await p.catch(() => undefined); // a launch in progress sets `browser` when it finishes
+  const b = browser;
+  browser = null;
+  if (b) await b.close().catch(() => undefined);
+}
+
+/** Closes the shared browser after any pending renders (it reopens on the next image). */
+export function closeFigureBrowser(): Promise<void> {
+  const job = queue.then(doClose);
+  queue = job.catch(() => undefined);
+  return job;
+}
+
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0];
+}
+
+/**
+ * Renders `spec` to PNG bytes or SVG text, or null when Chromium is unavailable (the reason is then
+ * in `imageUnavailable()`). Calls are serialised through the one page.
+ */
+export function renderFigure(
+  spec: FigureSpec,
+  format: ImageFormat,
+  opts: ImageOptions = {},
+): Promise<Buffer | string | null> {
+  const job = queue.then(async () => {
+    if (unavailable) return null;
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = null;
+    try {
+      let p: Page;
+      try {
+        page ??= openPage();
+        p = await page;
+      } catch (e) {
+        unavailable = firstLine(e);
+        await doClose();
+        return null;
+      }
+      let url: string;
+      try {
+        url = await p.evaluate(
+          async (a: { json: string; format: string; width: number; height: number; scale: number }) => {
+            const fig = JSON.parse(a.json);
+            return (window as any).Plotly.toImage(
+              { data: fig.data, layout: fig.layout || {} },
+              { format: a.format, width: a.width, height: a.height, scale: a.scale },
+            );
+          },
+          {
+            json: figureJson(spec),
+            format,
+            width: opts.width ?? DEFAULT_W,
+            height: opts.height ?? DEFAULT_H,
+            scale: format === 'png' ? opts.scale ?? 2 : 1,
+          },
+        );
+      } catch (e) {
+        if (browser?.isConnected()) throw new ConfigError(`plotly could not render the figure: ${firstLine(e)}`);
+        unavailable = `Chromium stopped: ${firstLine(e)}`;
+        await doClose();
+        return null;
+      }
+      const comma = url.indexOf(',');
+      const body = url.slice(comma + 1);
+      if (url.slice(0, comma).endsWith(';base64')) {
+        const bytes = Buffer.from(body, 'base64');
+        return format === 'png' ? bytes : bytes.toString('utf8');
+      }
+      return decodeURIComponent(body);
+    } finally {
+      if (browser) idleTimer = setTimeout(() => void closeFigureBrowser(), idleMs());
+    }
+  });
+  queue = job.catch(() => undefined);
+  return job;
+}
+
+/** Why PNG/SVG cannot be rendered in this process, or null if they can (as far as known). */
+export function imageUnavailable(): string | null {
+  if (!unavailable && !fs.existsSync(chromiumPath())) {
+    unavailable = `Chromium not found at ${chromiumPath()} (install Debian's 'chromium' or set REPRO_CHROMIUM)`;
+  }
+  return unavailable;
+}
+
+export interface WriteFigureOptions extends ImageOptions {
+  /** Default `['html', 'png', 'svg']`. */
+  formats?: FigureFormat[];
+}
+
+/**
+ * Writes `<dir>/<name>.html|png|svg` atomically. Without Chromium, writes the HTML only and says so
+ * in one line (once per process); the result's `note` carries the reason.
+ */
+export async function writeFigure(
+  spec: FigureSpec,
+  dir: string,
+  name: string,
+  opts: WriteFigureOptions = {},
+): Promise<{ html?: string; png?: string; svg?: string; note?: string }> {
+  const formats = opts.formats ?? ['html', 'png', 'svg'];
+  for (const f of formats) {
+    if (f !== 'html' && f !== 'png' && f !== 'svg') {
+      throw new ConfigError(`unknown figure format '${f}'; expected one of html, png, svg`);
+    }
+  }
+  const out: { html?: string; png?: string; svg?: string; note?: string } = {};
+  const base = path.join(dir, name);
+  const images = formats.filter((f): f is ImageFormat => f !== 'html');
+  if (images.length && !imageUnavailable()) {
+    for (const f of images) {
+      const img = await renderFigure(spec, f, opts);
+      if (img === null) break;
+      out[f] = writeFileAtomic(`${base}.${f}`, img);
+    }
+  }
+  const skipped = images.filter((f) => !out[f]);
+  if (formats.includes('html') || skipped.length) out.html = writeFileAtomic(`${base}.html`, figureHtml(spec, name));
+  if (skipped.length) {
+    out.note = `no ${skipped.join('/')} for ${name}: ${imageUnavailable()}; wrote HTML only`;
+    if (!noted) {
+      noted = true;
+      console.log(`figures: ${imageUnavailable()}; writing interactive HTML only`);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The figures every experiment needs
+
+export interface AxesOptions {
+  title?: string;
+  xTitle?: string;
+  yTitle?: string;
+  logX?: boolean;
+  logY?: boolean;
+}
+
+function axesLayout(o: AxesOptions): object {
+  return {
+    ...(o.title ? { title: { text: o.title } } : {}),
+    xaxis: { title: { text: o.xTitle ?? '' }, ...(o.logX ? { type: 'log' } : {}) },
+    yaxis: { title: { text: o.yTitle ?? '' }, ...(o.logY ? { type: 'log' } : {}) },
+    template: 'plotly_white',
+    font: { size: 14 },
+  };
+}
+
+/** Curves, e.g. training loss per wiring: `[{ name: 'residual', x: steps, y: losses }, ...]`. */
+export function lineFigure(
+  series: { name: string; x: ArrayLike<number>; y: ArrayLike<number | null> }[],
+  opts: AxesOptions = {},
+): FigureSpec {
+  return {
+    data: series.map((s) => ({ type: 'scatter', mode: 'lines', name: s.name, x: Array.from(s.x), y: Array.from(s.y) })),
+    layout: axesLayout(opts),
+  };
+}
+
+/** Mean ± std over seeds per series, e.g. kNN accuracy against α_min for each depth. */
+export function errorBarFigure(
+  series: { name: string; x: ArrayLike<number | string>; mean: ArrayLike<number | null>; std: ArrayLike<number | null> }[],
+  opts: AxesOptions & { kind?: 'line' | 'bar' } = {},
+): FigureSpec {
+  for (const s of series) {
+    if (s.mean.length !== s.x.length || s.std.length !== s.x.length) {
+      throw new ConfigError(
+        `errorBarFigure series '${s.name}': x, mean and std must have equal lengths; got ${s.x.length}, ${s.mean.length}, ${s.std.length}`,
+      );
+    }
+  }
+  return {
+    data: series.map((s) => ({
+      type: opts.kind === 'bar' ? 'bar' : 'scatter',
+      ...(opts.kind === 'bar' ? {} : { mode: 'lines+markers' }),
+      name: s.name,
+      x: Array.from(s.x),
+      y: Array.from(s.mean),
+      error_y: { type: 'data', array: Array.from(s.std, (v) => v ?? 0), visible: true },
+    })),
+    layout: { ...axesLayout(opts), ...(opts.kind === 'bar' ? { barmode: 'group' } : {}) },
+  };
+}
+
+/** A matrix, e.g. ANCRe's routing weights p[i][j] or a correlation matrix; `showValues` prints each cell. */
+export function heatmapFigure(
+  z: ArrayLike<ArrayLike<number | null>>,
+  opts: AxesOptions & {
+    x?: (string | number)[];
+    y?: (string | number)[];
+    colorscale?: string;
+    zmin?: number;
+    zmax?: number;
+    showValues?: boolean;
+    valueDigits?: number;
+  } = {},
+): FigureSpec {
+  const rows = Array.from(z, (r) => Array.from(r));
+  const layout = axesLayout(opts) as { xaxis: object; yaxis: object };
+  // Without labels, cells are indices: tick every integer, not at half steps.
+  const ix = opts.x ? {} : { dtick: 1 };
+  const iy = opts.y ? {} : { dtick: 1 };
+  return {
+    data: [
+      {
+        type: 'heatmap',
+        z: rows,
+        ...(opts.x ? { x: opts.x } : {}),
+        ...(opts.y ? { y: opts.y } : {}),
+        colorscale: opts.colorscale ?? 'Viridis',
+        ...(opts.zmin !== undefined ? { zmin: opts.zmin } : {}),
+        ...(opts.zmax !== undefined ? { zmax: opts.zmax } : {}),
+        ...(opts.showValues ? { texttemplate: `%{z:.${opts.valueDigits ?? 2}f}` } : {}),
+      },
+    ],
+    // Matrices read top-down: row 0 at the top.
+    layout: { ...layout, xaxis: { ...layout.xaxis, ...ix }, yaxis: { ...layout.yaxis, ...iy, autorange: 'reversed' } },
+  };
+}
+
+/**
+ * A grid of grey images, e.g. Fashion-MNIST samples or MAE reconstructions.
+ * `images`: [n, h, w] row-major; `cols` images per grid row; optional title per image.
+ */
+export function imageGridFigure(
+  images: Float32Array,
+  n: number,
+  h: number,
+  w: number,
+  cols: number,
+  titles?: string[],
+): FigureSpec {
+  for (const [k, v] of [['n', n], ['h', h], ['w', w], ['cols', cols]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`imageGridFigure: ${k} must be an integer >= 1; got ${v}`);
+  }
+  if (images.length < n * h * w) {
+    throw new ConfigError(`imageGridFigure: ${n} images of ${h}x${w} need ${n * h * w} values; got ${images.length}`);
+  }
+  if (titles && titles.length !== n) throw new ConfigError(`imageGridFigure: ${n} images but ${titles.length} titles`);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n * h * w; i++) {
+    const v = images[i];
+    if (Number.isFinite(v)) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  if (!(hi > lo)) [lo, hi] = [0, 1];
+  const rowsN = Math.ceil(n / cols);
+  const gap = 0.02;
+  const cw = (1 - gap * (cols - 1)) / cols;
+  const ch = (1 - gap * (rowsN - 1) - (titles ? 0.04 * rowsN : 0)) / rowsN;
+  const data: object[] = [];
+  const layout: { [k: string]: unknown } = {
+    showlegend: false,
+    margin: { l: 10, r: 10, t: titles ? 30 : 10, b: 10 },
+    annotations: [],
+    template: 'plotly_white',
+  };
+  for (let i = 0; i < n; i++) {
+    const r = Math.floor(i / cols);
+    const c = i % cols;
+    const z: (number | null)[][] = [];
+    for (let y = 0; y < h; y++) {
+      const row: (number | null)[] = [];
+      for (let x = 0; x < w; x++) {
+        const v = images[i * h * w + y * w + x];
+        row.push(Number.isFinite(v) ? v : null);
+      }
+      z.push(row);
+    }
+    const ax = i === 0 ? '' : String(i + 1);
+    data.push({
+      type: 'heatmap', z, xaxis: `x${ax}`, yaxis: `y${ax}`,
+      colorscale: 'Greys', reversescale: true, zmin: lo, zmax: hi, showscale: false,
+    });
+    const x0 = c * (cw + gap);
+    const top = 1 - r * (ch + gap + (titles ? 0.04 : 0)) - (titles ? 0.04 : 0);
+    layout[`xaxis${ax}`] = { domain: [x0, x0 + cw], visible: false, anchor: `y${ax}`, constrain: 'domain' };
+    layout[`yaxis${ax}`] = {
+      domain: [top - ch, top], visible: false, anchor: `x${ax}`, autorange: 'reversed',
+      scaleanchor: `x${ax}`, constrain: 'domain',
+    };
+    if (titles) {
+      (layout.annotations as object[]).push({
+        text: titles[i], x: x0 + cw / 2, y: top, xref: 'paper', yref: 'paper',
+        xanchor: 'center', yanchor: 'bottom', showarrow: false, font: { size: 11 },
+      });
+    }
+  }
+  return { data, layout };
+}

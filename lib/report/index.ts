@@ -1,0 +1,49 @@
+/**
+ * Results: runs appended to `results/<experiment>/<preset>/runs.jsonl`, tables built from them
+ * (Markdown, CSV, HTML), figures from plotly specs (HTML, PNG, SVG), and notebook display.
+ */
+export {
+  type RunRecord,
+  type AppendOptions,
+  type AppendIo,
+  ResultsWriteError,
+  runsFile,
+  appendRun,
+  readRuns,
+  checkRunRecord,
+  hostName,
+} from './runs';
+export {
+  type ColumnTable,
+  type Digits,
+  type SummariseOptions,
+  type MarkdownOptions,
+  runsTable,
+  summarise,
+  toMarkdown,
+  toCsv,
+  toHtml,
+  writeTable,
+} from './table';
+export {
+  type FigureSpec,
+  type FigureFormat,
+  type ImageFormat,
+  type ImageOptions,
+  type WriteFigureOptions,
+  type AxesOptions,
+  writeFigure,
+  renderFigure,
+  closeFigureBrowser,
+  imageUnavailable,
+  chromiumPath,
+  figureHtml,
+  figureFragment,
+  lineFigure,
+  errorBarFigure,
+  heatmapFigure,
+  imageGridFigure,
+} from './figure';
+export { type ShowFigureOptions, showTable, showFigure, showMarkdown } from './display';
+export { insideTslab } from './kernel';
+export { writeFileAtomic } from './atomic';

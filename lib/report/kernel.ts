@@ -1,0 +1,38 @@
+/**
+ * Are we running inside a tslab Jupyter kernel? `require('tslab')` succeeds in plain node too, but its
+ * `display` then throws "Not ready": only the kernel sets `lastWriteDisplayData` in tslab's jupyter
+ * module. We look for that module among the ones already loaded, so plain node never pays for
+ * loading tslab (and the TypeScript compiler it pulls in).
+ */
+import * as path from 'path';
+
+/** The subset of tslab's public `Display` we use. */
+export interface TslabDisplay {
+  html(s: string): void;
+  markdown(s: string): void;
+  text(s: string): void;
+  png(b: Uint8Array): void;
+  svg(s: string): void;
+}
+
+const JUPYTER_MODULE = /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/;
+
+/** tslab's `display` when this process is a live tslab kernel, else null. */
+export function tslabDisplay(): TslabDisplay | null {
+  for (const [file, mod] of Object.entries(require.cache)) {
+    if (!JUPYTER_MODULE.test(file)) continue;
+    const exp = mod?.exports as { lastWriteDisplayData?: unknown } | undefined;
+    if (typeof exp?.lastWriteDisplayData !== 'function') continue;
+    try {
+      // The public module next to the kernel's own jupyter module shares its state.
+      return require(path.join(path.dirname(file), 'public.js')).display as TslabDisplay;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+export function insideTslab(): boolean {
+  return tslabDisplay() !== null;
+}
