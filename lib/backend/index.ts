@@ -1,0 +1,241 @@
+/**
+ * Picks the fastest TF.js engine present and fixes the wasm engine for training.
+ *
+ *   const info = await initEngine();   // idempotent
+ *   console.log(describeEngine(info)); // one line for a notebook header or a results row
+ *
+ * Order: tfjs-node-gpu > tfjs-node > wasm > cpu. Both tfjs-node packages are optional
+ * dependencies (their install downloads libtensorflow); a missing or broken one falls through
+ * to the next engine with one line, never a stack trace.
+ *
+ * Environment switches:
+ *   REPRO_ENGINE=tfjs-node-gpu|tfjs-node|wasm|cpu   start the search at this engine
+ *   REPRO_NATIVE_MATMUL=0     on wasm, do not use the native BLAS addon (repaired wasm kernels serve)
+ *   REPRO_WASM_KERNELS=stock  on wasm, keep tfjs-backend-wasm's own matmul kernels (benchmark column)
+ *   OPENBLAS_NUM_THREADS      BLAS threads per process (default 1: sweeps run one process per core)
+ *   REPRO_NATIVE_ADDON=path   load the addon from elsewhere (tests use a missing/broken file)
+ *
+ * Every engine gets the gradients TF.js lacks (StridedSlice, GatherNd) and a BatchMatMul gradient
+ * that handles broadcast batch dims (lib/backend/gradients.ts).
+ * On wasm the missing training kernels (UnsortedSegmentSum, conv backprop, ...) are always added:
+ * without them training throws, so there is no "stock" behaviour worth keeping.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { ConfigError, checkOneOf } from '../errors';
+import { MatmulPath, matmulPath, setMatmulPath } from './matmul';
+import { loadNativeBlas } from './native';
+import { installGradients } from './gradients';
+import { installMissingKernels } from './wasm-kernels';
+
+export type EngineName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+export const ENGINES: readonly EngineName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+
+export interface EngineInfo {
+  engine: EngineName;
+  /** version of the engine's package, e.g. '4.22.0' */
+  version: string;
+  /** threads one process uses for compute */
+  threads: number;
+  /** 'native-blas (OpenBLAS 0.3.21)' | 'wasm-repaired' | 'wasm-stock' | 'builtin' */
+  matmul: string;
+  /** what was tried and why it was skipped; SIMD; thread settings */
+  notes: string[];
+}
+
+export interface InitOptions {
+  /** start the search at this engine (default: $REPRO_ENGINE, else the fastest) */
+  engine?: string;
+  /** do not print the fallback line (it is still in `notes`) */
+  quiet?: boolean;
+}
+
+let current: EngineInfo | null = null;
+let pending: Promise<EngineInfo> | null = null;
+let pendingKey = '';
+
+function packageVersion(pkg: string): string {
+  try {
+    const p = require.resolve(`${pkg}/package.json`);
+    return JSON.parse(fs.readFileSync(p, 'utf8')).version as string;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : typeof e === 'object' && e && 'message' in e ? String((e as { message: unknown }).message) : String(e);
+  return msg.split('\n')[0].slice(0, 200);
+}
+
+function isMissingModule(e: unknown, pkg: string): boolean {
+  return e instanceof Error && (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && e.message.includes(`'${pkg}'`);
+}
+
+/** tf.setBackend without TF.js's own multi-line warning and stack trace on failure. */
+async function setBackendQuietly(name: string): Promise<{ ok: boolean; why: string }> {
+  const warn = console.warn;
+  const captured: string[] = [];
+  console.warn = (...args: unknown[]) => captured.push(args.map(firstLine).join(' '));
+  try {
+    const ok = await tf.setBackend(name);
+    await tf.ready();
+    return { ok, why: ok ? '' : captured.filter((l) => !/^Initialization of backend/.test(l))[0] ?? 'initialisation failed' };
+  } catch (e) {
+    return { ok: false, why: firstLine(e) };
+  } finally {
+    console.warn = warn;
+  }
+}
+
+function readEnvChoice(name: string, allowed: readonly string[], fallback: string): string {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  if (!allowed.includes(v)) throw new ConfigError(`unknown ${name} '${v}'; expected one of ${allowed.join(', ')}`);
+  return v;
+}
+
+async function tryTfjsNode(engine: 'tfjs-node-gpu' | 'tfjs-node'): Promise<EngineInfo | string> {
+  const pkg = `@tensorflow/${engine}`;
+  try {
+    require(pkg);
+  } catch (e) {
+    return isMissingModule(e, pkg) ? `${pkg} is not installed` : `${pkg} failed to load (${firstLine(e)})`;
+  }
+  const r = await setBackendQuietly('tensorflow');
+  if (!r.ok) return `${pkg} loaded but its backend did not start (${r.why})`;
+  const threads = Number.parseInt(process.env.TF_NUM_INTRAOP_THREADS ?? '', 10) || require('os').cpus().length;
+  return { engine, version: packageVersion(pkg), threads, matmul: 'builtin', notes: [] };
+}
+
+async function tryWasm(notes: string[], say: (line: string) => void): Promise<EngineInfo | string> {
+  const kernels = readEnvChoice('REPRO_WASM_KERNELS', ['repaired', 'stock'], 'repaired');
+  const native = readEnvChoice('REPRO_NATIVE_MATMUL', ['0', '1'], '1');
+  let wasmMod: typeof import('@tensorflow/tfjs-backend-wasm');
+  try {
+    wasmMod = require('@tensorflow/tfjs-backend-wasm');
+  } catch (e) {
+    return `@tensorflow/tfjs-backend-wasm failed to load (${firstLine(e)})`;
+  }
+  const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+  if (tf.findBackend('wasm') == null) {
+    try {
+      wasmMod.setWasmPaths(dist); // a file path: in Node the .wasm is read from disk, not fetched
+    } catch {
+      /* already initialised in this process: the paths no longer matter */
+    }
+  }
+  const r = await setBackendQuietly('wasm');
+  if (!r.ok) return `the wasm engine did not start (${r.why})`;
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  notes.push(simd ? 'wasm SIMD' : 'wasm without SIMD');
+  muteCpuBanner(); // borrowed kernels and tests use the cpu engine beside wasm
+  const added = installMissingKernels();
+  if (added.length) notes.push(`added wasm kernels: ${added.join(', ')}`);
+
+  let path_: MatmulPath = 'repaired';
+  let matmul = 'wasm-repaired';
+  let threads = 1;
+  if (kernels === 'stock') {
+    path_ = 'stock';
+    matmul = 'wasm-stock';
+    notes.push('REPRO_WASM_KERNELS=stock: tfjs-backend-wasm matmul kernels');
+  } else if (native === '0') {
+    notes.push('REPRO_NATIVE_MATMUL=0: repaired wasm matmul kernels');
+  } else {
+    const nat = loadNativeBlas();
+    if (nat.blas) {
+      path_ = 'native';
+      matmul = `native-blas (${nat.label})`;
+      threads = nat.threads;
+      notes.push(`BLAS threads ${nat.threads} (OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS})`);
+      setMatmulPath('native', nat.blas);
+    } else {
+      notes.push(nat.reason);
+      say(`engine: ${nat.reason}; the repaired wasm kernels serve`);
+    }
+  }
+  if (path_ !== 'native') setMatmulPath(path_);
+  return { engine: 'wasm', version: packageVersion('@tensorflow/tfjs-backend-wasm'), threads, matmul, notes };
+}
+
+/** The cpu engine greets Node users with a 4-line banner on first use; our own line says enough. */
+function muteCpuBanner(): void {
+  try {
+    const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+    if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
+  } catch {
+    /* no cpu engine registered: nothing to mute */
+  }
+}
+
+async function tryCpu(): Promise<EngineInfo | string> {
+  muteCpuBanner();
+  const r = await setBackendQuietly('cpu');
+  if (!r.ok) return `the cpu engine did not start (${r.why})`;
+  return { engine: 'cpu', version: packageVersion('@tensorflow/tfjs-core'), threads: 1, matmul: 'builtin', notes: [] };
+}
+
+async function select(requested: string, quiet: boolean): Promise<EngineInfo> {
+  const forced = requested !== 'auto';
+  const start = forced ? ENGINES.indexOf(requested as EngineName) : 0;
+  const notes: string[] = [];
+  const say = (line: string) => {
+    if (!quiet) console.warn(line);
+  };
+  const skipped: string[] = [];
+  notes.push(`gradients added: ${installGradients().join(', ')}`);
+  for (let i = start; i < ENGINES.length; i++) {
+    const engine = ENGINES[i];
+    const res =
+      engine === 'wasm' ? await tryWasm(notes, say) : engine === 'cpu' ? await tryCpu() : await tryTfjsNode(engine);
+    if (typeof res !== 'string') {
+      res.notes = [...skipped, ...notes, ...res.notes.filter((n) => !notes.includes(n))];
+      // One line when something the user asked for, or that is installed, was not usable;
+      // an optional engine that is simply not installed is not news on an automatic pick.
+      const worth = skipped.filter((s, j) => (forced && j === 0) || !/is not installed$/.test(s));
+      if (worth.length) say(`engine: ${worth.join('; ')}; using ${engine}`);
+      return res;
+    }
+    skipped.push(`${engine}: ${res}`);
+  }
+  throw new Error(`no TF.js engine could start: ${skipped.join('; ')}`);
+}
+
+/**
+ * Selects and initialises the engine. Idempotent: later calls return the same EngineInfo
+ * unless a different engine is requested explicitly.
+ */
+export async function initEngine(opts: InitOptions = {}): Promise<EngineInfo> {
+  const requested = checkOneOf('engine', opts.engine ?? (process.env.REPRO_ENGINE || 'auto'), ['auto', ...ENGINES]);
+  const key = `${requested}|${process.env.REPRO_NATIVE_MATMUL ?? ''}|${process.env.REPRO_WASM_KERNELS ?? ''}`;
+  if (pending && pendingKey === key) return pending;
+  pendingKey = key;
+  pending = select(requested, !!opts.quiet).then(
+    (info) => (current = info),
+    (e) => {
+      pending = null;
+      throw e;
+    },
+  );
+  return pending;
+}
+
+/** The engine chosen by initEngine (throws if initEngine has not run). */
+export function engineInfo(): EngineInfo {
+  if (current == null) throw new ConfigError('engineInfo() called before initEngine(); await initEngine() first');
+  return current;
+}
+
+/** One line: `wasm 4.22.0 · matmul native-blas (OpenBLAS 0.3.21) · 1 thread · wasm SIMD`. */
+export function describeEngine(info: EngineInfo = engineInfo()): string {
+  const simd = info.notes.find((n) => n.startsWith('wasm '));
+  const parts = [`${info.engine} ${info.version}`, `matmul ${info.matmul}`, `${info.threads} thread${info.threads === 1 ? '' : 's'}`];
+  if (simd) parts.push(simd);
+  return parts.join(' · ');
+}
+
+export { matmulPath, setMatmulPath } from './matmul';
+export type { MatmulPath } from './matmul';
+export { loadNativeBlas } from './native';

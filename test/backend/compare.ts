@@ -1,0 +1,61 @@
+/** Test helpers: run the same computation on the selected engine and on the pure-JS cpu engine. */
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+
+/** Deterministic normal-ish values (sum of uniforms from a linear congruential generator). */
+export function randn(n: number, seed: number): Float32Array {
+  let s = (seed * 2654435761) >>> 0 || 1;
+  const u = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = u() + u() + u() + u() - 2;
+  return out;
+}
+
+export function randTensor(shape: number[], seed: number): tf.Tensor {
+  return tf.tensor(randn(shape.reduce((p, d) => p * d, 1), seed), shape);
+}
+
+/**
+ * Runs `f` on the current backend and on cpu (same inputs, built inside `f` from seeds) and
+ * returns both sets of outputs as plain arrays. Leaves the original backend selected.
+ */
+export async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<{ engine: Float32Array[]; cpu: Float32Array[]; shapes: number[][] }> {
+  const run = () =>
+    tf.tidy(() => {
+      const r = f();
+      return Array.isArray(r) ? r : [r];
+    });
+  const read = (ts: tf.Tensor[]) => {
+    const out = ts.map((t) => Float32Array.from(t.dataSync() as ArrayLike<number>));
+    ts.forEach((t) => t.dispose());
+    return out;
+  };
+  const backend = tf.getBackend();
+  const e = run();
+  const shapes = e.map((t) => t.shape);
+  const engine = read(e);
+  await tf.setBackend('cpu');
+  const cpu = read(run());
+  await tf.setBackend(backend);
+  return { engine, cpu, shapes };
+}
+
+/** max |a - b| / max(1, max |b|) over each output, asserted <= tol. */
+export function assertClose(engine: Float32Array[], cpu: Float32Array[], tol: number, what: string): void {
+  assert.equal(engine.length, cpu.length, `${what}: number of outputs`);
+  engine.forEach((e, k) => {
+    const c = cpu[k];
+    assert.equal(e.length, c.length, `${what}[${k}]: sizes ${e.length} vs ${c.length}`);
+    let scale = 1;
+    for (let i = 0; i < c.length; i++) scale = Math.max(scale, Math.abs(c[i]));
+    let worst = 0;
+    for (let i = 0; i < c.length; i++) {
+      const d = Math.abs(e[i] - c[i]);
+      if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
+    }
+    assert.ok(worst / scale <= tol, `${what}[${k}]: relative error ${(worst / scale).toExponential(2)} > ${tol}`);
+  });
+}
