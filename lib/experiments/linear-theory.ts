@@ -15,7 +15,8 @@
  * L ≤ floor·L(0), where float64 rounding begins):
  *   rate          −d ln L / dt, least squares over the tail (linear convergence ⇔ a positive constant)
  *   loglogSlope   d ln L / d ln t over the tail (a power law t^−p has slope −p; Ω(1/t²) means ≥ −2)
- *   regime        'linear' when loglogSlope < −5 (faster than any low power of t), else 'sublinear'
+ *   regime        'linear' when loglogSlope < −5 (faster than any low power of t), else 'sublinear';
+ *                 isLinear = 1 / 0 the same
  *   lossT2        L(T)·T² at the end (bounded away from 0 for a 1/t² process)
  *   stepsTo1e3    first step with L ≤ 1e-3·L(0) (null when never reached)
  */
@@ -200,7 +201,7 @@ function seedOf(...parts: number[]): number {
 }
 
 /** Trains one network; returns its full loss curve (one value per step) and the network. */
-export function trainLinear(c: LinearRunConfig, seed: number, onProgress?: (done: number, total: number) => void) {
+export function trainLinear(c: LinearRunConfig, seed: number, onProgress?: (done: number, total: number, info?: string) => void) {
   const { depth: K, dim: d } = c;
   const A = randomMatrix(d, c.targetScale / Math.sqrt(d), normalRng(seedOf(seed, d)));
   const rand = normalRng(seedOf(seed, d, K));
@@ -220,7 +221,7 @@ export function trainLinear(c: LinearRunConfig, seed: number, onProgress?: (done
     if (!Number.isFinite(l)) throw new ConfigError(`loss diverged at step ${s} (${l}); lower lr (now ${c.lr})`);
     losses.push(l);
     if (l <= c.floor * losses[0]) break;
-    if (onProgress && s % 2000 === 0) onProgress(s, c.steps);
+    if (onProgress && s % 2000 === 0) onProgress(s, c.steps, `L/L0 ${(l / losses[0]).toExponential(1)}`);
   }
   return { losses, net };
 }
@@ -249,7 +250,12 @@ export function curveMetrics(losses: number[], lr: number, tail: number, floor: 
     rate,
     loglogSlope,
     regime: loglogSlope < -5 ? 'linear' : 'sublinear',
+    /** 1 when linear, so a summary's mean is the fraction of runs that converge linearly. */
+    isLinear: loglogSlope < -5 ? 1 : 0,
     lossT2: losses[last] * T * T,
+    /** log10 of L(T)/L(0) and of L(T)·T²: these span 20 decades, so tables average their logs. */
+    log10RelLoss: Math.log10(losses[last] / L0),
+    log10LossT2: Math.log10(losses[last] * T * T),
     stepsTo1e3: to1e3 < 0 ? null : to1e3,
     tTo1e3: to1e3 < 0 ? null : lr * to1e3,
     stepsRun: last,
@@ -261,7 +267,7 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
   const c = spec.config as unknown as LinearRunConfig;
   const t0 = Date.now();
   const { losses, net } = trainLinear(c, spec.seed, ctx.progress);
-  ctx.progress(c.steps, c.steps);
+  ctx.progress(c.steps, c.steps, `L/L0 ${(losses[losses.length - 1] / losses[0]).toExponential(1)}`);
   const m = curveMetrics(losses, c.lr, c.tail, c.floor);
   const last = losses.length - 1;
   const n = Math.min(c.historyPoints, losses.length);
