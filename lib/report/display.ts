@@ -20,8 +20,11 @@ import {
   writeFigure,
 } from './figure';
 
-/** Shows a table; returns its Markdown. */
-export function showTable(table: ColumnTable, opts: MarkdownOptions = {}): string {
+/**
+ * Shows a table. Returns nothing on purpose: tslab prints a cell's last value, which would repeat
+ * the Markdown (use `toMarkdown` for the text).
+ */
+export function showTable(table: ColumnTable, opts: MarkdownOptions = {}): void {
   const md = toMarkdown(table, opts);
   const d = tslabDisplay();
   if (d) {
@@ -30,7 +33,6 @@ export function showTable(table: ColumnTable, opts: MarkdownOptions = {}): strin
   } else {
     process.stdout.write(md);
   }
-  return md;
 }
 
 /** Shows Markdown text (rendered in Jupyter and on GitHub; printed as is outside a notebook). */
@@ -81,7 +83,7 @@ export async function showFigure(
     if (img !== null) png = img as Buffer;
   }
   if (d) {
-    if (png) d.png(png);
+    if (png) d.png(png, opts.width ?? 800);
     else d.html(figureFragment(spec, opts));
   } else {
     const files = [out.html, out.png, out.svg].filter((x): x is string => !!x);

@@ -11,8 +11,8 @@ export interface TslabDisplay {
   html(s: string): void;
   markdown(s: string): void;
   text(s: string): void;
-  png(b: Uint8Array): void;
-  svg(s: string): void;
+  /** `width`: CSS pixels to show the image at (a scale-2 PNG would otherwise show twice as large). */
+  png(b: Uint8Array, width?: number): void;
 }
 
 const JUPYTER_MODULE = /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/;
@@ -25,7 +25,21 @@ export function tslabDisplay(): TslabDisplay | null {
     if (typeof exp?.lastWriteDisplayData !== 'function') continue;
     try {
       // The public module next to the kernel's own jupyter module shares its state.
-      return require(path.join(path.dirname(file), 'public.js')).display as TslabDisplay;
+      const display = require(path.join(path.dirname(file), 'public.js')).display;
+      const write = exp.lastWriteDisplayData as (msg: object, update: boolean) => void;
+      return {
+        html: (s) => display.html(s),
+        markdown: (s) => display.markdown(s),
+        text: (s) => display.text(s),
+        png: (b, width) =>
+          width === undefined
+            ? display.png(b)
+            : // tslab's display.png sends no metadata; Jupyter and GitHub read the width from it.
+              write(
+                { data: { 'image/png': Buffer.from(b).toString('base64') }, metadata: { 'image/png': { width } }, transient: {} },
+                false,
+              ),
+      };
     } catch {
       return null;
     }

@@ -4,7 +4,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as aq from 'arquero';
-import { closeFigureBrowser, chromiumPath, lineFigure } from '../../lib/report/figure';
+import { closeFigureBrowser, chromiumPath } from '../../lib/report/figure';
 import { tmpDir } from './helpers';
 
 const REPORT_JS = path.resolve(__dirname, '../../lib/report/index.js');
@@ -31,7 +31,8 @@ function runNode(body: string, env: NodeJS.ProcessEnv = {}): string {
 const FAKE_KERNEL = `
   const jupyter = require('tslab/dist/jupyter.js');
   const shown = [];
-  jupyter.lastWriteDisplayData = (msg) => shown.push(msg.data);
+  jupyter.lastWriteDisplayData = (msg) =>
+    shown.push(Object.keys(msg.metadata).length ? { ...msg.data, _metadata: msg.metadata } : msg.data);
   process.on('exit', () => { for (const d of shown) require('fs').writeSync(1, JSON.stringify(d) + '\\n'); });
 `;
 
@@ -65,7 +66,8 @@ describe('display', () => {
     assert.deepEqual(msgs[1], { 'text/plain': 'T\n\n| row |  knn |\n| --- | ---: |\n| a   | 63.9 |\n' });
     assert.deepEqual(msgs[2], { 'text/markdown': '**bold**' });
     if (haveChromium) {
-      assert.deepEqual(Object.keys(msgs[3]), ['image/png']);
+      assert.deepEqual(Object.keys(msgs[3]), ['image/png', '_metadata']);
+      assert.deepEqual(msgs[3]._metadata, { 'image/png': { width: 800 } }); // shown at CSS size, not 2x
       assert.deepEqual(Buffer.from(msgs[3]['image/png'], 'base64').subarray(0, 4), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
       // Only the HTML file was asked for: the PNG rendered for the notebook is not left behind.
       assert.deepEqual(msgs[4], { paths: { html: path.join(dir, 'f.html') } });
@@ -89,20 +91,18 @@ describe('display', () => {
     assert.ok(html.length > 1_000_000 && html.includes('window.define = undefined'));
   });
 
-  test('a table made in this process renders through the same path', () => {
-    // Sanity: showTable returns the Markdown it printed (plain node here).
+  test('showTable prints exactly toMarkdown outside a notebook and returns nothing', () => {
     const { showTable } = require(REPORT_JS);
     const orig = process.stdout.write.bind(process.stdout);
     let printed = '';
     (process.stdout as any).write = (s: string) => ((printed += s), true);
-    let md: string;
+    let ret: unknown;
     try {
-      md = showTable(aq.table({ a: [1] }));
+      ret = showTable(aq.table({ a: [1] }));
     } finally {
       (process.stdout as any).write = orig;
     }
-    assert.equal(md, '|   a |\n| --: |\n|   1 |\n');
-    assert.equal(printed, md);
-    void lineFigure;
+    assert.equal(ret, undefined);
+    assert.equal(printed, '|   a |\n| --: |\n|   1 |\n');
   });
 });
