@@ -69,12 +69,16 @@ describe('runs.jsonl', () => {
     const file = path.join(dir, 'runs.jsonl');
     const worker = (id: number) => `
       const { appendRun } = require(${JSON.stringify(RUNS_JS)});
+      const fs = require('fs');
       const pad = 'x'.repeat(20000 + ${id} * 3001); // far above PIPE_BUF (4096)
+      // Short writes (1000 bytes per call), as on network file systems: without the lock, lines
+      // of the two workers would interleave.
+      const io = { writeSync: (fd, b, o, l, p) => fs.writeSync(fd, b, o, Math.min(l, 1000), p) };
       for (let i = 0; i < 200; i++) {
         appendRun(${JSON.stringify(file)}, {
           experiment: 'conc', preset: 'smoke', runId: 'w${id}-' + i, row: 'w${id}', seed: i,
           config: { pad }, metrics: { i }, wallTimeSec: 0, engine: null, commit: null,
-          host: 'h', finishedAt: new Date().toISOString() });
+          host: 'h', finishedAt: new Date().toISOString() }, { io });
       }`;
     const run = (id: number) =>
       new Promise<void>((resolve, reject) => {
