@@ -11,7 +11,8 @@
  * Environment switches:
  *   REPRO_ENGINE=tfjs-node-gpu|tfjs-node|wasm|cpu   start the search at this engine
  *   REPRO_NATIVE_MATMUL=0     on wasm, do not use the native BLAS addon (repaired wasm kernels serve)
- *   REPRO_WASM_KERNELS=stock  on wasm, keep tfjs-backend-wasm's own matmul kernels (benchmark column)
+ *   REPRO_WASM_KERNELS=stock  on wasm, keep tfjs-backend-wasm's own matmul, transpose, pow, tanh
+ *                             kernels (the benchmark's stock column; correctness fixes stay)
  *   OPENBLAS_NUM_THREADS      BLAS threads per process (default 1: sweeps run one process per core)
  *   REPRO_NATIVE_ADDON=path   load the addon from elsewhere (tests use a missing/broken file)
  *
@@ -27,6 +28,7 @@ import { ConfigError, checkOneOf } from '../errors';
 import { MatmulPath, matmulPath, setMatmulPath } from './matmul';
 import { loadNativeBlas } from './native';
 import { installGradients } from './gradients';
+import { setFastKernels } from './wasm-fast';
 import { installMissingKernels } from './wasm-kernels';
 
 export type EngineName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
@@ -157,6 +159,9 @@ async function tryWasm(notes: string[], say: (line: string) => void): Promise<En
     }
   }
   if (path_ !== 'native') setMatmulPath(path_);
+  // the repaired configuration also replaces the slow elementwise/transpose kernels (wasm-fast.ts)
+  setFastKernels(path_ !== 'stock');
+  if (path_ !== 'stock') notes.push('fast wasm kernels: Transpose, Pow (small integer exponents), Tanh, Identity, Unpack, Sum (leading axes)');
   return { engine: 'wasm', version: packageVersion('@tensorflow/tfjs-backend-wasm'), threads, matmul, notes };
 }
 

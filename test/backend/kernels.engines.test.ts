@@ -218,6 +218,50 @@ describe('training kernels against the cpu engine (values and gradients)', () =>
       outs.forEach((t, k) => assert.equal(t.dtype, k % 2 === 1 && k < 4 ? 'bool' : k === 6 ? 'bool' : 'int32', `output ${k} dtype`));
       return outs.map((t) => t.cast('float32'));
     }],
+    ['transpose, every rank-5 layout the attention uses, and int32/bool', 0, () => {
+      const x = randTensor([4, 5, 3, 2, 6], 40);
+      const perms = [[2, 0, 3, 1, 4], [0, 2, 1, 3, 4], [4, 3, 2, 1, 0], [1, 0, 2, 3, 4], [0, 1, 2, 4, 3], [3, 4, 0, 1, 2]];
+      const i = tf.reshape(tf.range(0, 720, 1, 'int32'), [4, 5, 3, 2, 6]);
+      const b = tf.greater(tf.mod(i, 7), 3);
+      return [
+        ...perms.map((p) => tf.transpose(x, p)),
+        tf.transpose(i, [2, 0, 3, 1, 4]).cast('float32'),
+        tf.transpose(b, [4, 0, 3, 1, 2]).cast('float32'),
+        tf.transpose(randTensor([3, 1, 4, 1, 5], 41), [4, 3, 2, 1, 0]),
+        tf.transpose(randTensor([2, 3, 4], 42), [0, 1, 2]),
+      ];
+    }],
+    ['pow with scalar exponents 1, 2, 3, 4, 0.5, 1.7 and a tensor exponent', 1e-5, () => {
+      const exps = [1, 2, 3, 4, 0.5, 1.7];
+      return [
+        ...exps.flatMap((e) => gradsOf((x) => tf.pow(tf.add(tf.abs(x), 0.1), e), [[6, 7]], 43)),
+        tf.pow(tf.abs(randTensor([3, 4], 44)), randTensor([4], 45)),
+      ];
+    }],
+    ['tanh over a wide range and its gradient', 1e-6, () => [
+      tf.tanh(tf.mul(randTensor([4000], 46), 20)),
+      tf.tanh(tf.tensor1d([0, 1e-6, -1e-3, 30, -30, 80, -80])),
+      ...gradsOf((x) => tf.tanh(x), [[50, 9]], 47),
+    ]],
+    ['unstack on every axis (float32, int32, bool)', 0, () => {
+      const x = randTensor([3, 4, 2, 5], 48);
+      const i = tf.reshape(tf.range(0, 120, 1, 'int32'), [3, 4, 2, 5]);
+      return [
+        ...[0, 1, 2, 3, -1].flatMap((a) => tf.unstack(x, a)),
+        ...tf.unstack(i, 2).map((t) => t.cast('float32')),
+        ...tf.unstack(tf.greater(i, 50), 1).map((t) => t.cast('float32')),
+      ];
+    }],
+    ['sum over leading, trailing and mixed axes, keepDims', 1e-5, () => {
+      const x = randTensor([40, 3, 7], 49);
+      return [tf.sum(x, 0), tf.sum(x, [0, 1]), tf.sum(x, [0, 1], true), tf.sum(x, 2), tf.sum(x, [0, 2]), tf.sum(x), tf.sum(tf.cast(tf.greater(x, 0), 'int32'), 0).cast('float32')];
+    }],
+    ['identity and clone share data safely', 0, () => {
+      const x = randTensor([5, 6], 50);
+      const c = tf.clone(x);
+      x.dispose(); // the clone must survive its source
+      return [c, tf.add(c, 1)];
+    }],
     ['einsum', 1e-5, () => [tf.einsum('bij,bjk->bik', randTensor([2, 3, 4], 25), randTensor([2, 4, 5], 26))]],
   ];
   for (const [name, tol, f] of ops) {
