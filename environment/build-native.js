@@ -2,7 +2,7 @@
 // Builds the optional native BLAS matmul addon (native/ -> native/build/Release/repro_blas.node)
 // with node-gyp against the system BLAS: OpenBLAS from Debian's libopenblas-dev on Linux,
 // Accelerate on macOS. Called by postinstall.js after `npm install`; run it by hand with
-// `node environment/build-native.js`.
+// `node environment/build-native.js [--force]` (skips when the addon is newer than its sources).
 //
 // It never fails the install: without a compiler, Node headers or a BLAS the engine runs on the
 // repaired wasm kernels, and one line says so and how to get the BLAS path. The full compiler
@@ -40,6 +40,13 @@ function main() {
     return;
   }
   if (!fs.existsSync(path.join(nativeDir, 'binding.gyp'))) return;
+  const built = path.join(nativeDir, 'build', 'Release', 'repro_blas.node');
+  const sources = ['binding.gyp', 'repro_blas.c'].map((f) => path.join(nativeDir, f));
+  if (!process.argv.includes('--force') && fs.existsSync(built) &&
+      sources.every((f) => !fs.existsSync(f) || fs.statSync(f).mtimeMs <= fs.statSync(built).mtimeMs)) {
+    console.log(`native BLAS matmul: up to date (${path.relative(root, built)}; --force rebuilds)`);
+    return;
+  }
   const gyp = findNodeGyp();
   if (!gyp) {
     console.log(`native BLAS matmul: not built (node-gyp not found); the repaired wasm kernels will serve. To get the BLAS path: ${HOWTO}`);
@@ -57,7 +64,6 @@ function main() {
   } catch {
     /* a read-only tree still gets the one-line verdict */
   }
-  const built = path.join(nativeDir, 'build', 'Release', 'repro_blas.node');
   if (r.status === 0 && fs.existsSync(built)) {
     console.log(`native BLAS matmul: built ${path.relative(root, built)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     return;
