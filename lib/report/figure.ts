@@ -9,6 +9,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { resultsRoot } from '../paths';
 import { ConfigError } from '../errors';
 import { writeFileAtomic } from './atomic';
 import { insideTslab } from './kernel';
@@ -56,12 +57,22 @@ function htmlEscape(s: string): string {
 
 let plotlySource: string | null = null;
 
-/** A self-contained interactive page: plotly.js inlined, no network needed. */
-export function figureHtml(spec: FigureSpec, title = 'figure'): string {
-  plotlySource ??= fs.readFileSync(plotlyPath(), 'utf8').replace(/<\/script/gi, '<\\/script');
+/**
+ * An interactive page that needs no network. By default plotly.js (4.8 MB) is inlined; with
+ * `plotlySrc` the page loads it from that relative path instead (as plotly.py's
+ * include_plotlyjs='directory' does), so a results folder holds one copy, not one per figure.
+ */
+export function figureHtml(spec: FigureSpec, title = 'figure', plotlySrc?: string): string {
+  let script: string;
+  if (plotlySrc) {
+    script = `<script src="${htmlEscape(plotlySrc)}"></script>`;
+  } else {
+    plotlySource ??= fs.readFileSync(plotlyPath(), 'utf8').replace(/<\/script/gi, '<\\/script');
+    script = `<script>${plotlySource}</script>`;
+  }
   return (
     `<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n<title>${htmlEscape(title)}</title>\n` +
-    `<script>${plotlySource}</script>\n</head>\n<body style="margin:0">\n` +
+    `${script}\n</head>\n<body style="margin:0">\n` +
     `<div id="figure" style="width:100%;height:100vh"></div>\n` +
     `<script>\nconst fig = ${figureJson(spec)};\n` +
     `Plotly.newPlot('figure', fig.data, fig.layout || {}, { responsive: true });\n</script>\n</body>\n</html>\n`
@@ -221,6 +232,22 @@ export function imageUnavailable(): string | null {
   return unavailable;
 }
 
+/**
+ * For a figure folder inside the results folder: makes sure `<results>/assets/plotly.min.js` exists
+ * and returns its path relative to `dir`. Elsewhere returns undefined (the page inlines plotly.js).
+ */
+function sharedPlotly(dir: string): string | undefined {
+  const root = path.resolve(resultsRoot());
+  const abs = path.resolve(dir);
+  if (!abs.startsWith(root + path.sep)) return undefined;
+  const asset = path.join(root, 'assets', 'plotly.min.js');
+  const src = plotlyPath();
+  if (!fs.existsSync(asset) || fs.statSync(asset).size !== fs.statSync(src).size) {
+    writeFileAtomic(asset, fs.readFileSync(src));
+  }
+  return path.relative(abs, asset).split(path.sep).join('/');
+}
+
 export interface WriteFigureOptions extends ImageOptions {
   /** Default `['html', 'png', 'svg']`. */
   formats?: FigureFormat[];
@@ -253,7 +280,7 @@ export async function writeFigure(
     }
   }
   const skipped = images.filter((f) => !out[f]);
-  if (formats.includes('html') || skipped.length) out.html = writeFileAtomic(`${base}.html`, figureHtml(spec, name));
+  if (formats.includes('html') || skipped.length) out.html = writeFileAtomic(`${base}.html`, figureHtml(spec, name, sharedPlotly(dir)));
   if (skipped.length) {
     out.note = `no ${skipped.join('/')} for ${name}: ${imageUnavailable()}; wrote HTML only`;
     if (!noted) {
