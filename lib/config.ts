@@ -46,9 +46,25 @@ export function mergeChecked<T>(base: T, override: unknown, where: string): T {
       throw new ConfigError(`unknown key '${k}' in ${where}; expected one of ${known}`);
     }
     if (v === undefined) continue;
+    checkSameType(out[k], v, `${where}.${k}`);
     out[k] = isPlainObject(out[k]) && isPlainObject(v) ? mergeChecked(out[k], v, `${where}.${k}`) : structuredClone(v);
   }
   return out as T;
+}
+
+function kindOf(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'a list';
+  if (isPlainObject(x)) return 'an object';
+  return typeof x === 'number' ? 'a number' : typeof x === 'string' ? 'a string' : typeof x === 'boolean' ? 'true or false' : typeof x;
+}
+
+/** An override must have the type of the default it replaces (a null default accepts anything). */
+function checkSameType(base: unknown, v: unknown, where: string): void {
+  if (base === null || base === undefined) return;
+  const want = kindOf(base);
+  const got = kindOf(v);
+  if (want !== got) throw new ConfigError(`${where} must be ${want}; got ${show(v)}`);
 }
 
 /** JSON with object keys sorted, so equal configs serialise (and hash) equally. */

@@ -10,6 +10,9 @@ test('mergeChecked merges nested objects and rejects unknown keys with the valid
   assert.deepEqual(mergeChecked(base, { train: { lr: 0.2 }, seeds: [5] }, 'cfg'), { a: 1, train: { lr: 0.2, steps: 10 }, seeds: [5] });
   assert.throws(() => mergeChecked(base, { train: { lrr: 1 } }, 'cfg'), /unknown key 'lrr' in cfg\.train; expected one of lr, steps/);
   assert.throws(() => mergeChecked(base, { b: 1 }, 'cfg'), ConfigError);
+  assert.throws(() => mergeChecked(base, { a: '3' }, 'cfg'), /^ConfigError: cfg\.a must be a number; got '3'$/);
+  assert.throws(() => mergeChecked(base, { seeds: 3 }, 'cfg'), /cfg\.seeds must be a list; got 3/);
+  assert.throws(() => mergeChecked(base, { train: 'fast' }, 'cfg'), /cfg\.train must be an object; got 'fast'/);
   assert.deepEqual(base.train, { lr: 0.1, steps: 10 }, 'the defaults are not mutated');
 });
 
