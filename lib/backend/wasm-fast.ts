@@ -98,6 +98,24 @@ function transposeKernel(stock: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/** A float32 scalar on the wasm heap (caller disposes). */
+function scalar(be: WasmBackend, v: number): tf.TensorInfo {
+  return be.makeOutput([], 'float32', undefined, Float32Array.of(v));
+}
+
+/** Runs a chain of wasm kernels, disposing every intermediate but the last result. */
+function chain(be: WasmBackend, steps: ((prev: tf.TensorInfo) => tf.TensorInfo)[], first: tf.TensorInfo): tf.TensorInfo {
+  let cur = first;
+  let owned = false;
+  for (const step of steps) {
+    const next = step(cur);
+    if (owned) be.disposeData(cur.dataId);
+    cur = next;
+    owned = true;
+  }
+  return cur;
+}
+
 function powKernel(stock: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const be = args.backend as unknown as WasmBackend;
@@ -105,38 +123,37 @@ function powKernel(stock: tf.KernelFunc): tf.KernelFunc {
     const bSize = b.shape.reduce((p, d) => p * d, 1);
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || bSize !== 1 || b.shape.length > a.shape.length) return stock(args);
     const e = be.wasm.HEAPF32[elemOffset(be, b)];
-    if (![1, 2, 3, 4, 0.5].includes(e)) return stock(args);
-    const n = a.shape.reduce((p, d) => p * d, 1);
     const outShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const out = be.makeOutput(outShape, 'float32');
-    const h = be.wasm.HEAPF32;
-    const ao = elemOffset(be, a);
-    const oo = elemOffset(be, out);
-    if (e === 1) h.copyWithin(oo, ao, ao + n);
-    else if (e === 2) for (let i = 0; i < n; i++) { const v = h[ao + i]; h[oo + i] = v * v; }
-    else if (e === 3) for (let i = 0; i < n; i++) { const v = h[ao + i]; h[oo + i] = v * v * v; }
-    else if (e === 4) for (let i = 0; i < n; i++) { const v = h[ao + i]; const s = v * v; h[oo + i] = s * s; }
-    else for (let i = 0; i < n; i++) h[oo + i] = Math.sqrt(h[ao + i]);
-    return out;
+    const x = { ...a, shape: outShape }; // same data: b is a scalar-sized tensor of rank <= a's
+    const mul = (u: tf.TensorInfo, v: tf.TensorInfo) => runWasmKernel(be, 'Multiply', { a: u, b: v });
+    // the SIMD Multiply/Sqrt kernels instead of std::pow per element
+    if (e === 1) return runWasmKernel(be, 'Identity', { x });
+    if (e === 2) return mul(x, x);
+    if (e === 3) return chain(be, [(s) => mul(s, s), (s) => mul(s, x)], x);
+    if (e === 4) return chain(be, [(s) => mul(s, s), (s) => mul(s, s)], x);
+    if (e === 0.5) return runWasmKernel(be, 'Sqrt', { x });
+    return stock(args);
   };
 }
 
+/** tanh(x) = 2·σ(2x) − 1 with the XNNPACK sigmoid. */
 const tanhKernel: tf.KernelFunc = (args) => {
   const be = args.backend as unknown as WasmBackend;
   const { x } = args.inputs as { x: tf.TensorInfo };
   if (x.dtype !== 'float32') throw new Error(`Tanh on wasm supports float32; got ${x.dtype}`);
-  const n = x.shape.reduce((p, d) => p * d, 1);
-  const twice = be.makeOutput(x.shape, 'float32');
-  let h = be.wasm.HEAPF32;
-  const xo = elemOffset(be, x);
-  const to = elemOffset(be, twice);
-  for (let i = 0; i < n; i++) h[to + i] = 2 * h[xo + i];
-  const s = runWasmKernel(be, 'Sigmoid', { x: twice });
-  be.disposeData(twice.dataId);
-  h = be.wasm.HEAPF32;
-  const so = elemOffset(be, s);
-  for (let i = 0; i < n; i++) h[so + i] = 2 * h[so + i] - 1;
-  return s;
+  const two = scalar(be, 2);
+  const one = scalar(be, 1);
+  try {
+    return chain(be, [
+      (t) => runWasmKernel(be, 'Multiply', { a: t, b: two }),
+      (t) => runWasmKernel(be, 'Sigmoid', { x: t }),
+      (t) => runWasmKernel(be, 'Multiply', { a: t, b: two }),
+      (t) => runWasmKernel(be, 'Sub', { a: t, b: one }),
+    ], x);
+  } finally {
+    be.disposeData(two.dataId);
+    be.disposeData(one.dataId);
+  }
 };
 
 /** Unpack (tf.unstack): contiguous run copies instead of one rank-N Slice per output. */
