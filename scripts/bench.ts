@@ -57,8 +57,10 @@ type Task =
 interface ChildResult {
   engine: EngineInfo;
   describe: string;
-  /** matmul: GFLOP/s; step: ms per step */
+  /** matmul: GFLOP/s; step: ms per step (wall clock) */
   value: number;
+  /** the same from this process's CPU time (user + system): robust to other load on a shared machine */
+  cpuValue: number;
   /** step: epoch ms of the timed window, for the 2-process overlap */
   start?: number;
   end?: number;
@@ -73,6 +75,7 @@ async function child(task: Task): Promise<ChildResult> {
     const a = tf.randomNormal([task.n, task.n], 0, 1, 'float32', 1);
     const b = tf.randomNormal([task.n, task.n], 0, 1, 'float32', 2);
     tf.matMul(a, b).dispose(); // warm-up (XNNPACK packs weights on first use of b)
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     for (let i = 0; i < task.reps; i++) {
       const c = tf.matMul(a, b);
@@ -80,7 +83,9 @@ async function child(task: Task): Promise<ChildResult> {
       c.dispose();
     }
     const s = (performance.now() - t0) / 1000;
-    return { ...base, value: (2 * task.n ** 3 * task.reps) / s / 1e9 };
+    const cu = process.cpuUsage(c0);
+    const cs = (cu.user + cu.system) / 1e6;
+    return { ...base, value: (2 * task.n ** 3 * task.reps) / s / 1e9, cpuValue: (2 * task.n ** 3 * task.reps) / cs / 1e9 };
   }
   const m = task.model;
   const config: TransformerStackConfig = {
@@ -114,11 +119,13 @@ async function child(task: Task): Promise<ChildResult> {
   for (let i = 0; i < task.warmup; i++) step();
   const before = tf.memory().numTensors;
   const start = Date.now();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < task.steps; i++) step();
   const ms = (performance.now() - t0) / task.steps;
+  const cu = process.cpuUsage(c0);
   const end = Date.now();
-  return { ...base, value: ms, start, end, leaked: tf.memory().numTensors - before, loss };
+  return { ...base, value: ms, cpuValue: (cu.user + cu.system) / 1000 / task.steps, start, end, leaked: tf.memory().numTensors - before, loss };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,13 +195,14 @@ def step():
     opt.step()
     return loss.item()
 for _ in range(warmup): step()
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 for _ in range(steps): step()
 ms = (time.perf_counter() - t0) / steps * 1000
-print('BENCH ' + json.dumps({'ms': ms, 'torch': torch.__version__, 'threads': torch.get_num_threads()}))
+cpu_ms = (time.process_time() - c0) / steps * 1000
+print('BENCH ' + json.dumps({'ms': ms, 'cpuMs': cpu_ms, 'torch': torch.__version__, 'threads': torch.get_num_threads()}))
 `;
 
-function runTorch(m: ModelShape, warmup: number, steps: number): { ms: number; torch: string; threads: number } | string {
+function runTorch(m: ModelShape, warmup: number, steps: number): { ms: number; cpuMs: number; torch: string; threads: number } | string {
   const py = '/usr/bin/python3';
   if (!fs.existsSync(py)) return 'no /usr/bin/python3';
   const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
@@ -223,7 +231,9 @@ async function main(): Promise<void> {
   const model: ModelShape = quick ? { ...MODEL, B: 16 } : MODEL;
   const flops = stepFlops(model);
   const t0 = Date.now();
+  const load0 = os.loadavg()[0];
   console.log(`engine benchmark${quick ? ' (--quick: batch 16, fewer steps, no cpu step)' : ''}; model ${model.L} layers, width ${model.D}, ${model.H} heads, MLP ${model.F}, batch ${model.B} x ${model.T} tokens, causal; ${(flops / 1e9).toFixed(2)} GFLOP per training step`);
+  console.log(`load average at start ${load0.toFixed(2)} on ${os.cpus().length} cores: CPU-time figures are the comparable ones when other work shares the machine`);
 
   // Which configurations can run here: native only when the addon loads.
   const probe = await initEngine({ engine: 'wasm', quiet: true });
@@ -231,25 +241,25 @@ async function main(): Promise<void> {
   const configs = CONFIGS.filter((c) => c.name !== 'native-blas' || nativeOk);
   if (!nativeOk) console.log('native BLAS addon not available: that column is skipped (node environment/build-native.js builds it)');
 
-  const matmul: Record<string, { n: number; gflops: number; describe: string }> = {};
+  const matmul: Record<string, { n: number; gflops: number; cpuGflops: number; describe: string }> = {};
   for (const c of configs) {
     const n = c.name === 'cpu' ? 512 : 1024;
     const r = await runChild(c, { kind: 'matmul', n, reps: c.name === 'cpu' ? 2 : quick ? 3 : 8 });
-    matmul[c.name] = { n, gflops: r.value, describe: r.describe };
-    console.log(`matmul ${n}^3  ${c.name.padEnd(14)} ${f1(r.value)} GFLOP/s   (${r.describe})`);
+    matmul[c.name] = { n, gflops: r.value, cpuGflops: r.cpuValue, describe: r.describe };
+    console.log(`matmul ${n}^3  ${c.name.padEnd(14)} ${f1(r.cpuValue)} GFLOP/s CPU-time (${f1(r.value)} wall)   ${r.describe}`);
   }
 
-  const steps: Record<string, { ms: number; steps: number; leaked: number; loss: number[] }> = {};
+  const steps: Record<string, { ms: number; cpuMs: number; steps: number; leaked: number; loss: number[] }> = {};
   for (const c of configs) {
     if (quick && c.name === 'cpu') continue;
     const slow = c.name === 'cpu' || c.name === 'wasm-stock';
     const plan = c.name === 'cpu' ? { warmup: 0, steps: 1 } : quick ? { warmup: 1, steps: 2 } : slow ? { warmup: 1, steps: 3 } : { warmup: 2, steps: 10 };
     const r = await runChild(c, { kind: 'step', model, ...plan });
-    steps[c.name] = { ms: r.value, steps: plan.steps, leaked: r.leaked ?? 0, loss: r.loss ?? [] };
-    console.log(`train step    ${c.name.padEnd(14)} ${f1(r.value)} ms/step over ${plan.steps} step(s); tensors leaked per run: ${r.leaked}`);
+    steps[c.name] = { ms: r.value, cpuMs: r.cpuValue, steps: plan.steps, leaked: r.leaked ?? 0, loss: r.loss ?? [] };
+    console.log(`train step    ${c.name.padEnd(14)} ${f1(r.cpuValue)} ms/step CPU (${f1(r.value)} wall) over ${plan.steps} step(s); tensors leaked: ${r.leaked}`);
   }
 
-  // 1 vs 2 processes on the best configuration.
+  // 1 vs 2 processes on the best configuration (wall-clock throughput: that is the point).
   const best = configs.find((c) => c.name === 'native-blas') ?? configs.find((c) => c.name === 'wasm-repaired')!;
   const parPlan = { kind: 'step' as const, model, warmup: 1, steps: quick ? 3 : 8 };
   const one = await runChild(best, parPlan);
@@ -261,31 +271,34 @@ async function main(): Promise<void> {
 
   const torch = runTorch(model, 2, quick ? 3 : 10);
   if (typeof torch === 'string') console.log(`pytorch       skipped: ${torch}`);
-  else console.log(`pytorch       ${torch.torch} CPU, ${torch.threads} thread: ${f1(torch.ms)} ms/step`);
+  else console.log(`pytorch       ${torch.torch} CPU, ${torch.threads} thread: ${f1(torch.cpuMs)} ms/step CPU (${f1(torch.ms)} wall)`);
+  const load1 = os.loadavg()[0];
 
-  // ---- table ----
+  // ---- tables ----
   const tokens = model.B * model.T;
+  const stock = steps['wasm-stock'];
   const rows = configs
     .filter((c) => steps[c.name])
     .map((c) => {
       const s = steps[c.name];
-      const g = flops / (s.ms / 1000) / 1e9;
+      const g = flops / (s.cpuMs / 1000) / 1e9;
       return [
         c.label,
-        `${f1(matmul[c.name].gflops)} (${matmul[c.name].n}³)`,
+        `${f1(matmul[c.name].cpuGflops)} (${matmul[c.name].n}³)`,
+        f1(s.cpuMs),
         f1(s.ms),
-        f1((tokens * 1000) / s.ms),
+        f1((tokens * 1000) / s.cpuMs),
         f1(g),
-        `${((100 * g) / matmul[c.name].gflops).toFixed(0)}%`,
-        `${(steps['wasm-stock'] ? steps['wasm-stock'].ms / s.ms : NaN).toFixed(2)}x`,
-        typeof torch === 'string' ? 'n/a' : `${(s.ms / torch.ms).toFixed(2)}x`,
+        `${((100 * g) / matmul[c.name].cpuGflops).toFixed(0)}%`,
+        stock ? `${(stock.cpuMs / s.cpuMs).toFixed(2)}x` : 'n/a',
+        typeof torch === 'string' ? 'n/a' : `${(s.cpuMs / torch.cpuMs).toFixed(2)}x`,
       ];
     });
   if (typeof torch !== 'string') {
-    rows.push([`PyTorch ${torch.torch} CPU, 1 thread`, '', f1(torch.ms), f1((tokens * 1000) / torch.ms), f1(flops / (torch.ms / 1000) / 1e9), '', steps['wasm-stock'] ? `${(steps['wasm-stock'].ms / torch.ms).toFixed(2)}x` : '', '1.00x']);
+    rows.push([`PyTorch ${torch.torch} CPU, 1 thread`, '', f1(torch.cpuMs), f1(torch.ms), f1((tokens * 1000) / torch.cpuMs), f1(flops / (torch.cpuMs / 1000) / 1e9), '', stock ? `${(stock.cpuMs / torch.cpuMs).toFixed(2)}x` : '', '1.00x']);
   }
-  const header = ['engine configuration', 'matmul GFLOP/s', 'ms/step', 'tokens/s', 'step GFLOP/s', 'of matmul', 'vs stock', 'time vs PyTorch'];
-  const main = table(header, rows);
+  const header = ['engine configuration', 'matmul GFLOP/s', 'ms/step (CPU)', 'ms/step (wall)', 'tokens/s', 'step GFLOP/s', 'of matmul', 'vs stock', 'time vs PyTorch'];
+  const mainTable = table(header, rows);
   const par = table(['configuration', '1 process steps/s', '2 processes steps/s', 'speed-up'], [[best.label, tput1.toFixed(2), tput2.toFixed(2), `${(tput2 / tput1).toFixed(2)}x`]]);
   const cpuInfo = os.cpus()[0]?.model ?? 'unknown CPU';
   let commit = 'unknown';
@@ -294,29 +307,33 @@ async function main(): Promise<void> {
   } catch {
     /* not a git checkout */
   }
-  const header1 = `Machine: ${cpuInfo}, ${os.cpus().length} cores; Node ${process.version}; commit ${commit}; ${new Date().toISOString()}${quick ? '; --quick' : ''}.`;
   const md = [
     '# Engine benchmark',
     '',
-    header1,
-    `Model: TransformerStack (lib/models/transformer.ts), ${model.L} pre-LN blocks, width ${model.D}, ${model.H} heads, MLP ${model.F}, causal, batch ${model.B} x ${model.T} tokens, MSE loss, AdamW; ${(flops / 1e9).toFixed(2)} GFLOP per step (matmul FLOPs, step = 3 x forward). "of matmul": the step's GFLOP/s over the same engine's large-matmul GFLOP/s. "vs stock": speed-up over the stock wasm kernels. All figures from one run of \`npm run bench${quick ? ' -- --quick' : ''}\`.`,
+    `Machine: ${cpuInfo}, ${os.cpus().length} cores; Node ${process.version}; commit ${commit}; ${new Date().toISOString()}${quick ? '; --quick' : ''}. Load average ${load0.toFixed(2)} at start, ${load1.toFixed(2)} at end.`,
     '',
-    main,
+    `Model: TransformerStack (lib/models/transformer.ts), ${model.L} pre-LN blocks, width ${model.D}, ${model.H} heads, MLP ${model.F}, causal, batch ${model.B} x ${model.T} tokens, MSE loss, AdamW (lib/train/adamw.ts); ${(flops / 1e9).toFixed(2)} GFLOP per step (matmul FLOPs; step = 3 x forward). PyTorch: the same architecture and optimiser, \`torch.set_num_threads(1)\`.`,
+    '',
+    'Times are per process CPU time (user + system; every configuration computes on one thread), because the machine is shared and wall time includes waiting for other work; wall time is shown beside it. GFLOP/s, tokens/s and all ratios use CPU time. "of matmul": the step\'s GFLOP/s over the same engine\'s large-matmul GFLOP/s. "vs stock": speed-up over the stock wasm kernels. "time vs PyTorch": our step time over PyTorch\'s (lower is better).',
+    '',
+    mainTable,
+    '',
+    'Sweep throughput (wall clock): the same step in 1 process, then in 2 processes at once.',
     '',
     par,
     '',
     `Engines: ${configs.map((c) => `${c.name}: ${matmul[c.name].describe}`).join('; ')}.`,
     typeof torch === 'string' ? `PyTorch: ${torch}.` : '',
-    `Total benchmark time ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
+    `All figures from one run of \`npm run bench${quick ? ' -- --quick' : ''}\`, ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
     '',
   ].join('\n');
-  console.log('\n' + main + '\n\n' + par + '\n');
+  console.log('\n' + mainTable + '\n\n' + par + '\n');
   const dir = path.join(resultsRoot(), 'bench');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'bench.md'), md);
   fs.writeFileSync(
     path.join(dir, 'bench.json'),
-    JSON.stringify({ quick, machine: { cpu: cpuInfo, cores: os.cpus().length, node: process.version }, commit, date: new Date().toISOString(), model, stepGflop: flops / 1e9, matmul, steps, processes: { config: best.name, one: tput1, two: tput2 }, torch }, null, 2) + '\n',
+    JSON.stringify({ quick, machine: { cpu: cpuInfo, cores: os.cpus().length, node: process.version, loadavg: [load0, load1] }, commit, date: new Date().toISOString(), model, stepGflop: flops / 1e9, matmul, steps, processes: { config: best.name, steps: parPlan.steps, one: tput1, two: tput2 }, torch }, null, 2) + '\n',
   );
   console.log(`wrote ${path.relative(REPO_ROOT, path.join(dir, 'bench.md'))} and bench.json`);
 }
