@@ -68,12 +68,12 @@ const defaults: ResnetDepthConfig = {
   seeds: [0, 1],
   train: {
     ...TRAIN_DEFAULTS,
-    steps: 1000,
+    steps: 1500,
     schedule: { lr: 1e-3, warmupFraction: 0.05, minRatio: 0 },
     // The official RL code uses Adam without weight decay.
     optimizer: { ...TRAIN_DEFAULTS.optimizer, weightDecay: 0 },
-    logEvery: 20,
-    checkpointEvery: 200,
+    logEvery: 25,
+    checkpointEvery: 250,
   },
 };
 
