@@ -69,6 +69,25 @@ describe('resnet-depth experiment', () => {
     for (const k of ['finalLoss', 'params', 'msPerStep', 'trainSeconds']) assert.ok(typeof r.metrics[k] === 'number' && Number.isFinite(r.metrics[k] as number), k);
   });
 
+  test('an interrupted ANCRe run resumes from its checkpoint to exactly the uninterrupted result', async () => {
+    const c = preset('smoke');
+    const base = experiment.runs(c).find((s) => s.row.startsWith('ancre'))!;
+    const spec = { ...base, config: { ...base.config, train: { ...c.train, steps: 40, logEvery: 10, checkpointEvery: 20 } } } as unknown as typeof base;
+    const ref = await experiment.runOne(spec, ctx());
+    const dir = ctx();
+    let calls = 0;
+    const stopAt30 = { ...dir, progress: (done: number) => { calls++; if (done === 30) throw new Error('simulated kill at step 30'); } };
+    await assert.rejects(experiment.runOne(spec, stopAt30), /simulated kill/);
+    assert.equal(calls, 30);
+    // It must resume (from the step-20 checkpoint), not start over: 20 steps left, not 40.
+    let steps = 0;
+    const resumed = await experiment.runOne(spec, { ...dir, progress: () => void steps++ });
+    assert.equal(steps, 20);
+    for (const k of ['testAccuracy', 'trainAccuracy', 'finalLoss', 'params']) assert.equal(resumed.metrics[k], ref.metrics[k], k);
+    assert.deepEqual(resumed.extra!.routing, ref.extra!.routing);
+    assert.deepEqual(resumed.history, ref.history);
+  });
+
   test('depth table and verdict from records', () => {
     const records = [
       rec('ancre τ=0.01', 16, 0, 0.88), rec('ancre τ=0.01', 16, 1, 0.86),
