@@ -16,7 +16,7 @@
  *   OPENBLAS_NUM_THREADS      BLAS threads per process (default 1: sweeps run one process per core)
  *   REPRO_NATIVE_ADDON=path   load the addon from elsewhere (tests use a missing/broken file)
  *
- * Every engine gets the gradients TF.js lacks (StridedSlice, GatherNd) and a BatchMatMul gradient
+ * The cpu engine's matmul gets a batch-broadcast fix (cpu-kernels.ts); every engine gets the gradients TF.js lacks (StridedSlice, GatherNd) and a BatchMatMul gradient
  * that handles broadcast batch dims (lib/backend/gradients.ts).
  * On wasm the missing training kernels (UnsortedSegmentSum, conv backprop, ...) are always added:
  * without them training throws, so there is no "stock" behaviour worth keeping.
@@ -27,6 +27,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, checkOneOf } from '../errors';
 import { MatmulPath, matmulPath, setMatmulPath } from './matmul';
 import { loadNativeBlas } from './native';
+import { installCpuFixes } from './cpu-kernels';
 import { installGradients } from './gradients';
 import { setFastKernels } from './wasm-fast';
 import { installMissingKernels } from './wasm-kernels';
@@ -191,6 +192,7 @@ async function select(requested: string, quiet: boolean): Promise<EngineInfo> {
   };
   const skipped: string[] = [];
   notes.push(`gradients added: ${installGradients().join(', ')}`);
+  notes.push(`cpu engine broadcast fix: ${installCpuFixes().join(', ')}`);
   for (let i = start; i < ENGINES.length; i++) {
     const engine = ENGINES[i];
     const res =

@@ -91,6 +91,27 @@ describe('BatchMatMul / _FusedMatMul against the cpu engine', () => {
     }
   }
 
+  test('the cpu engine broadcasts batch dims correctly (lib/backend/cpu-kernels.ts)', async () => {
+    const backend = tf.getBackend();
+    await tf.setBackend('cpu');
+    try {
+      const before = tf.memory().numTensors;
+      for (const [sa, sb] of [[[2, 1, 9, 5], [4, 5, 7]], [[2, 3, 1, 4, 5], [3, 1, 5, 2]], [[5, 1, 3, 4], [1, 6, 4, 2]]]) {
+        const { raw, full } = tf.tidy(() => {
+          const a = randTensor(sa, 3);
+          const b = randTensor(sb, 4);
+          const outer = tf.broadcast_util.assertAndGetBroadcastShape(sa.slice(0, -2), sb.slice(0, -2));
+          const full = tf.matMul(tf.broadcastTo(a, [...outer, ...sa.slice(-2)]), tf.broadcastTo(b, [...outer, ...sb.slice(-2)]));
+          return { raw: tf.matMul(a, b).dataSync().slice(), full: full.dataSync().slice() };
+        });
+        assertClose([Float32Array.from(raw)], [Float32Array.from(full)], 0, `cpu matMul [${sa}]·[${sb}]`);
+      }
+      assert.equal(tf.memory().numTensors, before);
+    } finally {
+      await tf.setBackend(backend);
+    }
+  });
+
   test('matMul gradients (all transposes) match cpu', async () => {
     await forEachPath(async (label) => {
       for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
