@@ -200,8 +200,12 @@ function seedOf(...parts: number[]): number {
   return parts.reduce((h, p) => (Math.imul(h ^ p, 0x9e3779b1) + 0x7f4a7c15) >>> 0, 0x12345);
 }
 
-/** Trains one network; returns its full loss curve (one value per step) and the network. */
-export function trainLinear(c: LinearRunConfig, seed: number, onProgress?: (done: number, total: number, info?: string) => void) {
+/**
+ * Trains one network; returns its full loss curve (one value per step) and the network.
+ * Yields to the event loop about every 100 ms: when the runner executes in the notebook's own process
+ * (one worker), a loop that never yields starves the kernel's output socket (tslab dies with EBUSY).
+ */
+export async function trainLinear(c: LinearRunConfig, seed: number, onProgress?: (done: number, total: number, info?: string) => void) {
   const { depth: K, dim: d } = c;
   const A = randomMatrix(d, c.targetScale / Math.sqrt(d), normalRng(seedOf(seed, d)));
   const rand = normalRng(seedOf(seed, d, K));
@@ -215,13 +219,18 @@ export function trainLinear(c: LinearRunConfig, seed: number, onProgress?: (done
     init,
   });
   const losses: number[] = [];
+  let lastYield = Date.now();
   for (let s = 0; s <= c.steps; s++) {
+    if (Date.now() - lastYield > 100) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = Date.now();
+    }
     // step() returns the loss before its update: losses[s] = L after s updates.
     const l = s < c.steps ? net.step(A, c.lr) : net.loss(A);
     if (!Number.isFinite(l)) throw new ConfigError(`loss diverged at step ${s} (${l}); lower lr (now ${c.lr})`);
     losses.push(l);
     if (l <= c.floor * losses[0]) break;
-    if (onProgress && s % 2000 === 0) onProgress(s, c.steps, `L/L0 ${(l / losses[0]).toExponential(1)}`);
+    if (onProgress && s % 5000 === 0) onProgress(s, c.steps, `L/L0 ${(l / losses[0]).toExponential(1)}`);
   }
   return { losses, net };
 }
@@ -266,7 +275,7 @@ export function curveMetrics(losses: number[], lr: number, tail: number, floor: 
 async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
   const c = spec.config as unknown as LinearRunConfig;
   const t0 = Date.now();
-  const { losses, net } = trainLinear(c, spec.seed, ctx.progress);
+  const { losses, net } = await trainLinear(c, spec.seed, ctx.progress);
   ctx.progress(c.steps, c.steps, `L/L0 ${(losses[losses.length - 1] / losses[0]).toExponential(1)}`);
   const m = curveMetrics(losses, c.lr, c.tail, c.floor);
   const last = losses.length - 1;

@@ -11,9 +11,10 @@
  * the sources i ≤ l ('incoming'), or softmax over the destinations of each source ('outgoing'),
  * c = 0 at the start, the single-logit row frozen (lib/residual/ancre.ts, same equations).
  *
- * Inputs are whitened, X Xᵀ = I. Every gradient depends on X only through X Xᵀ (dL/dW_j = G_j h_{j−1}ᵀ
- * with h_{j−1} = M_{j−1} X and G_j = (…)(M_K − A) X Xᵀ…), so training on X = I_d is the same dynamics as on
- * any orthogonal X, at d×d instead of d×N cost; we use X = I_d and Y = A.
+ * Inputs are whitened, X Xᵀ = I. Every state is h_j = M_j X with M_j the end-to-end map up to layer j, so
+ * L = ½ tr((M_K − A) X Xᵀ (M_K − A)ᵀ) = ½‖M_K − A‖²_F: as a function of the weights the loss (hence the
+ * whole gradient-descent trajectory) is the same for every whitened X. We use X = I_d and Y = A, at d×d
+ * instead of d×N cost.
  *
  * Why plain float64 JS instead of TF.js: the matrices are at most 64×64, where TF.js's per-op overhead
  * dominates, and the theorems are about the tail of the loss (1e-10 and below) where float32 rounding
