@@ -1,0 +1,342 @@
+/**
+ * `mae-sweep`: paper A's headline table, "Residual Connections Harm Generative Representation Learning"
+ * (arXiv 2404.10947), on Fashion-MNIST: an MAE whose ViT encoder uses decayed identity shortcuts
+ * x_{k+1} = α_k x_k + f_k(x_k), α_k = 1 − (1 − α_min)·k/(2L − 1), swept over α_min, with the paper's
+ * comparison rows (√0.5 scaling, learnable α, no encoder→decoder skips) and ANCRe (paper B, arXiv
+ * 2602.09009) as an extra row. Each run reports kNN and linear-probe accuracy of the frozen features
+ * (mean over tokens of the last encoder block, no final norm), α_eff = ∏ α_k, the effective rank of the
+ * final features and of every block's output, and keeps its training curve and the effective rank at a
+ * few points during training — everything the `rank` experiment reads (it needs no checkpoint).
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as path from 'path';
+import { DeepPartial, PresetName } from '../config';
+import { checkNumber, checkPositiveInt, ConfigError, DataError } from '../errors';
+import { BatchSampler, BatchSamplerState, gatherImages, limitSet, loadFashionMnist } from '../data';
+import { Mae, MAE_DEFAULTS, MAE_PRESETS, validateMae, type MaeConfig } from '../models/mae';
+import { extractFeatures } from '../models/vit';
+import { effectiveRank, knnAccuracy, linearProbe, validateProbe, KNN_DEFAULTS, PROBE_DEFAULTS, type ProbeConfig } from '../metrics';
+import { validateWiring, type WiringConfig } from '../residual';
+import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain } from '../train/loop';
+import type { Experiment, Json, RunContext, RunResult, RunSpec } from './types';
+
+/** One table row: how the encoder is wired, and whether the decoder gets the encoder→decoder skips. */
+export interface MaeSweepRow {
+  /** Row label in the table, e.g. `α_min=0.6`. */
+  name: string;
+  /** The encoder's wiring. */
+  wiring: WiringConfig;
+  /** Encoder→decoder skips (paper A's decoder); false = the standard MAE decoder input. */
+  skips: boolean;
+}
+
+export interface MaeSweepConfig {
+  /** Dataset: Fashion-MNIST (28×28, 1 channel); the paper preset names an ImageNet folder. */
+  data: { kind: 'fashion-mnist' | 'imagenet-folder'; dir: string };
+  /** The MAE; each row replaces `encoder.wiring` and `skips`, each seed `encoder.seed`. */
+  model: MaeConfig;
+  /** The rows of the table. */
+  rows: MaeSweepRow[];
+  /** Training images (the first N of the 60,000). */
+  trainExamples: number;
+  /** Minibatch size. */
+  batch: number;
+  /** kNN bank and probe training set: the first N training images. */
+  evalTrain: number;
+  /** kNN queries and probe test set: the first N test images. */
+  evalTest: number;
+  /** kNN protocol. */
+  knn: { k: number; temperature: number };
+  /** Linear-probe recipe (full-batch Adam on standardised features). */
+  probe: ProbeConfig;
+  /** Effective rank of the features this many times during training (and at the end). */
+  rankCheckpoints: number;
+  /** Test images used for the effective rank during training. */
+  rankExamples: number;
+  /** Masked test images whose reconstructions are kept with the first seed's run of each row (0 = none). */
+  reconstructions: number;
+  /** Seeds: one run per row and seed. */
+  seeds: number[];
+  /** The training loop's settings. */
+  train: TrainConfig;
+}
+
+/** α_min sweep, then the paper's comparison rows, then ANCRe. */
+export const MAE_SWEEP_ROWS: MaeSweepRow[] = [
+  { name: 'α_min=1.0 (standard)', wiring: { kind: 'residual' }, skips: true },
+  ...[0.9, 0.8, 0.7, 0.6, 0.5].map((a) => ({ name: `α_min=${a.toFixed(1)}`, wiring: { kind: 'decayed', alphaMin: a } as WiringConfig, skips: true })),
+  { name: 'scaled √0.5 (x + f)', wiring: { kind: 'scaled' }, skips: true },
+  { name: 'learnable α (init α_min=0.6)', wiring: { kind: 'learnable-alpha', alphaMin: 0.6 }, skips: true },
+  { name: 'α_min=0.6, no skips', wiring: { kind: 'decayed', alphaMin: 0.6 }, skips: false },
+  { name: 'standard, no skips', wiring: { kind: 'residual' }, skips: false },
+  { name: 'ancre (τ=0.01)', wiring: { kind: 'ancre', tau: 0.01 }, skips: true },
+];
+
+const defaults: MaeSweepConfig = {
+  data: { kind: 'fashion-mnist', dir: '' },
+  model: { ...MAE_DEFAULTS, decoderWidth: 32, decoderDepth: 4, decoderHeads: 4 },
+  rows: MAE_SWEEP_ROWS,
+  trainExamples: 60000,
+  batch: 128,
+  evalTrain: 4000,
+  evalTest: 2000,
+  knn: { k: KNN_DEFAULTS.k, temperature: KNN_DEFAULTS.temperature },
+  probe: PROBE_DEFAULTS,
+  rankCheckpoints: 4,
+  rankExamples: 500,
+  reconstructions: 8,
+  seeds: [0, 1, 2],
+  train: {
+    ...TRAIN_DEFAULTS,
+    steps: 400,
+    // MAE: AdamW β = (0.9, 0.95), wd 0.05 (not on biases, norms, tokens, α's), warm-up then cosine to 0.
+    // The peak lr is higher than MAE's 1.5e-4·B/256 because the run is a few hundred steps, not 800 epochs.
+    schedule: { lr: 1.5e-3, warmupFraction: 0.05, minRatio: 0 },
+    optimizer: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.05, clipNorm: 1.0 },
+    ema: 0,
+    logEvery: 10,
+    checkpointEvery: 100,
+  },
+};
+
+const SMOKE_ROWS = ['α_min=1.0 (standard)', 'α_min=0.8', 'α_min=0.6', 'learnable α (init α_min=0.6)', 'α_min=0.6, no skips', 'ancre (τ=0.01)'];
+
+const presets: Record<PresetName, DeepPartial<MaeSweepConfig>> = {
+  smoke: {
+    model: { encoder: { ...MAE_DEFAULTS.encoder, width: 32, depth: 4, heads: 2 }, decoderWidth: 32, decoderDepth: 2, decoderHeads: 2 },
+    rows: MAE_SWEEP_ROWS.filter((r) => SMOKE_ROWS.includes(r.name)),
+    trainExamples: 2000,
+    batch: 32,
+    evalTrain: 300,
+    evalTest: 200,
+    probe: { epochs: 50 },
+    rankCheckpoints: 2,
+    rankExamples: 100,
+    reconstructions: 4,
+    seeds: [0],
+    train: { steps: 20, logEvery: 5, checkpointEvery: 10 },
+  },
+  // Sized to the cpu budget of the reference run: measured in the notebook (12 rows × 3 seeds on one core).
+  cpu: {},
+  // Paper A's model and recipe (ViT-B/16 MAE, decoder 8 × 512; ImageNet, batch 4096, 800 epochs, 40 warm-up,
+  // blr 1.5e-4). Needs an ImageNet reader and a GPU engine; runOne says so.
+  paper: {
+    data: { kind: 'imagenet-folder', dir: process.env.REPRO_IMAGENET ?? '' },
+    model: MAE_PRESETS.mae_vit_base_patch16_dec512d8b,
+    batch: 4096,
+    evalTrain: 100000,
+    evalTest: 50000,
+    probe: { epochs: 200 },
+    train: {
+      steps: Math.round((800 * 1281167) / 4096),
+      schedule: { lr: (1.5e-4 * 4096) / 256, warmupFraction: 40 / 800, minRatio: 0 },
+      optimizer: { clipNorm: 0 },
+      logEvery: 100,
+      checkpointEvery: 5000,
+    },
+  },
+};
+
+function validate(c: MaeSweepConfig): void {
+  if (c.data.kind !== 'fashion-mnist' && c.data.kind !== 'imagenet-folder') {
+    throw new ConfigError(`data.kind must be fashion-mnist or imagenet-folder; got ${JSON.stringify(c.data.kind)}`);
+  }
+  validateMae(c.model, 'model');
+  if (!Array.isArray(c.rows) || c.rows.length === 0) throw new ConfigError(`rows must be a non-empty list; got ${JSON.stringify(c.rows)}`);
+  const names = new Set<string>();
+  c.rows.forEach((r, i) => {
+    if (typeof r.name !== 'string' || !r.name) throw new ConfigError(`rows[${i}].name must be a non-empty string; got ${JSON.stringify(r.name)}`);
+    if (names.has(r.name)) throw new ConfigError(`rows[${i}].name '${r.name}' appears twice`);
+    names.add(r.name);
+    validateWiring(r.wiring);
+    if (typeof r.skips !== 'boolean') throw new ConfigError(`rows[${i}].skips must be true or false; got ${JSON.stringify(r.skips)}`);
+  });
+  const fm = c.data.kind === 'fashion-mnist';
+  if (fm && (c.model.encoder.image !== 28 || c.model.encoder.channels !== 1)) {
+    throw new ConfigError(`Fashion-MNIST images are 28×28×1; got model.encoder.image ${c.model.encoder.image}, channels ${c.model.encoder.channels}`);
+  }
+  checkNumber('trainExamples', c.trainExamples, { lo: 1, hi: fm ? 60000 : Infinity, integer: true });
+  checkNumber('batch', c.batch, { lo: 1, hi: c.trainExamples, integer: true });
+  checkNumber('evalTrain', c.evalTrain, { lo: 1, hi: fm ? 60000 : Infinity, integer: true });
+  checkNumber('evalTest', c.evalTest, { lo: 1, hi: fm ? 10000 : Infinity, integer: true });
+  checkPositiveInt('knn.k', c.knn.k);
+  checkNumber('knn.temperature', c.knn.temperature, { lo: 0, loOpen: true });
+  validateProbe(c.probe, 'probe');
+  checkPositiveInt('rankCheckpoints', c.rankCheckpoints);
+  checkNumber('rankExamples', c.rankExamples, { lo: 2, hi: fm ? 10000 : Infinity, integer: true });
+  checkNumber('reconstructions', c.reconstructions, { lo: 0, hi: fm ? 10000 : Infinity, integer: true });
+  if (!Array.isArray(c.seeds) || c.seeds.length === 0) throw new ConfigError(`seeds must be a non-empty list of integers; got ${JSON.stringify(c.seeds)}`);
+  c.seeds.forEach((s, i) => checkNumber(`seeds[${i}]`, s, { integer: true }));
+  validateTrain(c.train);
+}
+
+/** The resolved config of one run (one row at one seed). */
+export interface MaeSweepRunConfig extends Omit<MaeSweepConfig, 'rows' | 'seeds'> {
+  /** The row's label (also in the record's `row`). */
+  row: string;
+  /** Keep reconstructions of masked test images with this run (the first seed of each row). */
+  keepReconstructions: boolean;
+}
+
+function runs(c: MaeSweepConfig): RunSpec[] {
+  const { rows, seeds, ...rest } = c;
+  const out: RunSpec[] = [];
+  // Seed-major: after the first seed the whole table has one run per row, so an interrupted sweep is still a table.
+  seeds.forEach((seed, si) => {
+    for (const r of rows) {
+      const config: MaeSweepRunConfig = {
+        ...rest,
+        model: { ...rest.model, encoder: { ...rest.model.encoder, wiring: r.wiring, seed }, skips: r.skips },
+        row: r.name,
+        keepReconstructions: si === 0 && c.reconstructions > 0,
+      };
+      out.push({ row: r.name, seed, config: config as unknown as { [k: string]: Json } });
+    }
+  });
+  return out;
+}
+
+/** α_min of a run's encoder wiring for the α_min axis: 1 for standard residuals, null for other kinds. */
+export function alphaMinOf(config: Json): number | null {
+  const w = (config as unknown as MaeSweepRunConfig).model?.encoder?.wiring;
+  if (!w) return null;
+  if (w.kind === 'residual') return 1;
+  return w.kind === 'decayed' ? (w.alphaMin ?? null) : null;
+}
+
+/** Whether a run used the encoder→decoder skips. */
+export function skipsOf(config: Json): boolean {
+  return (config as unknown as MaeSweepRunConfig).model?.skips ?? true;
+}
+
+/** The mask seed of training step `step`: a function of the run's seed and the step only (exact resume). */
+export function maskSeed(seed: number, step: number): number {
+  return seed * 100003 + step;
+}
+
+async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
+  const c = spec.config as unknown as MaeSweepRunConfig;
+  if (c.data.kind !== 'fashion-mnist') {
+    throw new DataError(
+      `mae-sweep preset '${ctx.preset}' reads an ImageNet folder (${c.data.dir || '$REPRO_IMAGENET is unset'}); this project has no ` +
+        'ImageNet reader yet (lib/data has Fashion-MNIST, MNIST and Brown) and ViT-B/16 needs a GPU engine. ' +
+        'The paper config builds and matches the official parameter count (test/models/mae.engines.test.ts).',
+    );
+  }
+  const trainSet = limitSet(loadFashionMnist('train'), c.trainExamples);
+  const testSet = loadFashionMnist('test');
+  const hw = trainSet.height * trainSet.width;
+  const model = new Mae(c.model, `mae-${ctx.runId}`);
+  let sampler = new BatchSampler(trainSet.n, c.batch, spec.seed);
+  const rankImages = testSet.images.subarray(0, c.rankExamples * hw);
+  const blockRanks = (feats: { blocks: Float32Array[]; dim: number }, n: number) => feats.blocks.map((f) => effectiveRank(f, n, feats.dim));
+  const wiring = model.encoder.stack.wiring;
+  try {
+    const result = await train(
+      c.train,
+      {
+        params: model.params(),
+        loss: (step) => {
+          const idx = sampler.next();
+          const x = tf.tensor3d(gatherImages(trainSet, idx), [idx.length, trainSet.height, trainSet.width]); // [B, H, W]
+          return model.loss(x, maskSeed(spec.seed, step));
+        },
+        getState: () => sampler.state() as unknown as Json,
+        setState: (s) => {
+          sampler = BatchSampler.fromState(s as unknown as BatchSamplerState);
+        },
+        evaluate: {
+          every: Math.max(1, Math.floor(c.train.steps / c.rankCheckpoints)),
+          fn: () => {
+            const ranks = blockRanks(extractFeatures(model.encoder, rankImages, c.rankExamples), c.rankExamples);
+            return Object.fromEntries([['erank', ranks[ranks.length - 1]], ...ranks.map((r, l) => [`erankBlock${l}`, r])]);
+          },
+        },
+      },
+      { checkpointFile: path.join(ctx.checkpointDir, 'ckpt.bin'), progress: ctx.progress, log: ctx.log },
+    );
+    result.dispose();
+    const t0 = Date.now();
+    const bank = extractFeatures(model.encoder, trainSet.images.subarray(0, c.evalTrain * hw), c.evalTrain);
+    const queries = extractFeatures(model.encoder, testSet.images.subarray(0, c.evalTest * hw), c.evalTest);
+    const last = (f: typeof bank, n: number) => ({ data: f.blocks[f.blocks.length - 1], n, dim: f.dim });
+    const bankLabels = trainSet.labels.subarray(0, c.evalTrain);
+    const testLabels = testSet.labels.subarray(0, c.evalTest);
+    const knn = knnAccuracy(last(bank, c.evalTrain), bankLabels, last(queries, c.evalTest), testLabels, { ...c.knn, classes: 10 });
+    const probe = linearProbe(last(bank, c.evalTrain), bankLabels, last(queries, c.evalTest), testLabels, { ...c.probe, classes: 10 });
+    const perBlock = blockRanks(queries, c.evalTest);
+    let featureNorm = 0;
+    const fl = last(queries, c.evalTest);
+    for (let i = 0; i < fl.n; i++) {
+      let s = 0;
+      for (let j = 0; j < fl.dim; j++) s += fl.data[i * fl.dim + j] ** 2;
+      featureNorm += Math.sqrt(s) / fl.n;
+    }
+    const extra: { [k: string]: Json } = {
+      blockErank: perBlock,
+      coefficients: wiring.coefficients(),
+      rankHistory: {
+        step: result.evals.step,
+        blocks: result.evals.step.map((_, i) => perBlock.map((__, l) => (result.evals[`erankBlock${l}`] as number[])[i])),
+      },
+      describe: wiring.describe(),
+    };
+    if (c.keepReconstructions) extra.reconstructions = reconstructions(model, testSet.images, c.reconstructions, trainSet.height, trainSet.width);
+    const evalSeconds = (Date.now() - t0) / 1000;
+    const { step, loss } = result.history;
+    return {
+      metrics: {
+        knn,
+        linearProbe: probe.testAccuracy,
+        probeTrainAccuracy: probe.trainAccuracy,
+        alphaEff: wiring.alphaEff(),
+        erank: perBlock[perBlock.length - 1],
+        featureNorm,
+        finalLoss: loss[loss.length - 1],
+        trainSeconds: result.trainSeconds,
+        msPerStep: (1000 * result.trainSeconds) / c.train.steps,
+        evalSeconds,
+        params: model.paramCount(),
+      },
+      history: { step, loss, rankStep: result.evals.step, erank: result.evals.erank ?? [] },
+      extra,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The first `n` test images masked with a fixed seed, and the model's reconstructions (3 decimals). */
+function reconstructions(model: Mae, images: Float32Array, n: number, h: number, w: number): Json {
+  const x = tf.tensor3d(images.subarray(0, n * h * w), [n, h, w]);
+  const { recon, mask, loss } = model.reconstruct(x, 20240416);
+  const round = (a: ArrayLike<number>) => Array.from(a, (v) => Math.round(v * 1000) / 1000);
+  const out = { n, height: h, width: w, patch: model.config.encoder.patch, maskSeed: 20240416, loss, mask: round(mask.dataSync()), images: round(recon.dataSync()) };
+  tf.dispose([x, recon, mask]);
+  return out;
+}
+
+export const experiment: Experiment<MaeSweepConfig> = {
+  name: 'mae-sweep',
+  title: 'Paper A: MAE with decayed identity shortcuts, α_min sweep and ablations (kNN, linear probe, effective rank)',
+  defaults,
+  presets,
+  validate,
+  runs,
+  runOne,
+};
+
+/** Paper A's ViT-B/16 results on ImageNet-1K and ImageNet-100 (from shared/PAPERS.md), for the table beside ours. */
+export const PAPER_A_RESULTS = {
+  imagenet1k: [
+    { method: 'MAE (standard residuals)', ft: 83.6, lp: 67.8, knn: 27.4 },
+    { method: 'MAE, α_min = 0.6', ft: 82.9, lp: 72.7, knn: 63.9 },
+  ],
+  imagenet100Lp: [
+    { variant: 'standard x + f', lp: 76.5 },
+    { variant: '√0.5 · (x + f)', lp: 82.6 },
+    { variant: 'decayed, α_min = 0.6', lp: 83.6 },
+    { variant: 'decayed, without encoder→decoder skips', lp: 61.5 },
+    { variant: 'learnable α_l', lp: 79.5 },
+  ],
+};

@@ -1,0 +1,3 @@
+export * from './knn';
+export * from './probe';
+export * from './rank';
