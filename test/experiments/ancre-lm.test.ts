@@ -1,0 +1,96 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as zlib from 'zlib';
+import { experiment, loadC4, stepsToReach, ANCRE_LM_WIRINGS, modelConfig } from '../../lib/experiments/ancre-lm';
+import { resolveConfig, runExperiment } from '../../lib/experiments/run';
+import { llamaParamCount, LLAMA_PRESETS } from '../../lib/models/llama';
+import { ConfigError, DataError } from '../../lib/errors';
+import { initTestEngine } from '../residual/engine';
+
+let tmp: string;
+before(async () => {
+  await initTestEngine();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ancre-lm-test-'));
+  process.env.REPRO_RESULTS ??= path.join(tmp, 'results');
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('ancre-lm experiment', () => {
+  test('smoke: runs end to end; perplexity finite and below the vocabulary; routing matrix recorded', async () => {
+    const r = await runExperiment(experiment, { preset: 'smoke', workers: 1, verbose: false });
+    assert.equal(r.records.length, 2);
+    for (const rec of r.records) {
+      const m = rec.metrics;
+      assert.ok(typeof m.valPerplexity === 'number' && m.valPerplexity > 1 && m.valPerplexity < 512, `${rec.row}: ${m.valPerplexity}`);
+      assert.equal(rec.history!.evalStep.join(), '10,20');
+      assert.equal(rec.history!.valPerplexity.length, 2);
+      const p = rec.extra!.coefficients as number[][];
+      if (m.wiring === 'ancre-in') {
+        assert.equal(p.length, 2);
+        assert.equal(p[0][0], 1); // c_0 is frozen: h_1 = Block_0(h_0) + h_0
+        assert.ok(Math.abs(p[1][0] + p[1][1] - 1) < 1e-6, 'incoming weights sum to 1');
+        assert.equal(m.wiringParams, 2);
+      }
+    }
+    const [res, anc] = r.records;
+    assert.equal((anc.metrics.params as number) - (res.metrics.params as number), 2, 'ANCRe adds K(K+1)/2 − 1 trainable scalars');
+  });
+
+  test('cpu preset: 3 depths × 5 wirings × 2 seeds, identical schedule in every run', () => {
+    const c = resolveConfig(experiment, 'cpu');
+    const specs = experiment.runs(c);
+    assert.equal(specs.length, c.depths.length * ANCRE_LM_WIRINGS.length * c.seeds.length);
+    assert.ok(c.depths.length >= 3 && c.seeds.length >= 2);
+    const sched = new Set(specs.map((s) => JSON.stringify((s.config as { train: unknown }).train)));
+    assert.equal(sched.size, 1);
+    assert.equal(c.train.optimizer.weightDecay, 0);
+    assert.deepEqual(c.train.schedule.warmupFraction, 0.1);
+    assert.deepEqual(c.train.schedule.minRatio, 0.1);
+  });
+
+  test('paper preset: LLaMA-60M on C4 (its parameter count); a missing C4 folder is a DataError naming it', () => {
+    const c = resolveConfig(experiment, 'paper');
+    const m = modelConfig(c, 8, { kind: 'residual' }, 0);
+    assert.equal(llamaParamCount(m).total, llamaParamCount(LLAMA_PRESETS['llama-60m']).total);
+    assert.equal(c.seqLen, 256);
+    assert.equal(c.batch, 512);
+    assert.throws(() => loadC4('', 'train', 10), (e: Error) => e instanceof DataError && /c4Dir/.test(e.message));
+    const missing = path.join(tmp, 'no-such-c4');
+    assert.throws(() => loadC4(missing, 'train', 10), (e: Error) => e instanceof DataError && e.message.includes(missing));
+    assert.throws(() => resolveConfig(experiment, 'paper', { depths: [12] }), (e: Error) => e instanceof ConfigError && /depths holds 12/.test(e.message));
+  });
+
+  test('C4 shards: JSON lines, gzip, bad lines named by file and line', () => {
+    const dir = path.join(tmp, 'c4');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'c4-train.00000-of-01024.json'), '{"text":"one"}\n{"text":"two","url":"x"}\n');
+    fs.writeFileSync(path.join(dir, 'c4-train.00001-of-01024.json.gz'), zlib.gzipSync('{"text":"three"}\n'));
+    fs.writeFileSync(path.join(dir, 'c4-validation.00000-of-00008.json'), '{"text":"v"}\n');
+    assert.deepEqual(loadC4(dir, 'train', 10).map((d) => d.text), ['one', 'two', 'three']);
+    assert.deepEqual(loadC4(dir, 'train', 2).map((d) => d.text), ['one', 'two']);
+    assert.equal(loadC4(dir, 'validation', 10).length, 1);
+    fs.writeFileSync(path.join(dir, 'c4-validation.00001-of-00008.json'), '{"text":"ok"}\n{"txt":1}\n');
+    assert.throws(() => loadC4(dir, 'validation', 10), /c4-validation\.00001-of-00008\.json: line 2 has no "text"/);
+    const empty = path.join(tmp, 'empty');
+    fs.mkdirSync(empty);
+    assert.throws(() => loadC4(empty, 'train', 10), (e: Error) => e instanceof DataError && /no 'train' shards/.test(e.message));
+  });
+
+  test('bad configs: ConfigError naming the value', () => {
+    assert.throws(() => resolveConfig(experiment, 'cpu', { depths: [] }), /depths must be a non-empty list/);
+    assert.throws(() => resolveConfig(experiment, 'cpu', { tokenizerVocab: 40000 }), /tokenizerVocab must be .*got 40000/);
+    assert.throws(() => resolveConfig(experiment, 'cpu', { vocabSize: 100 }), /vocabSize must be .*got 100/);
+    assert.throws(() => resolveConfig(experiment, 'cpu', { wirings: [ANCRE_LM_WIRINGS[0], ANCRE_LM_WIRINGS[0]] }), /used twice/);
+    assert.throws(() => resolveConfig(experiment, 'cpu', { width: 65 }), /divisible by heads/);
+  });
+
+  test('stepsToReach interpolates between evaluations; null when never reached', () => {
+    assert.equal(stepsToReach([10, 20, 30], [100, 50, 40], 50), 20);
+    assert.equal(stepsToReach([10, 20, 30], [100, 50, 40], 75), 15);
+    assert.equal(stepsToReach([10, 20, 30], [100, 50, 40], 200), 10);
+    assert.equal(stepsToReach([10, 20, 30], [100, 50, 40], 39), null);
+  });
+});
