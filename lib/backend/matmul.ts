@@ -273,6 +273,11 @@ export function setMatmulPath(path: MatmulPath, nativeBlas?: NativeBlas | null):
   current = path;
 }
 
+/** The BLAS addon while the native path is selected (other kernels may use it), else null. */
+export function activeBlas(): NativeBlas | null {
+  return current === 'native' ? blas : null;
+}
+
 export function matmulPath(): MatmulPath {
   return current;
 }

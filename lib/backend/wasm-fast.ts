@@ -11,12 +11,13 @@
  *  - Tanh: std::tanh per element (~24 ms for 1.6M); computed as 2·σ(2x) − 1 with the XNNPACK
  *    sigmoid (~1.4 ms). Absolute error ~1e-7 (cancellation near 0), relative to max|y| ≤ 1e-6.
  *  - Unpack: one rank-N Slice per output (slow at rank 5); here contiguous run copies.
- *  - Sum over leading axes (bias gradients): the stock kernel transposes first; here a float64
- *    column sum.
+ *  - Sum over leading axes (bias gradients): the stock kernel transposes first; here ones·X with
+ *    the BLAS when the native path is on, else a float64 column sum.
  *  - Identity: the stock kernel copies; tensors are immutable, so share the data (as the cpu
  *    engine does). Gradients and tf.clone call it hundreds of times per step.
  */
 import * as tf from '@tensorflow/tfjs';
+import { activeBlas } from './matmul';
 import { WasmBackend, elemOffset, replaceKernel, restoreKernel, runWasmKernel, stockKernel } from './wasm-heap';
 
 /** Merges input dims that stay adjacent and in order under `perm`; drops size-1 dims. */
@@ -201,10 +202,29 @@ function sumKernel(stock: tf.KernelFunc): tf.KernelFunc {
     const C = x.shape.slice(k).reduce((p, d) => p * d, 1);
     const outShape = keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
     const out = be.makeOutput(outShape, 'float32');
+    const blas = activeBlas();
+    if (blas && R >= 64) {
+      // ones[1, R] · x[R, C] with the BLAS (float32 accumulation, like the stock kernel)
+      const ones = be.makeOutput([R], 'float32');
+      const h = be.wasm.HEAPF32;
+      const onesOff = elemOffset(be, ones);
+      h.fill(1, onesOff, onesOff + R);
+      blas.sgemmBatch(h, false, false, 1, C, R, Uint32Array.of(onesOff), Uint32Array.of(elemOffset(be, x)), elemOffset(be, out));
+      be.disposeData(ones.dataId);
+      return out;
+    }
     const acc = new Float64Array(C);
     const h = be.wasm.HEAPF32;
     const xo = elemOffset(be, x);
-    for (let r = 0; r < R; r++) {
+    let r = 0;
+    for (; r + 4 <= R; r += 4) {
+      const r0 = xo + r * C;
+      const r1 = r0 + C;
+      const r2 = r1 + C;
+      const r3 = r2 + C;
+      for (let c = 0; c < C; c++) acc[c] += h[r0 + c] + h[r1 + c] + h[r2 + c] + h[r3 + c];
+    }
+    for (; r < R; r++) {
       const row = xo + r * C;
       for (let c = 0; c < C; c++) acc[c] += h[row + c];
     }
