@@ -16,8 +16,9 @@
  *   OPENBLAS_NUM_THREADS      BLAS threads per process (default 1: sweeps run one process per core)
  *   REPRO_NATIVE_ADDON=path   load the addon from elsewhere (tests use a missing/broken file)
  *
- * The cpu engine's matmul gets a batch-broadcast fix (cpu-kernels.ts); every engine gets the gradients TF.js lacks (StridedSlice, GatherNd) and a BatchMatMul gradient
- * that handles broadcast batch dims (lib/backend/gradients.ts).
+ * Every engine gets the gradients TF.js lacks (StridedSlice, GatherNd) and a BatchMatMul gradient
+ * that handles broadcast batch dims (gradients.ts); the cpu engine's matmul gets a batch-broadcast
+ * fix (cpu-kernels.ts).
  * On wasm the missing training kernels (UnsortedSegmentSum, conv backprop, ...) are always added:
  * without them training throws, so there is no "stock" behaviour worth keeping.
  */
@@ -104,7 +105,7 @@ async function tryTfjsNode(engine: 'tfjs-node-gpu' | 'tfjs-node'): Promise<Engin
   try {
     require(pkg);
   } catch (e) {
-    return isMissingModule(e, pkg) ? `${pkg} is not installed` : `${pkg} failed to load (${firstLine(e)})`;
+    return isMissingModule(e, pkg) ? `${pkg} is not installed (npm install ${pkg})` : `${pkg} failed to load (${firstLine(e)})`;
   }
   const r = await setBackendQuietly('tensorflow');
   if (!r.ok) return `${pkg} loaded but its backend did not start (${r.why})`;
@@ -201,7 +202,7 @@ async function select(requested: string, quiet: boolean): Promise<EngineInfo> {
       res.notes = [...skipped, ...notes, ...res.notes.filter((n) => !notes.includes(n))];
       // One line when something the user asked for, or that is installed, was not usable;
       // an optional engine that is simply not installed is not news on an automatic pick.
-      const worth = skipped.filter((s, j) => (forced && j === 0) || !/is not installed$/.test(s));
+      const worth = skipped.filter((s, j) => (forced && j === 0) || !s.includes(' is not installed'));
       if (worth.length) say(`engine: ${worth.join('; ')}; using ${engine}`);
       return res;
     }
