@@ -268,7 +268,7 @@ async function main(): Promise<void> {
   const tput1 = (parPlan.steps * 1000) / (one.end! - one.start!);
   const window = Math.max(...two.map((r) => r.end!)) - Math.min(...two.map((r) => r.start!));
   const tput2 = (2 * parPlan.steps * 1000) / window;
-  console.log(`processes     ${best.name}: 1 process ${tput1.toFixed(2)} steps/s, 2 processes ${tput2.toFixed(2)} steps/s (${(tput2 / tput1).toFixed(2)}x)`);
+  console.log(`processes     ${best.name}: 1 process ${tput1.toFixed(2)} steps/s, 2 processes ${tput2.toFixed(2)} steps/s (${(tput2 / tput1).toFixed(2)}x); CPU ms/step ${f1(one.cpuValue)} vs ${two.map((r) => f1(r.cpuValue)).join(', ')}`);
 
   const torch = runTorch(model, 2, quick ? 3 : 10);
   if (typeof torch === 'string') console.log(`pytorch       skipped: ${torch}`);
@@ -300,7 +300,13 @@ async function main(): Promise<void> {
   }
   const header = ['engine configuration', 'matmul GFLOP/s', 'ms/step (CPU)', 'ms/step (wall)', 'tokens/s', 'step GFLOP/s', 'of matmul', 'vs stock', 'time vs PyTorch'];
   const mainTable = table(header, rows);
-  const par = table(['configuration', '1 process steps/s', '2 processes steps/s', 'speed-up'], [[best.label, tput1.toFixed(2), tput2.toFixed(2), `${(tput2 / tput1).toFixed(2)}x`]]);
+  // CPU ms per step of each process: flat from 1 to 2 processes means the processes do not slow
+  // each other down (one BLAS thread each); a speed-up below 2x then means the cores were busy.
+  const cpuPer = [one, ...two].map((r) => f1(r.cpuValue));
+  const par = table(
+    ['configuration', '1 process steps/s', '2 processes steps/s', 'speed-up', 'CPU ms/step: 1 process | each of 2'],
+    [[best.label, tput1.toFixed(2), tput2.toFixed(2), `${(tput2 / tput1).toFixed(2)}x`, `${cpuPer[0]} | ${cpuPer[1]}, ${cpuPer[2]}`]],
+  );
   const cpuInfo = os.cpus()[0]?.model ?? 'unknown CPU';
   let commit = 'unknown';
   try {
@@ -319,7 +325,7 @@ async function main(): Promise<void> {
     '',
     mainTable,
     '',
-    'Sweep throughput (wall clock): the same step in 1 process, then in 2 processes at once.',
+    `Sweep throughput (wall clock): the same step in 1 process, then in 2 processes at once. It can only reach 2x when two cores are free (load average ${load0.toFixed(1)} at the start of this run); the CPU time per step shows whether the processes slow each other.`,
     '',
     par,
     '',
@@ -334,7 +340,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(dir, 'bench.md'), md);
   fs.writeFileSync(
     path.join(dir, 'bench.json'),
-    JSON.stringify({ quick, machine: { cpu: cpuInfo, cores: os.cpus().length, node: process.version, loadavg: [load0, load1] }, commit, date: new Date().toISOString(), model, stepGflop: flops / 1e9, matmul, steps, processes: { config: best.name, steps: parPlan.steps, one: tput1, two: tput2 }, torch }, null, 2) + '\n',
+    JSON.stringify({ quick, machine: { cpu: cpuInfo, cores: os.cpus().length, node: process.version, loadavg: [load0, load1] }, commit, date: new Date().toISOString(), model, stepGflop: flops / 1e9, matmul, steps, processes: { config: best.name, steps: parPlan.steps, one: tput1, two: tput2, cpuMsPerStep: [one, ...two].map((r) => r.cpuValue) }, torch }, null, 2) + '\n',
   );
   console.log(`wrote ${path.relative(REPO_ROOT, path.join(dir, 'bench.md'))} and bench.json`);
 }
