@@ -123,12 +123,12 @@ async function tryWasm(notes: string[], say: (line: string) => void): Promise<En
     return `@tensorflow/tfjs-backend-wasm failed to load (${firstLine(e)})`;
   }
   const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
-  if (tf.findBackend('wasm') == null) {
-    try {
-      wasmMod.setWasmPaths(dist); // a file path: in Node the .wasm is read from disk, not fetched
-    } catch {
-      /* already initialised in this process: the paths no longer matter */
-    }
+  // A file path: in Node the .wasm is read from disk, not fetched. (Not tf.findBackend('wasm')
+  // to test first: that would start initialising the engine before the paths are set.)
+  try {
+    wasmMod.setWasmPaths(dist);
+  } catch {
+    /* an earlier initialisation failed in this process: setBackend below reports it */
   }
   const r = await setBackendQuietly('wasm');
   if (!r.ok) return `the wasm engine did not start (${r.why})`;
