@@ -59,7 +59,12 @@ export const MAE_DEFAULTS: MaeConfig = {
 
 /** Named configs, like the official `models_mae.py` constructors. */
 export const MAE_PRESETS: Record<string, MaeConfig> = {
-  /** ViT-B/16 at 224², decoder 8 blocks × 512, 16 heads: paper A's ImageNet model. */
+  /**
+   * ViT-B/16 at 224², decoder 8 blocks × 512, 16 heads: paper A's ImageNet model. 117,038,848 trainable
+   * parameters, as the official module (see officialMaeParamCount): the original MAE ViT-B/16 has 111,655,680;
+   * paper A adds 6 skip layers (+5,515,776), drops the encoder's final norm (−1,536), trades the decoder mask
+   * token for a decoder cls token (±512) and embeds 512-d decoder inputs instead of 768-d latents (−131,072).
+   */
   mae_vit_base_patch16_dec512d8b: {
     encoder: { image: 224, channels: 3, patch: 16, width: 768, depth: 12, heads: 12, mlpRatio: 4, wiring: { kind: 'decayed', alphaMin: 0.6 }, seed: 0 },
     decoderWidth: 512,
@@ -227,7 +232,7 @@ export class Mae {
     );
   }
 
-  /** Masks `seed`'s way and encodes the visible patches: encoder states [B, 1 + K, De] per block. */
+  /** Encodes the visible patches of `m`: every encoder block's output [B, 1 + K, De] (cls first). */
   encode(patches: tf.Tensor, m: MaskInfo): { out: tf.Tensor; states: tf.Tensor[] } {
     const tokens = gatherTokens(this.encoder.embed(patches), m.idsKeep); // [B, K, De]
     return this.encoder.run(tokens);
