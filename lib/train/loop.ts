@@ -170,8 +170,15 @@ export async function train(config: TrainConfig, task: TrainTask, opts: TrainOpt
   let windowN = 0;
   let sessionStart = Date.now();
   let stepsThisCall = 0;
+  let lastYield = Date.now();
   try {
     while (s.step < config.steps) {
+      // Let the event loop breathe every ~100 ms: inside a Jupyter kernel the progress output and
+      // the kernel's own messages travel through it.
+      if (Date.now() - lastYield > 100) {
+        await new Promise((r) => setImmediate(r));
+        lastYield = Date.now();
+      }
       if (opts.stopAfter !== undefined && stepsThisCall >= opts.stopAfter) break;
       const step = s.step;
       const lr = learningRate(config.schedule, step, config.steps);
