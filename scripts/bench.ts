@@ -304,8 +304,8 @@ async function main(): Promise<void> {
   // each other down (one BLAS thread each); a speed-up below 2x then means the cores were busy.
   const cpuPer = [one, ...two].map((r) => f1(r.cpuValue));
   const par = table(
-    ['configuration', '1 process steps/s', '2 processes steps/s', 'speed-up', 'CPU ms/step: 1 process | each of 2'],
-    [[best.label, tput1.toFixed(2), tput2.toFixed(2), `${(tput2 / tput1).toFixed(2)}x`, `${cpuPer[0]} | ${cpuPer[1]}, ${cpuPer[2]}`]],
+    ['configuration', '1 process steps/s', '2 processes steps/s', 'speed-up', 'CPU ms/step (1 process; each of 2)'],
+    [[best.label, tput1.toFixed(2), tput2.toFixed(2), `${(tput2 / tput1).toFixed(2)}x`, `${cpuPer[0]}; ${cpuPer[1]}, ${cpuPer[2]}`]],
   );
   const cpuInfo = os.cpus()[0]?.model ?? 'unknown CPU';
   let commit = 'unknown';
