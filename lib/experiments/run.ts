@@ -90,13 +90,13 @@ export async function runExperiment<C extends object>(
     const bar = verbose ? new ProgressBar(`${exp.name}/${preset}`, todo.length, { unit: 'run' }) : null;
     const fractions = new Map<string, number>();
     let finished = 0;
-    const onProgress = (runId: string, done: number, total: number, info: string) => {
+    const onProgress = (runId: string, done: number, total: number, info?: string) => {
       fractions.set(runId, total > 0 ? done / total : 0);
       const inFlight = [...fractions.values()].reduce((a, b) => a + b, 0);
       if (bar) {
         bar.total = todo.length;
         // The bar counts whole runs; the fractional progress of running ones sharpens the ETA.
-        bar.update(Math.min(todo.length, finished + inFlight), `${info}`);
+        bar.update(Math.min(todo.length, finished + inFlight), info ?? '');
       }
     };
     const onDone = (spec: RunSpec, reply: WorkerReply) => {

@@ -28,6 +28,11 @@ export type { Param } from '../train/params';
 // Parameter registry
 // ---------------------------------------------------------------------------------------------
 
+/** A variable's name without the `#n` suffix uniqueVariableName adds on collisions. */
+function logicalName(name: string): string {
+  return name.replace(/#\d+$/, '');
+}
+
 /** mulberry32: a tiny seeded generator, so every init is reproducible from one model seed. */
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -69,13 +74,15 @@ export class ParamRegistry {
   add(name: string, init: tf.Tensor, decay: boolean): tf.Variable {
     const variable = tf.variable(init, true, uniqueVariableName(`${this.prefix}/${name}`));
     init.dispose();
-    this.list.push({ name: variable.name, variable, decay });
+    // The Param name is the logical one (no `#2` suffix): checkpoints written by a process that
+    // built another model first must load in a fresh process, and vice versa.
+    this.list.push({ name: logicalName(variable.name), variable, decay });
     return variable;
   }
 
   /** Registers variables created elsewhere (a wiring's scalars), keeping their names. */
   adopt(variables: readonly tf.Variable[], decay: boolean): void {
-    for (const variable of variables) this.list.push({ name: variable.name, variable, decay });
+    for (const variable of variables) this.list.push({ name: logicalName(variable.name), variable, decay });
   }
 
   params(): Param[] {
