@@ -1,3 +1,4 @@
 export * from './knn';
 export * from './probe';
 export * from './rank';
+export * from './fid';
