@@ -61,6 +61,8 @@ const defaults: ResnetDepthConfig = {
   sweep: [
     { wiring: { kind: 'ancre', tau: 0.01 }, blocks: [4, 8, 16] },
     { wiring: { kind: 'residual' }, blocks: [4, 8, 16, 32, 64] },
+    // The official RL scripts also run τ = 0.1.
+    { wiring: { kind: 'ancre', tau: 0.1 }, blocks: [4, 8, 16] },
   ],
   trainExamples: 60000,
   testExamples: 10000,
@@ -289,11 +291,17 @@ export interface Verdict {
 }
 
 /**
- * The paper's claim on this table: does ANCRe at `shallowBlocks` match or beat the standard residual net
- * at `deepBlocks` (4× deeper)? Null when either row is missing.
+ * The paper's claim on this table: does the `ancre` row (a wiring label) at `shallowBlocks` match or beat the
+ * `baseline` row at `deepBlocks` (4× deeper)? Null when either row is missing.
  */
-export function depthVerdict(rows: DepthRow[], shallowBlocks: number, deepBlocks: number, baseline = 'residual'): Verdict | null {
-  const shallow = rows.find((r) => r.wiring.startsWith('ancre') && r.blocks === shallowBlocks);
+export function depthVerdict(
+  rows: DepthRow[],
+  shallowBlocks: number,
+  deepBlocks: number,
+  ancre = 'ancre τ=0.01',
+  baseline = 'residual',
+): Verdict | null {
+  const shallow = rows.find((r) => r.wiring === ancre && r.blocks === shallowBlocks);
   const deep = rows.find((r) => r.wiring === baseline && r.blocks === deepBlocks);
   if (!shallow || !deep) return null;
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;

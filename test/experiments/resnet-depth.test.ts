@@ -106,5 +106,6 @@ describe('resnet-depth experiment', () => {
     assert.equal(yes.matches, true);
     assert.match(yes.text, /^Yes/);
     assert.equal(depthVerdict(rows, 8, 64), null);
+    assert.equal(depthVerdict(rows, 16, 64, 'ancre τ=0.1'), null);
   });
 });
