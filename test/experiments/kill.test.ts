@@ -33,7 +33,14 @@ test('uninterrupted reference run', { timeout: 120000 }, () => {
   assert.equal(records(ref).length, 1);
 });
 
-const same = (dir: string) => {
+test('determinism: the same config and seed in a fresh process give identical metrics and curves', { timeout: 120000 }, () => {
+  const dir = path.join(tmp, 'again');
+  const r = runOnce(dir);
+  assert.equal(r.status, 0, r.stderr);
+  same(dir);
+});
+
+function same(dir: string) {
   const [a] = records(ref);
   const got = records(dir);
   assert.equal(got.length, 1, 'exactly one record, no duplicate from the interrupted attempt');
@@ -41,7 +48,7 @@ const same = (dir: string) => {
   assert.equal(got[0].metrics.testAccuracy, a.metrics.testAccuracy);
   assert.equal(got[0].metrics.finalLoss, a.metrics.finalLoss);
   assert.deepEqual(got[0].history, a.history);
-};
+}
 
 for (const n of [1, 3, 5]) {
   test(`killed during checkpoint write #${n}, rerun: identical metrics`, { timeout: 120000 }, () => {
