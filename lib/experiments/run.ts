@@ -112,7 +112,10 @@ export async function runExperiment<C extends object>(
         if (verbose) console.error(`\n${exp.name}: run '${spec.row}' seed ${spec.seed} failed: ${reply.message}`);
       }
     };
-    if (workers === 1) {
+    // Inside a Jupyter kernel, training never runs in the kernel's own process: long synchronous
+    // steps starve tslab's ZeroMQ socket ("Socket is busy writing") and can kill the kernel.
+    const inKernel = process.env.JPY_PARENT_PID !== undefined;
+    if (workers === 1 && !inKernel) {
       for (const spec of todo) {
         const reply = await executeRun({ experiment: exp.name, preset, spec }, exp, (d, t, i) => onProgress(runIdOf(exp.name, spec), d, t, i));
         onDone(spec, reply);
