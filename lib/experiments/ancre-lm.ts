@@ -312,6 +312,18 @@ export async function corpusTokens(c: Parameters<typeof corpusTokenizer>[0], tok
 // One run
 // ---------------------------------------------------------------------------------------------
 
+/** At most one progress report per `ms` (and always the last): fewer writes to a notebook's output socket. */
+function throttled(progress: RunContext['progress'], ms: number): RunContext['progress'] {
+  let last = 0;
+  return (done, total, info) => {
+    const now = Date.now();
+    if (done === total || now - last >= ms) {
+      last = now;
+      progress(done, total, info);
+    }
+  };
+}
+
 async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
   const c = spec.config as unknown as RunCfg;
   const tok = corpusTokenizer(c);
@@ -343,13 +355,16 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
         },
         evaluate: {
           every: c.evalEvery,
-          fn: () => {
+          fn: async () => {
+            // The shared loop awaits only here: let the event loop run (when the runner executes inside the
+            // notebook's kernel, a loop that never yields starves tslab's output socket and the kernel dies).
+            await new Promise((resolve) => setImmediate(resolve));
             const r = evalWith(c.evalWindows);
             return { valLoss: r.loss, valPerplexity: r.perplexity };
           },
         },
       },
-      { checkpointFile: path.join(ctx.checkpointDir, 'ckpt.bin'), progress: ctx.progress, log: ctx.log },
+      { checkpointFile: path.join(ctx.checkpointDir, 'ckpt.bin'), progress: throttled(ctx.progress, 1000), log: ctx.log },
     );
     const final = evalWith(c.finalEvalWindows === 0 ? null : c.finalEvalWindows);
     result.dispose();

@@ -152,7 +152,9 @@ describe('perplexity', () => {
   test('uniform logits give perplexity = vocabulary size exactly; tokens counted', () => {
     const V = 37;
     const tokens = Int32Array.from({ length: 101 }, (_, i) => (i * 7) % V);
+    const n0 = tf.memory().numTensors;
     const r = perplexity((x) => tf.zeros([x.shape[0], x.shape[1], V]), tokens, { seqLen: 10, windows: null, batch: 3 });
+    assert.equal(tf.memory().numTensors, n0, 'no tensor leaks');
     assert.equal(r.tokens, 100);
     assert.ok(Math.abs(r.perplexity - V) < 1e-4, `${r.perplexity}`);
   });
