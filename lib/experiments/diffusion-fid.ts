@@ -102,7 +102,7 @@ const defaults: DiffusionFidConfig = {
   batch: 64,
   train: {
     ...TRAIN_DEFAULTS,
-    steps: 500,
+    steps: 800,
     schedule: { lr: 1e-3, warmupFraction: 0.05, minRatio: 0.1 },
     optimizer: { ...TRAIN_DEFAULTS.optimizer, beta2: 0.99, weightDecay: 0 },
     ema: 0.99,
@@ -112,7 +112,7 @@ const defaults: DiffusionFidConfig = {
   sampler: { ...SAMPLER_DEFAULTS, solver: 'heun', steps: 5 },
   fidSamples: 1000,
   fidReference: 10000,
-  curveEvery: 125,
+  curveEvery: 200,
   curveSamples: 200,
   featureT: 0.1,
   featureTrain: 2000,
