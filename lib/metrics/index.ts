@@ -2,3 +2,4 @@ export * from './knn';
 export * from './probe';
 export * from './rank';
 export * from './fid';
+export * from './accuracy';

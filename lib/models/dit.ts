@@ -32,6 +32,7 @@ import { ConfigError, checkNumber, checkPositiveInt } from '../errors';
 import { makeWiring, validateWiring, type WiringConfig } from '../residual';
 import type { Param } from '../train/params';
 import { Dense, LayerNorm, ParamRegistry, TransformerStack, TRANSFORMER_DEFAULTS, silu, type Modulation } from './transformer';
+import { patchify, unpatchify, sincos2d as sincos2dWithCls } from './vit';
 
 export interface DitConfig {
   /** Image (or latent) side S in pixels; 28 for Fashion-MNIST, 32 for 256² ImageNet latents. */
@@ -112,26 +113,11 @@ export function validateDit(c: DitConfig, where = 'model'): void {
 }
 
 /**
- * Fixed 2-D sin-cos position embeddings (MAE/DiT): for the token at (row r, column q) of a g×g grid,
- * the first D/2 entries embed q and the last D/2 embed r; a 1-D embedding of position u is
- * [sin(u·ω_i), cos(u·ω_i)], ω_i = 10000^(−i/(D/4)), i < D/4. Returns [g·g, D] row-major.
+ * Fixed 2-D sin-cos position embeddings (MAE/DiT) for a g×g grid of tokens: MAE's table without its
+ * cls row (DiT has no cls token). Returns [g·g, D] row-major.
  */
 export function sincos2d(D: number, g: number): Float32Array {
-  const out = new Float32Array(g * g * D);
-  const quarter = D / 4;
-  for (let r = 0; r < g; r++) {
-    for (let q = 0; q < g; q++) {
-      const row = (r * g + q) * D;
-      for (const [half, u] of [[0, q], [1, r]] as const) {
-        for (let i = 0; i < quarter; i++) {
-          const a = u / Math.pow(10000, i / quarter);
-          out[row + half * (D / 2) + i] = Math.sin(a);
-          out[row + half * (D / 2) + quarter + i] = Math.cos(a);
-        }
-      }
-    }
-  }
-  return out;
+  return sincos2dWithCls(D, g).slice(D);
 }
 
 /** Sinusoidal features of (fractional) timesteps: [cos(t·ω_i), sin(t·ω_i)], ω_i = 10000^(−i/half). t [B] -> [B, dim]. */
@@ -144,19 +130,8 @@ export function timestepFeatures(t: tf.Tensor1D, dim: number): tf.Tensor2D {
   });
 }
 
-/** x [B, S, S, C] -> [B, T, p·p·C], tokens in row-major grid order. */
-export function patchify(x: tf.Tensor, p: number): tf.Tensor3D {
-  const [B, S, , C] = x.shape;
-  const g = S / p;
-  return x.reshape([B, g, p, g, p, C]).transpose([0, 1, 3, 2, 4, 5]).reshape([B, g * g, p * p * C]) as tf.Tensor3D;
-}
-
-/** Inverse of patchify: [B, T, p·p·C] -> [B, S, S, C]. */
-export function unpatchify(x: tf.Tensor, p: number, C: number): tf.Tensor4D {
-  const [B, T] = x.shape;
-  const g = Math.round(Math.sqrt(T));
-  return x.reshape([B, g, g, p, p, C]).transpose([0, 1, 3, 2, 4, 5]).reshape([B, g * p, g * p, C]) as tf.Tensor4D;
-}
+// patchify / unpatchify are the ViT's (same token order): [B, S, S, C] <-> [B, T, p·p·C].
+export { patchify, unpatchify };
 
 function normalInit(shape: number[], std: number, seed: number): tf.Tensor {
   return tf.randomNormal(shape, 0, std, 'float32', seed);

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Param } from '../train/params';
+import { top1Accuracy } from '../metrics/accuracy';
 
 export interface MlpConfig {
   /** Input size (pixels per image). */
@@ -58,15 +59,7 @@ export class MlpClassifier {
 
   /** Fraction of correct top-1 predictions over a whole set, evaluated in batches. */
   accuracy(images: Float32Array, labels: Int32Array, batch = 1000): number {
-    const P = this.config.inputs;
-    const n = labels.length;
-    let correct = 0;
-    for (let i = 0; i < n; i += batch) {
-      const m = Math.min(batch, n - i);
-      const pred = tf.tidy(() => tf.argMax(this.logits(tf.tensor2d(images.subarray(i * P, (i + m) * P), [m, P])), 1).dataSync());
-      for (let j = 0; j < m; j++) if (pred[j] === labels[i + j]) correct++;
-    }
-    return correct / n;
+    return top1Accuracy((x) => this.logits(x), images, labels, this.config.inputs, batch);
   }
 
   dispose(): void {

@@ -24,6 +24,7 @@ import type { Param } from '../train/params';
 import { Dense, LayerNorm, ParamRegistry, silu } from './transformer';
 import { makeWiring, type Block, type Wiring, type WiringConfig } from '../residual';
 import { checkNumber, checkPositiveInt } from '../errors';
+import { top1Accuracy } from '../metrics/accuracy';
 
 export interface ResMlpConfig {
   /** Input size (pixels per image, 784 for Fashion-MNIST). */
@@ -117,15 +118,7 @@ export class ResMlpClassifier {
 
   /** Fraction of correct top-1 predictions over a whole set, evaluated in batches. images: [N·P] */
   accuracy(images: Float32Array, labels: Int32Array, batch = 1000): number {
-    const P = this.config.inputs;
-    const n = labels.length;
-    let correct = 0;
-    for (let i = 0; i < n; i += batch) {
-      const m = Math.min(batch, n - i);
-      const pred = tf.tidy(() => tf.argMax(this.logits(tf.tensor2d(images.subarray(i * P, (i + m) * P), [m, P])), 1).dataSync());
-      for (let j = 0; j < m; j++) if (pred[j] === labels[i + j]) correct++;
-    }
-    return correct / n;
+    return top1Accuracy((x) => this.logits(x), images, labels, this.config.inputs, batch);
   }
 
   /** Scalars in the model, the wiring's included. */
