@@ -59,6 +59,7 @@ export function saveCheckpoint(file: string, named: { name: string; tensor: tf.T
 
 /** Reads a checkpoint, or returns null when `file` does not exist. Throws DataError when it is corrupt. */
 export function loadCheckpoint(file: string): Checkpoint | null {
+  removeStaleTemporaries(file);
   if (!fs.existsSync(file)) return null;
   return parseCheckpoint(fs.readFileSync(file), file);
 }
@@ -121,6 +122,33 @@ export function restoreVariables(ck: Checkpoint, named: { name: string; variable
       throw new DataError(`checkpoint ${file}: '${name}' has shape [${t.shape}] in the file and [${variable.shape}] in the model`);
     }
     tf.tidy(() => variable.assign(tf.tensor(t.values, t.shape, t.dtype)));
+  }
+}
+
+/** Deletes `<file>.tmp-<pid>` files left by processes that were killed mid-write (their pid is gone). */
+function removeStaleTemporaries(file: string): void {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.tmp-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid === process.pid || pidAlive(pid)) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

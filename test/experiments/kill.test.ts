@@ -61,6 +61,8 @@ for (const n of [1, 3, 5]) {
     const r = runOnce(dir);
     assert.equal(r.status, 0, r.stderr);
     same(dir);
+    const after = fs.readdirSync(path.join(ckDir, fs.readdirSync(ckDir)[0]));
+    assert.ok(!after.some((f) => f.includes('.tmp-')), `the rerun removed the dead writer's temporary file: ${after}`);
   });
 }
 
