@@ -45,6 +45,8 @@ export const ANCRE_LM_WIRINGS: WiringRow[] = [
   { label: 'ancre-out', wiring: { kind: 'ancre', tau: 0.01, normalisation: 'outgoing' } },
   { label: 'constant-average', wiring: { kind: 'constant-average' } },
   { label: 'decayed', wiring: { kind: 'decayed', alphaMin: 0.6 } },
+  // Not in the paper: at τ = 0.01 the routing saturates to one-hot early; τ = 0.1 keeps it soft.
+  { label: 'ancre-in τ=0.1', wiring: { kind: 'ancre', tau: 0.1, normalisation: 'incoming' } },
 ];
 
 export type CorpusName = 'brown' | 'c4';
@@ -115,15 +117,15 @@ const defaults: AncreLmConfig = {
   depths: [2, 4, 8],
   wirings: ANCRE_LM_WIRINGS,
   seqLen: 64,
-  batch: 8,
-  evalEvery: 25,
+  batch: 16,
+  evalEvery: 50,
   evalWindows: 32,
   finalEvalWindows: 256,
   evalBatch: 32,
   seeds: [0, 1],
   train: {
     ...TRAIN_DEFAULTS,
-    steps: 500,
+    steps: 1500,
     schedule: { lr: 3e-3, warmupFraction: 0.1, minRatio: 0.1 },
     optimizer: { ...TRAIN_DEFAULTS.optimizer, weightDecay: 0, beta2: 0.95, clipNorm: 1.0 },
     logEvery: 5,

@@ -97,12 +97,12 @@ const { wiring: _w, longSkips: _l, seed: _s, ...ditShape } = DIT_DEFAULTS;
 const defaults: DiffusionFidConfig = {
   model: { ...ditShape, patch: 7, width: 64, depth: 6, heads: 4 },
   rows: ROWS,
-  seeds: [0, 1],
+  seeds: [0, 1, 2],
   trainExamples: 60000,
   batch: 64,
   train: {
     ...TRAIN_DEFAULTS,
-    steps: 800,
+    steps: 1600,
     schedule: { lr: 1e-3, warmupFraction: 0.05, minRatio: 0.1 },
     optimizer: { ...TRAIN_DEFAULTS.optimizer, beta2: 0.99, weightDecay: 0 },
     ema: 0.99,
