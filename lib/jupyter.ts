@@ -27,12 +27,25 @@ export function findJupyterPython(): string {
   );
 }
 
-/** Throws an EnvironmentError saying how to register the kernel when it is missing. */
-export function checkKernel(python: string): void {
-  const r = spawnSync(python, ['-c', `from jupyter_client.kernelspec import KernelSpecManager as K; K().get_kernel_spec('${KERNEL_NAME}')`], { stdio: 'ignore' });
-  if (r.status !== 0) {
-    throw new EnvironmentError(`the Jupyter kernel '${KERNEL_NAME}' is not registered for ${python}. Run \`npm run setup\`.`);
-  }
+/**
+ * Writes a kernelspec for THIS checkout (`build/jupyter/kernels/residual-repro`: this node, this project's
+ * tslab) and returns the folder to put first on JUPYTER_PATH. The kernel `npm run setup` registers for the
+ * user is shared by every clone on the machine and runs the tslab of the clone that registered it last;
+ * `reproduce` and the notebook tests must not depend on which one that was.
+ */
+export function checkoutKernelPath(): string {
+  const tslab = path.join(REPO_ROOT, 'node_modules', 'tslab', 'bin', 'tslab');
+  if (!fs.existsSync(tslab)) throw new EnvironmentError(`tslab is not installed (looked for ${tslab}). Run \`npm install\` (or \`npm run setup\`).`);
+  const root = path.join(REPO_ROOT, 'build', 'jupyter');
+  const dir = path.join(root, 'kernels', KERNEL_NAME);
+  fs.mkdirSync(dir, { recursive: true });
+  const spec = {
+    argv: [process.execPath, tslab, 'kernel', '--config-path', '{connection_file}'],
+    display_name: `TypeScript (${KERNEL_NAME})`,
+    language: 'typescript',
+  };
+  fs.writeFileSync(path.join(dir, 'kernel.json'), JSON.stringify(spec, null, 1) + '\n');
+  return root;
 }
 
 export interface NotebookRun {
@@ -55,13 +68,14 @@ export function executeNotebook(
   onOutput: (chunk: string) => void = (c) => process.stderr.write(c),
 ): Promise<NotebookRun> {
   const python = findJupyterPython();
-  checkKernel(python);
+  const jupyterPath = checkoutKernelPath();
   fs.mkdirSync(path.dirname(output), { recursive: true });
   const script = path.join(REPO_ROOT, 'environment', 'execute_notebook.py');
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(python, [script, input, output, '--kernel', KERNEL_NAME], {
-      env: { ...process.env, ...env },
+      // This checkout's kernelspec first: the user-registered one may point at another clone's tslab.
+      env: { ...process.env, ...env, JUPYTER_PATH: [jupyterPath, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.on('data', (d: Buffer) => onOutput(d.toString()));

@@ -182,22 +182,21 @@ export interface MaeSweepRunConfig extends Omit<MaeSweepConfig, 'rows' | 'seeds'
   keepReconstructions: boolean;
 }
 
+/** The run of one row at one seed (`mae-length` builds its runs the same way, with other step counts). */
+export function sweepRunSpec(c: MaeSweepConfig, r: MaeSweepRow, seed: number, keepReconstructions: boolean): RunSpec {
+  const { rows: _rows, seeds: _seeds, ...rest } = c;
+  const config: MaeSweepRunConfig = {
+    ...rest,
+    model: { ...rest.model, encoder: { ...rest.model.encoder, wiring: r.wiring, seed }, skips: r.skips },
+    row: r.name,
+    keepReconstructions: keepReconstructions && c.reconstructions > 0,
+  };
+  return { row: r.name, seed, config: config as unknown as { [k: string]: Json } };
+}
+
 function runs(c: MaeSweepConfig): RunSpec[] {
-  const { rows, seeds, ...rest } = c;
-  const out: RunSpec[] = [];
   // Seed-major: after the first seed the whole table has one run per row, so an interrupted sweep is still a table.
-  seeds.forEach((seed, si) => {
-    for (const r of rows) {
-      const config: MaeSweepRunConfig = {
-        ...rest,
-        model: { ...rest.model, encoder: { ...rest.model.encoder, wiring: r.wiring, seed }, skips: r.skips },
-        row: r.name,
-        keepReconstructions: si === 0 && c.reconstructions > 0,
-      };
-      out.push({ row: r.name, seed, config: config as unknown as { [k: string]: Json } });
-    }
-  });
-  return out;
+  return c.seeds.flatMap((seed, si) => c.rows.map((r) => sweepRunSpec(c, r, seed, si === 0)));
 }
 
 /** α_min of a run's encoder wiring for the α_min axis: 1 for standard residuals, null for other kinds. */
@@ -349,7 +348,7 @@ export const PAPER_A_RESULTS = {
 // Tables, curves and the verdict, built from run records (the notebooks call these).
 
 /** A record's metrics in the table's units: accuracies in %, plus α_min for the sweep axis. */
-function inPercent(r: RunRecord): RunRecord {
+export function inPercent(r: RunRecord): RunRecord {
   const m = r.metrics;
   const pct = (v: unknown) => (typeof v === 'number' ? 100 * v : null);
   return { ...r, metrics: { ...m, knn: pct(m.knn), linearProbe: pct(m.linearProbe) } };
