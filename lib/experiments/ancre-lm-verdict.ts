@@ -18,6 +18,10 @@ export function ancreLmVerdict(records: LmRecord[], config: AncreLmConfig, backT
     const m = v.reduce((a, b) => a + b, 0) / v.length;
     return v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : NaN;
   };
+  const wirings = [...new Set(records.map((r) => r.metrics.wiring as string))];
+  const dMin = depths[0];
+  const dMax = depths[depths.length - 1];
+  const deeperBetter = mp.get(`${dMax}/residual`)! < mp.get(`${dMin}/residual`)!;
   const lines: string[] = [];
   let lower = 0, higher = 0, tie = 0;
   for (const d of depths) {
@@ -27,7 +31,7 @@ export function ancreLmVerdict(records: LmRecord[], config: AncreLmConfig, backT
     const rel = anc / base - 1;
     const verdict = !Number.isFinite(noise) ? (anc < base ? 'lower (one seed: no noise estimate)' : 'higher (one seed: no noise estimate)') : Math.abs(anc - base) <= noise ? 'within seed noise' : anc < base ? 'lower' : 'higher';
     if (verdict.startsWith('lower')) lower++; else if (verdict.startsWith('higher')) higher++; else tie++;
-    lines.push(`- ${d} layers: ANCRe (incoming) ${anc.toFixed(1)} vs residual ${base.toFixed(1)} (${rel >= 0 ? '+' : ''}${(100 * rel).toFixed(1)}%; seed spread ${noise.toFixed(1)}): **${verdict}**.`);
+    lines.push(`- ${d} layers: ANCRe (incoming) ${anc.toFixed(1)} vs residual ${base.toFixed(1)} (${rel >= 0 ? '+' : ''}${(100 * rel).toFixed(1)}%${Number.isFinite(noise) ? `; seed spread ${noise.toFixed(1)}` : ''}): **${verdict}**.`);
   }
   const ancConv = conv.filter((r) => r.wiring === 'ancre-in');
   const fewer = ancConv.filter((r) => r.fewer !== null).map((r) => r.fewer as number);
@@ -41,19 +45,22 @@ export function ancreLmVerdict(records: LmRecord[], config: AncreLmConfig, backT
     `**Convergence.** ANCRe reached the baseline's final perplexity at ${ancConv.filter((r) => r.steps !== null).length} of ${ancConv.length} depths` +
       (meanFewer === null ? '.' : `, with ${(100 * meanFewer).toFixed(1)}% fewer steps on average where it did (paper: ${(100 * PAPER_FEWER_STEPS).toFixed(1)}% fewer).`),
     `**Overhead.** At most ${(100 * maxParams).toFixed(3)}% more parameters (paper: under 1%). Step time ${meanTime >= 0 ? '+' : ''}${(100 * meanTime).toFixed(0)}% on average against residuals at the same depth over the whole runs, and ${backToBack} measured back to back above; ` +
-      `ANCRe adds ~K²/2 scaled additions of [B, T, D] tensors per step, a small cost next to the attention and MLP matmuls at the paper's widths but not at width 64 on a CPU engine where every op has a fixed cost.`,
-    ...['ancre-out', 'constant-average', 'decayed'].map((l) => {
+      `ANCRe adds ~K²/2 scaled additions of [B, T, D] tensors per step, a small cost next to the attention and MLP matmuls at the paper's widths but not at width ${config.width} on a CPU engine where every op has a fixed cost.`,
+    ...wirings.filter((l) => l !== 'residual' && l !== 'ancre-in').map((l) => {
       const rel = depths.map((d) => mp.get(`${d}/${l}`)! / mp.get(`${d}/residual`)! - 1);
       return `**${l}** against residual: ${rel.map((r, i) => `${r >= 0 ? '+' : ''}${(100 * r).toFixed(1)}% at ${depths[i]} layers`).join(', ')}.`;
     }),
-    `**Routing.** The learned incoming routing is nearly one-hot by the end: the mean largest weight per row is ` +
-      depths.map((d) => {
-        const p = records.filter((r) => r.metrics.depth === d && r.metrics.wiring === 'ancre-in').map((r) => r.extra!.coefficients as number[][]);
-        const m = p.flatMap((q) => q.slice(1).map((row) => Math.max(...row)));
-        return `${(m.reduce((a, b) => a + b, 0) / m.length).toFixed(2)} at ${d} layers`;
-      }).join(', ') +
-      ` (rows after the first; uniform would be 1/(l+1)). With τ = 0.01 an AdamW step of size ~lr on a logit moves it by ~lr/τ = ${(config.train.schedule.lr / 0.01).toFixed(1)} in softmax units, so the weights saturate within tens of steps.`,
-    `**Best row** per depth: ${depths.map((d) => { const ls = [...new Set(records.map((r) => r.metrics.wiring as string))]; const best = ls.reduce((a, b) => (mp.get(`${d}/${b}`)! < mp.get(`${d}/${a}`)! ? b : a)); return `${best} at ${d} layers (${mp.get(`${d}/${best}`)!.toFixed(1)})`; }).join(', ')}.`,
-    `**Scale.** These are width-64 models trained on ${(config.train.steps * config.batch * config.seqLen).toLocaleString('en-US')} tokens of Brown, ${(100 * config.train.steps * config.batch * config.seqLen / (10000 * 512 * 256)).toFixed(2)}% of the token budget of the paper's smallest run (10k steps × 512 × 256 for LLaMA-60M), and still far from converged (deeper is not yet better); they say how the wirings behave early in the training of small models, not what ANCRe does for LLaMA-60M on C4.`,
+    `**Routing.** The mean largest incoming weight per row at the end of training (rows after the first; uniform would be 1/(l+1), one-hot 1): ` +
+      wirings.filter((l) => l.startsWith('ancre-in')).map((l) => `${l}: ` + depths.map((d) => `${maxWeight(records, d, l).toFixed(2)} at ${d} layers`).join(', ')).join('; ') +
+      `. With τ = 0.01 an AdamW step of size ~lr on a logit moves it by ~lr/τ = ${(config.train.schedule.lr / 0.01).toFixed(1)} in softmax units, so the weights can saturate within tens of steps.`,
+    `**Best row** per depth: ${depths.map((d) => { const best = wirings.reduce((a, b) => (mp.get(`${d}/${b}`)! < mp.get(`${d}/${a}`)! ? b : a)); return `${best} at ${d} layers (${mp.get(`${d}/${best}`)!.toFixed(1)})`; }).join(', ')}.`,
+    `**Scale.** These are width-${config.width} models trained on ${(config.train.steps * config.batch * config.seqLen).toLocaleString('en-US')} tokens of Brown, ${(100 * config.train.steps * config.batch * config.seqLen / (10000 * 512 * 256)).toFixed(2)}% of the token budget of the paper's smallest run (10k steps × 512 × 256 for LLaMA-60M), and ${depths.length < 2 ? 'trained at one depth only' : deeperBetter ? `deeper residual models are already better (${mp.get(`${dMax}/residual`)!.toFixed(1)} at ${dMax} layers vs ${mp.get(`${dMin}/residual`)!.toFixed(1)} at ${dMin})` : `still far from converged (deeper is not yet better: residual ${mp.get(`${dMax}/residual`)!.toFixed(1)} at ${dMax} layers vs ${mp.get(`${dMin}/residual`)!.toFixed(1)} at ${dMin})`}; they say how the wirings behave early in the training of small models, not what ANCRe does for LLaMA-60M on C4.`,
   ].join('\n\n');
+}
+
+/** Mean over seeds and rows (after the first) of the largest routing weight per row of wiring `label` at depth `d`. */
+function maxWeight(records: LmRecord[], d: number, label: string): number {
+  const p = records.filter((r) => r.metrics.depth === d && r.metrics.wiring === label).map((r) => r.extra!.coefficients as number[][]);
+  const m = p.flatMap((q) => q.slice(1).map((row) => Math.max(...row)));
+  return m.reduce((a, b) => a + b, 0) / m.length;
 }

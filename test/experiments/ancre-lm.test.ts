@@ -94,3 +94,36 @@ describe('ancre-lm experiment', () => {
     assert.equal(stepsToReach([10, 20, 30], [100, 50, 40], 39), null);
   });
 });
+
+describe('ancre-lm verdict', () => {
+  // Two depths × three wirings × two seeds with known perplexities, curves and routing matrices.
+  const rec = (depth: number, wiring: string, seed: number, ppl: number, p: number[][] | null) => ({
+    experiment: 'ancre-lm', preset: 'cpu', runId: `${depth}${wiring}${seed}`, row: `d${depth} ${wiring}`, seed, config: {},
+    metrics: { depth, wiring, valPerplexity: ppl, params: 1000 + (p ? 3 : 0), msPerStep: 100 },
+    history: { evalStep: [50, 100], valPerplexity: [2 * ppl, ppl] },
+    extra: p ? { coefficients: p } : {},
+    wallTimeSec: 1, engine: {}, commit: 'x', host: 'h', finishedAt: '',
+  });
+  const oneHot = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
+  const soft = [[1, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]];
+  const records = [0, 1].flatMap((s) => [
+    rec(2, 'residual', s, 100 + s, null), rec(2, 'ancre-in', s, 90 + s, oneHot), rec(2, 'ancre-in τ=0.1', s, 95 + s, soft),
+    rec(4, 'residual', s, 80 + s, null), rec(4, 'ancre-in', s, 85 + s, oneHot), rec(4, 'ancre-in τ=0.1', s, 70 + s, soft),
+  ]);
+
+  test('counts depths where ANCRe is lower, names every other row, reads routing and depth from the records', async () => {
+    const { ancreLmVerdict } = await import('../../lib/experiments/ancre-lm-verdict');
+    const c = resolveConfig(experiment, 'cpu');
+    const v = ancreLmVerdict(records as never, c, '1% at 2 layers');
+    assert.match(v, /lower final validation perplexity than standard residuals at 1 of 2 depths, higher at 1, and was within seed noise at 0/);
+    assert.match(v, /- 2 layers: ANCRe \(incoming\) 90\.5 vs residual 100\.5 \(-10\.0%; seed spread 0\.7\): \*\*lower\*\*/);
+    assert.match(v, /\*\*ancre-in τ=0\.1\*\* against residual: -5\.0% at 2 layers, -12\.4% at 4 layers/);
+    // Rows after the first: one-hot gives 1; the soft matrix gives mean(0.5, 0.5) = 0.5.
+    assert.match(v, /ancre-in: 1\.00 at 2 layers, 1\.00 at 4 layers; ancre-in τ=0\.1: 0\.50 at 2 layers, 0\.50 at 4 layers/);
+    assert.match(v, /\*\*Best row\*\* per depth: ancre-in at 2 layers \(90\.5\), ancre-in τ=0\.1 at 4 layers \(70\.5\)/);
+    assert.match(v, new RegExp(`width-${c.width} models`));
+    assert.match(v, /deeper residual models are already better \(80\.5 at 4 layers vs 100\.5 at 2\)/);
+    const flipped = records.map((r) => (r.metrics.wiring === 'residual' ? { ...r, metrics: { ...r.metrics, valPerplexity: r.metrics.depth === 4 ? 200 : 100 } } : r));
+    assert.match(ancreLmVerdict(flipped as never, c, ''), /deeper is not yet better: residual 200\.0 at 4 layers vs 100\.0 at 2/);
+  });
+});
