@@ -5,10 +5,10 @@ import { resolveConfig } from '../../lib/experiments/run';
 import { ditParamCount, DIT_PAPER_CONFIGS } from '../../lib/models/dit';
 
 describe('diffusion-fid experiment spec', () => {
-  test('cpu preset: 5 rows × 2 seeds, same steps and schedule for every row, one core budget stated in the config', () => {
+  test('cpu preset: 5 rows × 3 seeds, same steps and schedule for every row', () => {
     const c = resolveConfig(experiment, 'cpu');
     const specs = experiment.runs(c);
-    assert.equal(specs.length, 10);
+    assert.equal(specs.length, 15);
     assert.deepEqual([...new Set(specs.map((s) => s.row))], [
       'standard',
       'long skips (α_min=1)',
@@ -49,5 +49,36 @@ describe('diffusion-fid experiment spec', () => {
     const px = Float32Array.from([0, 1, 0.5, -0.2, 1.3]);
     const back = decodeGrid(encodeGrid(px));
     assert.deepEqual(Array.from(back, (v) => Math.round(v * 255)), [0, 255, 128, 0, 255]);
+  });
+});
+
+describe('diffusion-fid verdict', () => {
+  const rec = (row: string, seed: number, fid: number, knn: number) => ({
+    experiment: 'diffusion-fid', preset: 'cpu', runId: `${row}${seed}`, row, seed, config: {},
+    metrics: { fid, fidFloor: 2, knn, lp: knn, params: 484165 },
+    history: { fidStep: [200, 400], fid: [2 * fid, 1.1 * fid] },
+    wallTimeSec: 1, engine: {}, commit: 'x', host: 'h', finishedAt: '',
+  });
+  test('rows found by wiring, not order; held / within noise / did not hold; curve trend and chance level', async () => {
+    const { diffusionVerdict, judge } = await import('../../lib/experiments/diffusion-fid-verdict');
+    const c = resolveConfig(experiment, 'cpu');
+    const shuffled = { ...c, rows: [...c.rows].reverse() };
+    const records = [0, 1, 2].flatMap((s) => [
+      rec('standard', s, 80 + s, 0.6),
+      rec('long skips (α_min=1)', s, 81 + s, 0.6),
+      rec('decayed α_min=0.8 + skips', s, 70 + s, 0.7),
+      rec('decayed α_min=0.6 + skips', s, 79.5 + s, 0.5),
+      rec('ANCRe τ=0.01', s, 90 + s, 0.6),
+    ]);
+    const v = diffusionVerdict(records as never, shuffled);
+    assert.match(v, /decayed α_min=0\.8 \+ skips vs standard, fid: 71\.00 ± 1\.00 vs 81\.00 ± 1\.00 \(-12\.3%\) → \*\*held\*\*/);
+    assert.match(v, /decayed α_min=0\.6 \+ skips vs standard, fid: [^→]*→ \*\*same direction, within noise\*\*/);
+    assert.match(v, /ANCRe τ=0\.01 vs standard, fid: [^→]*→ \*\*did not hold\*\*/);
+    assert.match(v, /decayed α_min=0\.6 \+ skips vs standard, knn: [^→]*→ \*\*did not hold\*\*/);
+    assert.match(v, /probability 0\.05 when there is no effect/);
+    // Curve: 162 → 89.1 over the last 200 steps: still falling.
+    assert.match(v, /went from 162\.0 at step 200 to 89\.1 at step 400, still falling \(−45\.0% over the last 200 steps\)/);
+    assert.match(judge(records.filter((r) => r.seed === 0) as never, 'standard', 'ANCRe τ=0.01', 'fid', 'lower'), /one seed: not better, not judged/);
+    assert.match(diffusionVerdict(records as never, { ...c, rows: c.rows.filter((r) => r.name !== 'standard') }), /no standard row/);
   });
 });
