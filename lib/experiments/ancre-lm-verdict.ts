@@ -50,11 +50,20 @@ export function ancreLmVerdict(records: LmRecord[], config: AncreLmConfig, backT
       const rel = depths.map((d) => mp.get(`${d}/${l}`)! / mp.get(`${d}/residual`)! - 1);
       return `**${l}** against residual: ${rel.map((r, i) => `${r >= 0 ? '+' : ''}${(100 * r).toFixed(1)}% at ${depths[i]} layers`).join(', ')}.`;
     }),
+    ...(wirings.includes('constant-average')
+      ? [`**Learned or fixed routing?** ANCRe-in against \`constant-average\` (the same dense connections with the routing frozen at uniform): ` +
+          depths.map((d) => {
+            const a = mp.get(`${d}/ancre-in`)!;
+            const u = mp.get(`${d}/constant-average`)!;
+            const noise = Math.max(sdOf(d, 'ancre-in'), sdOf(d, 'constant-average'));
+            return `${a.toFixed(1)} vs ${u.toFixed(1)} at ${d} layers (${Number.isFinite(noise) ? (Math.abs(a - u) <= noise ? 'within seed spread' : a < u ? 'learned lower' : 'learned higher') : 'one seed'})`;
+          }).join(', ') + '.']
+      : []),
     `**Routing.** The mean largest incoming weight per row at the end of training (rows after the first; uniform would be 1/(l+1), one-hot 1): ` +
       wirings.filter((l) => l.startsWith('ancre-in')).map((l) => `${l}: ` + depths.map((d) => `${maxWeight(records, d, l).toFixed(2)} at ${d} layers`).join(', ')).join('; ') +
       `. With τ = 0.01 an AdamW step of size ~lr on a logit moves it by ~lr/τ = ${(config.train.schedule.lr / 0.01).toFixed(1)} in softmax units, so the weights can saturate within tens of steps.`,
     `**Best row** per depth: ${depths.map((d) => { const best = wirings.reduce((a, b) => (mp.get(`${d}/${b}`)! < mp.get(`${d}/${a}`)! ? b : a)); return `${best} at ${d} layers (${mp.get(`${d}/${best}`)!.toFixed(1)})`; }).join(', ')}.`,
-    `**Scale.** These are width-${config.width} models trained on ${(config.train.steps * config.batch * config.seqLen).toLocaleString('en-US')} tokens of Brown, ${(100 * config.train.steps * config.batch * config.seqLen / (10000 * 512 * 256)).toFixed(2)}% of the token budget of the paper's smallest run (10k steps × 512 × 256 for LLaMA-60M), and ${depths.length < 2 ? 'trained at one depth only' : deeperBetter ? `deeper residual models are already better (${mp.get(`${dMax}/residual`)!.toFixed(1)} at ${dMax} layers vs ${mp.get(`${dMin}/residual`)!.toFixed(1)} at ${dMin})` : `still far from converged (deeper is not yet better: residual ${mp.get(`${dMax}/residual`)!.toFixed(1)} at ${dMax} layers vs ${mp.get(`${dMin}/residual`)!.toFixed(1)} at ${dMin})`}; they say how the wirings behave early in the training of small models, not what ANCRe does for LLaMA-60M on C4.`,
+    `**Scale.** These are width-${config.width} models trained on ${(config.train.steps * config.batch * config.seqLen).toLocaleString('en-US')} tokens of Brown, ${(100 * config.train.steps * config.batch * config.seqLen / (10000 * 512 * 256)).toFixed(2)}% of the token budget of the paper's smallest run (10k steps × 512 × 256 for LLaMA-60M); ${depths.length < 2 ? 'one depth only' : `${deeperBetter ? 'deeper residual models are better' : 'deeper residual models are not better'} (${mp.get(`${dMax}/residual`)!.toFixed(1)} at ${dMax} layers vs ${mp.get(`${dMin}/residual`)!.toFixed(1)} at ${dMin}; ANCRe-in ${mp.get(`${dMax}/ancre-in`)!.toFixed(1)} vs ${mp.get(`${dMin}/ancre-in`)!.toFixed(1)})`}; they say how the wirings behave early in the training of small models, not what ANCRe does for LLaMA-60M on C4.`,
   ].join('\n\n');
 }
 

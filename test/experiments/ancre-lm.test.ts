@@ -122,8 +122,11 @@ describe('ancre-lm verdict', () => {
     assert.match(v, /ancre-in: 1\.00 at 2 layers, 1\.00 at 4 layers; ancre-in τ=0\.1: 0\.50 at 2 layers, 0\.50 at 4 layers/);
     assert.match(v, /\*\*Best row\*\* per depth: ancre-in at 2 layers \(90\.5\), ancre-in τ=0\.1 at 4 layers \(70\.5\)/);
     assert.match(v, new RegExp(`width-${c.width} models`));
-    assert.match(v, /deeper residual models are already better \(80\.5 at 4 layers vs 100\.5 at 2\)/);
+    assert.match(v, /deeper residual models are better \(80\.5 at 4 layers vs 100\.5 at 2; ANCRe-in 85\.5 vs 90\.5\)/);
+    assert.doesNotMatch(v, /Learned or fixed routing/, 'no constant-average row, no comparison');
+    const withUniform = [...records, ...[0, 1].flatMap((s) => [rec(2, 'constant-average', s, 90.2 + s, null), rec(4, 'constant-average', s, 95 + s, null)])];
+    assert.match(ancreLmVerdict(withUniform as never, c, ''), /ANCRe-in against `constant-average`[^:]*: 90\.5 vs 90\.7 at 2 layers \(within seed spread\), 85\.5 vs 95\.5 at 4 layers \(learned lower\)/);
     const flipped = records.map((r) => (r.metrics.wiring === 'residual' ? { ...r, metrics: { ...r.metrics, valPerplexity: r.metrics.depth === 4 ? 200 : 100 } } : r));
-    assert.match(ancreLmVerdict(flipped as never, c, ''), /deeper is not yet better: residual 200\.0 at 4 layers vs 100\.0 at 2/);
+    assert.match(ancreLmVerdict(flipped as never, c, ''), /deeper residual models are not better \(200\.0 at 4 layers vs 100\.0 at 2;/);
   });
 });
