@@ -10,8 +10,11 @@ export const PRESET_NAMES = ['smoke', 'cpu', 'paper'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 /** Reads the preset from `$REPRO_PRESET` (set by the notebook runner), default `cpu`. */
-export function presetFromEnv(fallback: PresetName = 'cpu'): PresetName {
-  const p = process.env.REPRO_PRESET ?? fallback;
+export function presetFromEnv(fallback: PresetName = 'cpu', env: NodeJS.ProcessEnv = process.env): PresetName {
+  const p = env.REPRO_PRESET ?? fallback;
+  if (env.REPRO_PRESET !== undefined && !(PRESET_NAMES as readonly string[]).includes(p)) {
+    throw new ConfigError(`REPRO_PRESET is ${show(p)}; expected one of ${PRESET_NAMES.join(', ')} (or pass the preset explicitly)`);
+  }
   return checkPreset(p);
 }
 
@@ -41,7 +44,9 @@ export function mergeChecked<T>(base: T, override: unknown, where: string): T {
   }
   const out: Record<string, unknown> = structuredClone(base) as Record<string, unknown>;
   for (const [k, v] of Object.entries(override)) {
-    if (!(k in out)) {
+    checkKeyName(k, where);
+    // Own keys only: `'constructor' in {}` is true through the prototype.
+    if (!Object.prototype.hasOwnProperty.call(out, k)) {
       const known = Object.keys(out).join(', ');
       throw new ConfigError(`unknown key '${k}' in ${where}; expected one of ${known}`);
     }
@@ -50,6 +55,16 @@ export function mergeChecked<T>(base: T, override: unknown, where: string): T {
     out[k] = isPlainObject(out[k]) && isPlainObject(v) ? mergeChecked(out[k], v, `${where}.${k}`) : structuredClone(v);
   }
   return out as T;
+}
+
+/** Keys that reach `Object.prototype` through an assignment (`o.__proto__.x = 1`): never config keys. */
+export const FORBIDDEN_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+/** Throws a ConfigError for a key that would pollute prototypes. */
+export function checkKeyName(k: string, where: string): void {
+  if (FORBIDDEN_KEYS.includes(k)) {
+    throw new ConfigError(`key '${k}' in ${where} is not allowed (it would change every object's prototype); config keys are plain field names`);
+  }
 }
 
 function kindOf(x: unknown): string {

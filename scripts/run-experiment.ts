@@ -8,47 +8,31 @@
  * records' metrics as JSON lines on stdout.
  */
 import { initEngine, describeEngine } from '../lib/backend';
-import { checkPreset, PresetName, presetFromEnv } from '../lib/config';
+import { parseRunArgs, SIGNAL_EXIT } from '../lib/experiments/cli';
 import { loadExperiment } from '../lib/experiments/execute';
-import { runExperiment } from '../lib/experiments/run';
-
-/** `a.b=3` -> { a: { b: 3 } }; values parse as JSON when they can, else stay strings. */
-function parseSet(s: string, into: Record<string, unknown>): void {
-  const eq = s.indexOf('=');
-  if (eq < 1) throw new Error(`--set expects key=value; got '${s}'`);
-  const keys = s.slice(0, eq).split('.');
-  const raw = s.slice(eq + 1);
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    value = raw;
-  }
-  let o = into;
-  for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
-  o[keys[keys.length - 1]] = value;
-}
+import { runExperiment, stopRuns } from '../lib/experiments/run';
+import { installStopHandlers, RunnerInterruptedError, stopRequested } from '../lib/train/interrupt';
 
 async function main() {
-  const argv = process.argv.slice(2);
-  const name = argv.shift();
-  if (!name || name.startsWith('--')) throw new Error('usage: run-experiment <experiment> [--preset P] [--workers N] [--set k=v ...]');
-  let preset: PresetName = presetFromEnv();
-  let workers: number | undefined;
-  const overrides: Record<string, unknown> = {};
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--preset') preset = checkPreset(argv[++i]);
-    else if (argv[i] === '--workers') workers = Number(argv[++i]);
-    else if (argv[i] === '--set') parseSet(argv[++i] ?? '', overrides);
-    else throw new Error(`unknown option '${argv[i]}'`);
-  }
-  const exp = loadExperiment(name);
+  const args = parseRunArgs(process.argv.slice(2));
+  const exp = loadExperiment(args.experiment);
+  // SIGINT/SIGTERM/SIGHUP: running loops checkpoint and stop, no new run starts; a second signal exits now.
+  installStopHandlers((signal) => {
+    process.stderr.write(`\n${signal}: checkpointing the running runs and stopping (send it again to exit at once)\n`);
+    stopRuns(signal);
+  });
   console.error(describeEngine(await initEngine()));
-  const r = await runExperiment(exp, { preset, workers, overrides: overrides as never });
+  const r = await runExperiment(exp, { preset: args.preset, workers: args.workers, overrides: args.overrides as never });
   for (const rec of r.records) console.log(JSON.stringify({ row: rec.row, seed: rec.seed, runId: rec.runId, metrics: rec.metrics }));
+  const signal = stopRequested();
+  if (signal) {
+    console.error(`run-experiment: ${signal} arrived after every run had finished; all ${r.records.length} record(s) are saved`);
+    process.exit(SIGNAL_EXIT[signal]);
+  }
 }
 
 main().catch((e) => {
   console.error(`run-experiment: ${(e as Error).message}`);
-  process.exit(1);
+  const signal = e instanceof RunnerInterruptedError ? e.signal : stopRequested();
+  process.exit(signal ? SIGNAL_EXIT[signal] : 1);
 });

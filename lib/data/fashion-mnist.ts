@@ -9,13 +9,17 @@
  * File names are the canonical ones, gzip or not: train-images-idx3-ubyte(.gz),
  * train-labels-idx1-ubyte(.gz), t10k-images-idx3-ubyte(.gz), t10k-labels-idx1-ubyte(.gz).
  * A folder with only one of a split's two files, or with a corrupt file, is an error (not skipped),
- * so a broken download never silently falls through to another copy.
+ * so a broken download never silently falls through to another copy. Likewise a set `$REPRO_DATA`
+ * is the only place searched, and one that cannot be used (missing, a file, a symlink loop,
+ * unreadable, or without the files) is a DataError naming the path and the cause.
+ * Each load is noted with the split's identity (folder + MD5s, ./identity.ts) for the run's record.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { DataError } from '../errors';
 import { REPO_ROOT } from '../paths';
 import { readIdx } from './idx';
+import { fashionMnistSplitIdentity, noteDataUse, registerDataResolver, type DataIdentity } from './identity';
 import { ImageSet, limitSet } from './image-set';
 
 export const FASHION_MNIST_CLASSES = [
@@ -34,11 +38,46 @@ export interface FashionMnistOptions {
 
 /** The folders searched, in order. */
 export function fashionMnistSearchPaths(): string[] {
-  const dirs: string[] = [];
   const env = process.env.REPRO_DATA;
-  if (env) dirs.push(path.resolve(env), path.join(path.resolve(env), 'fashion-mnist'));
-  dirs.push(path.join(REPO_ROOT, 'data', 'fashion-mnist'), '/usr/share/datasets/fashion-mnist');
-  return dirs;
+  if (env !== undefined && env !== '') {
+    const dir = path.resolve(env);
+    checkDataFolder(dir, `REPRO_DATA=${env}`, true);
+    const sub = path.join(dir, 'fashion-mnist');
+    checkDataFolder(sub, `REPRO_DATA=${env} (its fashion-mnist subfolder)`, false);
+    return [dir, sub]; // a set REPRO_DATA is never passed over for another copy
+  }
+  return [path.join(REPO_ROOT, 'data', 'fashion-mnist'), '/usr/share/datasets/fashion-mnist'];
+}
+
+const CAUSES: { [code: string]: string } = {
+  ENOENT: 'does not exist',
+  ELOOP: 'is a symbolic link loop',
+  EACCES: 'cannot be read (permission denied)',
+  EPERM: 'cannot be read (operation not permitted)',
+  ENOTDIR: 'has a file where a folder is expected',
+  ENAMETOOLONG: 'is too long a path',
+  EIO: 'cannot be read (I/O error)',
+};
+
+/** Throws a DataError unless `dir` is a readable folder (`required`: also unless it exists). */
+function checkDataFolder(dir: string, what: string, required: boolean): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    if (!required && code === 'ENOENT') return;
+    throw new DataError(`${what}: ${dir} ${CAUSES[code] ?? `cannot be used (${(e as Error).message})`}; set REPRO_DATA to the folder holding the Fashion-MNIST files, or unset it to use data/fashion-mnist or /usr/share/datasets/fashion-mnist`);
+  }
+  if (!st.isDirectory()) {
+    throw new DataError(`${what}: ${dir} is a file, not a folder; set REPRO_DATA to the folder holding the Fashion-MNIST files`);
+  }
+  try {
+    fs.readdirSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    throw new DataError(`${what}: folder ${dir} ${CAUSES[code] ?? `cannot be listed (${(e as Error).message})`}; fix its permissions or point REPRO_DATA elsewhere`);
+  }
 }
 
 function fileNames(split: Split, kind: 'images' | 'labels'): string[] {
@@ -53,12 +92,43 @@ function findIn(dir: string, names: string[]): string | undefined {
     const f = path.join(dir, n);
     try {
       if (fs.statSync(f).isFile()) return f;
-    } catch {
-      /* absent */
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue; // absent
+      throw new DataError(`${f} ${CAUSES[code ?? ''] ?? `cannot be used (${(e as Error).message})`}`);
     }
   }
   return undefined;
 }
+
+/** The folder and two files a split would be read from, or null when no folder holds it. */
+function locate(split: Split, dirs: string[]): { dir: string; imagesFile: string; labelsFile: string } | null {
+  const imageNames = fileNames(split, 'images');
+  const labelNames = fileNames(split, 'labels');
+  for (const dir of dirs) {
+    const imagesFile = findIn(dir, imageNames);
+    const labelsFile = findIn(dir, labelNames);
+    if (!imagesFile && !labelsFile) continue;
+    if (!imagesFile || !labelsFile) {
+      const missing = !imagesFile ? imageNames[1] : labelNames[1];
+      throw new DataError(
+        `Fashion-MNIST ${split} in ${dir} is incomplete: ${missing}(.gz) is missing next to ${path.basename((imagesFile ?? labelsFile)!)}; ` +
+          `rerun 'bash environment/fetch-data.sh' or remove the folder`,
+      );
+    }
+    return { dir, imagesFile, labelsFile };
+  }
+  return null;
+}
+
+/** The identity (folder, MD5s, canonical or not) of the split the default search finds; throws like loadFashionMnist. */
+export function fashionMnistIdentity(split: Split, dirs: string[] = fashionMnistSearchPaths()): DataIdentity {
+  const at = locate(split, dirs);
+  if (!at) throw notFound(split, dirs);
+  return fashionMnistSplitIdentity(split, at.dir, [at.imagesFile, at.labelsFile]);
+}
+
+registerDataResolver('fashion-mnist', () => [fashionMnistIdentity('train'), fashionMnistIdentity('test')]);
 
 const cache = new Map<string, ImageSet>();
 
@@ -76,28 +146,30 @@ export function loadFashionMnist(split: Split, opts: FashionMnistOptions = {}): 
     throw new DataError(`unknown Fashion-MNIST split '${String(split)}'; expected one of train, test`);
   }
   const dirs = opts.dirs ?? fashionMnistSearchPaths();
+  const at = locate(split, dirs);
+  if (!at) throw notFound(split, dirs);
+  const { dir, imagesFile, labelsFile } = at;
+  const key = `${dir}|${split}`;
+  let set = cache.get(key);
+  if (!set) {
+    set = readPair(imagesFile, labelsFile, split, dir);
+    cache.set(key, set);
+  }
+  noteDataUse(fashionMnistSplitIdentity(split, dir, [imagesFile, labelsFile]));
+  return limitSet(set, opts.limit);
+}
+
+function notFound(split: Split, dirs: string[]): DataError {
   const imageNames = fileNames(split, 'images');
   const labelNames = fileNames(split, 'labels');
-  for (const dir of dirs) {
-    const imagesFile = findIn(dir, imageNames);
-    const labelsFile = findIn(dir, labelNames);
-    if (!imagesFile && !labelsFile) continue;
-    if (!imagesFile || !labelsFile) {
-      const missing = !imagesFile ? imageNames[1] : labelNames[1];
-      throw new DataError(
-        `Fashion-MNIST ${split} in ${dir} is incomplete: ${missing}(.gz) is missing next to ${path.basename((imagesFile ?? labelsFile)!)}; ` +
-          `rerun 'bash environment/fetch-data.sh' or remove the folder`,
-      );
-    }
-    const key = `${dir}|${split}`;
-    let set = cache.get(key);
-    if (!set) {
-      set = readPair(imagesFile, labelsFile, split, dir);
-      cache.set(key, set);
-    }
-    return limitSet(set, opts.limit);
+  const env = process.env.REPRO_DATA;
+  if (env) {
+    return new DataError(
+      `REPRO_DATA=${env} is set, but neither ${dirs.join(' nor ')} holds Fashion-MNIST (${split}): looking for ${imageNames[0]} and ${labelNames[0]} (gzip or not). ` +
+        `Put the four files there, or unset REPRO_DATA to use data/fashion-mnist or /usr/share/datasets/fashion-mnist`,
+    );
   }
-  throw new DataError(
+  return new DataError(
     `Fashion-MNIST (${split}) not found. Searched:\n` +
       dirs.map((d) => `  ${d}`).join('\n') +
       `\nlooking for ${imageNames[0]} and ${labelNames[0]} (gzip or not). Get it with one of:\n` +

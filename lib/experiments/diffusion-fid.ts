@@ -335,6 +335,7 @@ export const experiment: Experiment<DiffusionFidConfig> = {
   title: 'Decayed shortcuts and ANCRe in a small diffusion transformer: FID, kNN and linear probe',
   defaults,
   presets,
+  data: ['fashion-mnist'],
   validate,
   runs,
   runOne,

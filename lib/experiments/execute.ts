@@ -9,22 +9,29 @@ import * as path from 'path';
 import { configHash, PresetName } from '../config';
 import { initEngine } from '../backend';
 import { experimentDir, REPO_ROOT } from '../paths';
-import type { RunRecord } from '../report/runs';
+import { ensureDir } from '../report/atomic';
+import { writeError, type RunRecord } from '../report/runs';
+import { takeDataUses } from '../data/identity';
 import type { Experiment, Json, RunSpec } from './types';
 
 export interface WorkerRequest {
   experiment: string;
   preset: PresetName;
   spec: RunSpec;
+  /** The data's part of the run id (undefined: canonical data; see lib/data/identity.ts). */
+  dataKey?: string;
 }
 
 export type WorkerReply =
   | { type: 'result'; record: RunRecord }
   | { type: 'error'; message: string; name?: string };
 
-/** A run's id: the hash of the experiment name, the run's resolved config and its seed. */
-export function runIdOf(experiment: string, spec: RunSpec): string {
-  return configHash({ experiment, config: spec.config, seed: spec.seed });
+/**
+ * A run's id: the hash of the experiment name, the run's resolved config and its seed, and the data's
+ * checksum when the data is not the canonical copy (`dataKey`; undefined leaves the hash as it always was).
+ */
+export function runIdOf(experiment: string, spec: RunSpec, dataKey?: string): string {
+  return configHash({ experiment, config: spec.config, seed: spec.seed, data: dataKey });
 }
 
 let commitCache: string | null | undefined;
@@ -61,20 +68,29 @@ export async function executeRun(
   onProgress: (done: number, total: number, info: string) => void,
 ): Promise<WorkerReply> {
   const { spec, preset } = req;
-  const runId = runIdOf(exp.name, spec);
+  const runId = runIdOf(exp.name, spec, req.dataKey);
   const checkpointDir = path.join(experimentDir(exp.name, preset), 'checkpoints', runId);
   const t0 = Date.now();
   try {
     const engine = await initEngine({ quiet: true });
-    fs.mkdirSync(checkpointDir, { recursive: true });
+    ensureDir(checkpointDir);
     const logFile = path.join(checkpointDir, 'log.jsonl');
+    const engines = noteSession(checkpointDir, engine as unknown as Json);
+    takeDataUses(); // forget what earlier runs of this process loaded
     const result = await exp.runOne(spec, {
       preset,
       runId,
       checkpointDir,
       progress: onProgress,
-      log: (m) => fs.appendFileSync(logFile, JSON.stringify({ runId, ...m }) + '\n'),
+      log: (m) => {
+        try {
+          fs.appendFileSync(logFile, JSON.stringify({ runId, ...m }) + '\n');
+        } catch (e) {
+          throw writeError(e, 'append to the run log', logFile);
+        }
+      },
     });
+    const data = takeDataUses();
     const record: RunRecord = {
       experiment: exp.name,
       preset,
@@ -87,6 +103,8 @@ export async function executeRun(
       ...(result.extra ? { extra: result.extra } : {}),
       wallTimeSec: (Date.now() - t0) / 1000,
       engine: engine as unknown as Json,
+      ...(engines.length > 1 ? { engines } : {}),
+      ...(data.length ? { data: data as unknown as Json } : {}),
       commit: currentCommit(),
       host: `${os.hostname()} (${os.cpus().length} cores)`,
       finishedAt: new Date().toISOString(),
@@ -96,4 +114,31 @@ export async function executeRun(
     const err = e as Error;
     return { type: 'error', message: err.message ?? String(e), name: err.name };
   }
+}
+
+/**
+ * Notes this session's engine in `<checkpointDir>/engines.json` and returns every distinct engine the
+ * run has used, in order (a run resumed on another engine records both). A run without a checkpoint
+ * starts a fresh list. Best-effort: a failure to write it only loses this list, never the run.
+ */
+export function noteSession(checkpointDir: string, engine: Json): Json[] {
+  const file = path.join(checkpointDir, 'engines.json');
+  const fresh = !fs.existsSync(path.join(checkpointDir, 'ckpt.bin'));
+  let list: Json[] = [];
+  if (!fresh) {
+    try {
+      const v = JSON.parse(fs.readFileSync(file, 'utf8'));
+      if (Array.isArray(v)) list = v;
+    } catch {
+      /* absent or unreadable: start from this session */
+    }
+  }
+  const key = JSON.stringify(engine);
+  if (!list.some((e) => JSON.stringify(e) === key)) list.push(engine);
+  try {
+    fs.writeFileSync(file, JSON.stringify(list) + '\n');
+  } catch {
+    /* best-effort */
+  }
+  return list;
 }

@@ -78,6 +78,7 @@ export const experiment: Experiment<MaeLengthConfig> = {
   title: 'Paper A: the MAE gap between decayed and standard shortcuts against training length',
   defaults,
   presets,
+  data: ['fashion-mnist'],
   validate,
   runs,
   runOne: (spec, ctx) => maeSweep.runOne(spec, ctx),

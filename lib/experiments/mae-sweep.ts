@@ -324,6 +324,7 @@ export const experiment: Experiment<MaeSweepConfig> = {
   title: 'Paper A: MAE with decayed identity shortcuts, α_min sweep and ablations (kNN, linear probe, effective rank)',
   defaults,
   presets,
+  data: ['fashion-mnist'],
   validate,
   runs,
   runOne,

@@ -222,6 +222,7 @@ export const experiment: Experiment<ResnetDepthConfig> = {
   title: 'Depth efficiency: shallow ANCRe residual MLPs against deeper standard residual MLPs on Fashion-MNIST',
   defaults,
   presets,
+  data: ['fashion-mnist'],
   validate,
   runs,
   runOne,

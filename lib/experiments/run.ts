@@ -7,14 +7,17 @@
  */
 import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { checkPreset, configHash, DeepPartial, mergeChecked, PresetName, presetFromEnv } from '../config';
-import { checkNumber, ConfigError } from '../errors';
+import { ConfigError } from '../errors';
 import { experimentDir } from '../paths';
-import { appendRun, readRuns, RunRecord } from '../report/runs';
+import { ensureDir } from '../report/atomic';
+import { appendRun, checkRunRecord, readRuns, RunRecord } from '../report/runs';
+import { RunnerInterruptedError, stopRequested, type StopSignal } from '../train/interrupt';
 import { ProgressBar, formatDuration } from '../train/progress';
+import { dataKeyOf } from '../data/identity';
 import { executeRun, runIdOf, WorkerRequest, WorkerReply } from './execute';
+import { planWorkers, recordAside, saveRecordAside } from './guards';
 import type { Experiment, RunSpec } from './types';
 
 export interface RunExperimentOptions<C extends object> {
@@ -53,10 +56,12 @@ export function resolveConfig<C extends object>(exp: Experiment<C>, preset: Pres
   return config;
 }
 
-function defaultWorkers(): number {
-  const env = process.env.REPRO_WORKERS;
-  if (env !== undefined) return checkNumber('REPRO_WORKERS', Number(env), { lo: 1, integer: true });
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+/** Live worker processes (signals reach them through `stopRuns`). */
+const liveWorkers = new Set<ChildProcess>();
+
+/** Asks running training loops (here and in the workers) to checkpoint and stop; no new run starts. */
+export function stopRuns(signal: StopSignal): void {
+  for (const c of liveWorkers) c.kill(signal);
 }
 
 export async function runExperiment<C extends object>(
@@ -69,27 +74,51 @@ export async function runExperiment<C extends object>(
   const verbose = opts.verbose ?? true;
   const specs = exp.runs(config);
   if (!specs.length) throw new ConfigError(`${exp.name}: the config expands to no runs`);
-  const ids = specs.map((s) => runIdOf(exp.name, s));
+  // The data's identity joins the run id only when it is not the canonical copy (so canonical
+  // Fashion-MNIST keeps today's ids); a set REPRO_DATA that cannot be used throws here, before any work.
+  const dataKey = dataKeyOf(exp.data ?? []);
+  const ids = specs.map((s) => runIdOf(exp.name, s, dataKey));
   if (new Set(ids).size !== ids.length) throw new ConfigError(`${exp.name}: two runs have the same config and seed`);
 
   const dir = experimentDir(exp.name, preset);
+  ensureDir(dir); // a results path that is a file or unwritable fails here, before any training
   const file = path.join(dir, 'runs.jsonl');
   const { records: existing, warnings } = fs.existsSync(file) ? readRuns(file) : { records: [], warnings: [] };
   for (const w of warnings) console.warn(w);
   const byId = new Map(existing.map((r) => [r.runId, r]));
+  for (const id of ids) {
+    // A finished run whose append failed earlier (full disk) left its record aside: add it, no retraining.
+    const aside = byId.has(id) ? null : recordAside(path.join(dir, 'checkpoints', id), id);
+    if (aside && !checkRunRecord(aside)) {
+      appendRun(file, aside);
+      byId.set(id, aside);
+      fs.rmSync(path.join(dir, 'checkpoints', id, 'record.json'), { force: true });
+      if (verbose) console.log(`${exp.name}: added the record of run ${id} kept aside after a failed save to ${file}`);
+    }
+  }
   const todo = specs.filter((_, i) => !byId.has(ids[i]));
   const reused = specs.length - todo.length;
-  const workers = Math.max(1, Math.min(opts.workers ?? defaultWorkers(), todo.length));
+  const plan = planWorkers(opts.workers, todo.length);
+  for (const w of plan.warnings) console.warn(`warning: ${w}`);
+  const workers = plan.workers;
   if (verbose) {
     console.log(`${exp.name}/${preset}: ${specs.length} run(s); ${reused} reused from ${path.relative(process.cwd(), file) || file}` +
       (todo.length ? `; ${todo.length} to run on ${workers} worker${workers > 1 ? 's' : ''}` : ''));
   }
 
   const failures: string[] = [];
+  /** Runs that finished but whose record could not be appended (kept aside; see saveRecordAside). */
+  const unsaved: string[] = [];
+  /** Runs stopped by a signal after checkpointing. */
+  const interrupted: string[] = [];
+  let saved = 0;
+  let finished = 0;
+  /** After a failed append no new run starts (its record could not be kept either). */
+  let halt = false;
+  const mayStart = () => !halt && !stopRequested();
   if (todo.length) {
     const bar = verbose ? new ProgressBar(`${exp.name}/${preset}`, todo.length, { unit: 'run' }) : null;
     const fractions = new Map<string, number>();
-    let finished = 0;
     const onProgress = (runId: string, done: number, total: number, info?: string) => {
       fractions.set(runId, total > 0 ? done / total : 0);
       const inFlight = [...fractions.values()].reduce((a, b) => a + b, 0);
@@ -105,8 +134,20 @@ export async function runExperiment<C extends object>(
       finished += 1;
       if (reply.type === 'result') {
         const rec = reply.record;
-        appendRun(file, rec);
-        byId.set(runId, rec);
+        try {
+          appendRun(file, rec);
+          saved += 1;
+          byId.set(runId, rec);
+        } catch (e) {
+          // Never let a write failure escape this handler: in worker mode it would crash the runner
+          // (and the Jupyter kernel) and kill the other in-flight runs.
+          halt = true;
+          const aside = saveRecordAside(path.join(dir, 'checkpoints', runId), rec);
+          unsaved.push(`${spec.row} (seed ${spec.seed}): ${(e as Error).message}; ${aside}`);
+          if (verbose) console.error(`\n${exp.name}: run '${spec.row}' seed ${spec.seed} finished but its record was not saved: ${(e as Error).message}; ${aside}; no further run starts`);
+        }
+      } else if (reply.name === 'InterruptedError') {
+        interrupted.push(`${spec.row} (seed ${spec.seed}): ${reply.message}`);
       } else {
         failures.push(`${spec.row} (seed ${spec.seed}): ${reply.message}`);
         if (verbose) console.error(`\n${exp.name}: run '${spec.row}' seed ${spec.seed} failed: ${reply.message}`);
@@ -117,16 +158,33 @@ export async function runExperiment<C extends object>(
     const inKernel = process.env.JPY_PARENT_PID !== undefined;
     if (workers === 1 && !inKernel) {
       for (const spec of todo) {
-        const reply = await executeRun({ experiment: exp.name, preset, spec }, exp, (d, t, i) => onProgress(runIdOf(exp.name, spec), d, t, i));
+        if (!mayStart()) break;
+        const reply = await executeRun({ experiment: exp.name, preset, spec, dataKey }, exp, (d, t, i) => onProgress(runIdOf(exp.name, spec), d, t, i));
         onDone(spec, reply);
       }
     } else {
-      await runInWorkers(exp.name, preset, todo, workers, onProgress, onDone);
+      await runInWorkers({ experiment: exp.name, preset, dataKey, blasThreads: plan.blasThreads }, todo, workers, onProgress, onDone, mayStart);
     }
-    bar?.finish(`${finished - failures.length} ok, ${failures.length} failed in ${formatDuration((Date.now() - t0) / 1000)}`);
+    bar?.finish(`${saved} ok, ${failures.length + unsaved.length} failed${interrupted.length ? `, ${interrupted.length} interrupted` : ''} in ${formatDuration((Date.now() - t0) / 1000)}`);
   }
-  if (failures.length) {
-    throw new Error(`${exp.name}/${preset}: ${failures.length} of ${todo.length} run(s) failed (finished runs are saved in ${file}):\n  ${failures.join('\n  ')}`);
+  const notStarted = todo.length - finished;
+  const savedNote = saved ? `${saved} finished run(s) are saved in ${file}` : `no run of this call was saved`;
+  const signal = stopRequested();
+  if (signal && (interrupted.length || notStarted > 0)) {
+    const lines = [...interrupted, ...failures, ...unsaved];
+    throw new RunnerInterruptedError(
+      `${exp.name}/${preset}: interrupted by ${signal}; ${savedNote}; ${interrupted.length} run(s) checkpointed` +
+        `${notStarted ? `, ${notStarted} not started` : ''}. Rerun the same command to resume from the checkpoints` +
+        (lines.length ? `:\n  ${lines.join('\n  ')}` : ''),
+      signal,
+    );
+  }
+  if (failures.length || unsaved.length) {
+    const lines = [...unsaved.map((u) => `not saved: ${u}`), ...failures];
+    throw new Error(
+      `${exp.name}/${preset}: ${failures.length} of ${todo.length} run(s) failed${unsaved.length ? `, ${unsaved.length} finished but could not be saved` : ''}` +
+        `${notStarted ? `, ${notStarted} not started` : ''} (${savedNote}; rerun to resume the rest from their checkpoints):\n  ${lines.join('\n  ')}`,
+    );
   }
   return {
     experiment: exp.name,
@@ -142,31 +200,33 @@ export async function runExperiment<C extends object>(
 
 /** Runs specs in `n` worker processes, each taking the next spec when it finishes one. */
 function runInWorkers(
-  experiment: string,
-  preset: PresetName,
+  job: { experiment: string; preset: PresetName; dataKey: string | undefined; blasThreads: number },
   specs: RunSpec[],
   n: number,
   onProgress: (runId: string, done: number, total: number, info: string) => void,
   onDone: (spec: RunSpec, reply: WorkerReply) => void,
+  mayStart: () => boolean,
 ): Promise<void> {
+  const { experiment, preset, dataKey } = job;
   const queue = specs.slice();
   const script = path.join(__dirname, 'worker.js');
   return new Promise((resolve) => {
     let alive = 0;
     const startWorker = () => {
       const child: ChildProcess = fork(script, [], {
-        env: { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '1', REPRO_WORKER: '1' },
+        env: { ...process.env, OPENBLAS_NUM_THREADS: String(job.blasThreads), REPRO_WORKER: '1' },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       alive += 1;
+      liveWorkers.add(child);
       let current: RunSpec | null = null;
       const next = () => {
-        current = queue.shift() ?? null;
+        current = mayStart() ? (queue.shift() ?? null) : null;
         if (!current) {
           child.send({ type: 'exit' });
           return;
         }
-        const req: WorkerRequest = { experiment, preset, spec: current };
+        const req: WorkerRequest = { experiment, preset, spec: current, dataKey };
         child.send(req);
       };
       child.on('message', (m: WorkerReply | { type: 'progress'; runId: string; done: number; total: number; info: string }) => {
@@ -178,10 +238,11 @@ function runInWorkers(
       });
       child.on('exit', (code, signal) => {
         alive -= 1;
+        liveWorkers.delete(child);
         if (current) {
           onDone(current, { type: 'error', message: `worker process exited (${signal ?? `code ${code}`}) during the run; rerun to resume from its checkpoint` });
           current = null;
-          if (queue.length) startWorker(); // a crashed worker's share goes to a fresh one
+          if (queue.length && mayStart()) startWorker(); // a crashed worker's share goes to a fresh one
         }
         if (alive === 0) resolve();
       });

@@ -106,6 +106,7 @@ export const experiment: Experiment<SetupCheckConfig> = {
   title: 'Pipeline check: a small MLP classifier on Fashion-MNIST',
   defaults,
   presets,
+  data: ['fashion-mnist'],
   validate,
   runs,
   runOne,

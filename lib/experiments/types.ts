@@ -6,6 +6,7 @@
  * the rest (in worker processes when there are several), and appends one JSON line per finished run.
  */
 import type { PresetName, DeepPartial } from '../config';
+import type { DatasetName } from '../data/identity';
 
 /** A JSON-serialisable value (configs, metrics, histories). */
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -57,6 +58,11 @@ export interface Experiment<C extends object> {
   validate(config: C): void;
   /** Expands a resolved config into its independent runs, in the order they should execute. */
   runs(config: C): RunSpec[];
+  /**
+   * Datasets the runs read whose copy the user chooses (`$REPRO_DATA`): a non-canonical copy's checksum
+   * joins the run id, so runs on other data are never reused as runs on the canonical data.
+   */
+  readonly data?: readonly DatasetName[];
   /** Executes one run in this process (the engine is already initialised). */
   runOne(run: RunSpec, ctx: RunContext): Promise<RunResult>;
 }

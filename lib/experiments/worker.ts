@@ -3,6 +3,11 @@
  * process (engine initialised once), and replies with the results record or the error.
  */
 import { executeRun, loadExperiment, runIdOf, WorkerRequest } from './execute';
+import { requestStop, STOP_SIGNALS } from '../train/interrupt';
+
+// SIGINT (Ctrl-C reaches the whole process group), SIGTERM/SIGHUP (forwarded by the runner): finish the
+// current step, checkpoint, reply with an InterruptedError. The runner then sends no further run.
+for (const s of STOP_SIGNALS) process.on(s, () => requestStop(s));
 
 process.on('message', async (msg: WorkerRequest | { type: 'exit' }) => {
   if ('type' in msg && msg.type === 'exit') {
@@ -13,7 +18,7 @@ process.on('message', async (msg: WorkerRequest | { type: 'exit' }) => {
   let reply;
   try {
     const exp = loadExperiment(req.experiment);
-    const runId = runIdOf(exp.name, req.spec);
+    const runId = runIdOf(exp.name, req.spec, req.dataKey);
     let last = 0;
     reply = await executeRun(req, exp, (done, total, info) => {
       const now = Date.now();

@@ -39,6 +39,10 @@ export interface RunRecord {
   wallTimeSec: number;
   /** What `engineInfo()` reported. */
   engine: Json;
+  /** Every engine the run used, in order, when it was resumed on another one (`engine` is the last). */
+  engines?: Json[];
+  /** The identity (folder, MD5s) of each dataset split the run loaded (lib/data/identity.ts). */
+  data?: Json;
   /** `git rev-parse HEAD` at run time, or null outside a checkout. */
   commit: string | null;
   host: string;

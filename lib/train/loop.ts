@@ -13,6 +13,7 @@ import { checkNumber, checkPositiveInt, ConfigError, NonFiniteLossError } from '
 import { AdamW, ADAMW_DEFAULTS, AdamWConfig, validateAdamW } from './adamw';
 import { loadCheckpoint, restoreVariables, saveCheckpoint, Json } from './checkpoint';
 import { Ema } from './ema';
+import { InterruptedError, stopRequested } from './interrupt';
 import { checkUniqueNames, Param } from './params';
 import { learningRate, ScheduleConfig, validateSchedule } from './schedule';
 
@@ -100,6 +101,8 @@ interface LoopState {
   history: TrainResult['history'];
   evals: TrainResult['evals'];
   task: Json;
+  /** The open logging window (a checkpoint written on a signal falls between two log steps). */
+  window?: { loss: number; norm: number; n: number };
 }
 
 export async function train(config: TrainConfig, task: TrainTask, opts: TrainOptions = {}): Promise<TrainResult> {
@@ -123,6 +126,9 @@ export async function train(config: TrainConfig, task: TrainTask, opts: TrainOpt
     evals: { step: [] },
     task: null,
   };
+  let windowLoss = 0;
+  let windowNorm = 0;
+  let windowN = 0;
   let resumedFrom: number | null = null;
   let lastGood: string | null = null;
   if (file) {
@@ -134,12 +140,14 @@ export async function train(config: TrainConfig, task: TrainTask, opts: TrainOpt
       if (task.setState && s.task !== null) task.setState(s.task);
       resumedFrom = s.step;
       lastGood = file;
+      if (s.window) ({ loss: windowLoss, norm: windowNorm, n: windowN } = s.window);
     }
   }
   const save = () => {
     if (!file) return;
     s.adamT = optimizer.t;
     s.task = task.getState ? task.getState() : null;
+    s.window = windowN > 0 ? { loss: windowLoss, norm: windowNorm, n: windowN } : undefined;
     saveCheckpoint(file, tensorsOf().map((t) => ({ name: t.name, tensor: t.variable })), s as unknown as Json);
     lastGood = file;
   };
@@ -165,9 +173,6 @@ export async function train(config: TrainConfig, task: TrainTask, opts: TrainOpt
     opts.log?.({ step, ...m });
   };
 
-  let windowLoss = 0;
-  let windowNorm = 0;
-  let windowN = 0;
   let sessionStart = Date.now();
   let stepsThisCall = 0;
   let lastYield = Date.now();
@@ -180,6 +185,15 @@ export async function train(config: TrainConfig, task: TrainTask, opts: TrainOpt
         lastYield = Date.now();
       }
       if (opts.stopAfter !== undefined && stepsThisCall >= opts.stopAfter) break;
+      const signal = stopRequested();
+      if (signal) {
+        // SIGINT/SIGTERM/SIGHUP: save where we are (the contract makes the resume exact), then stop.
+        s.trainSeconds += (Date.now() - sessionStart) / 1000;
+        sessionStart = Date.now();
+        if (file && stepsThisCall > 0) save();
+        const where = lastGood ? `checkpoint ${lastGood} holds step ${file && stepsThisCall > 0 ? s.step : lastCheckpointStep(lastGood)} of ${config.steps}` : 'no checkpoint was written (nothing to save yet)';
+        throw new InterruptedError(`interrupted by ${signal} at step ${s.step} of ${config.steps}; ${where}`, signal, s.step, lastGood);
+      }
       const step = s.step;
       const lr = learningRate(config.schedule, step, config.steps);
       const { value, grads } = tf.variableGrads(() => task.loss(step), varList);

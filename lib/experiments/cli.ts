@@ -1,0 +1,86 @@
+/**
+ * The command line of `scripts/run-experiment.ts`, parsed and checked here so that every bad flag is a
+ * ConfigError before any work (and tested without spawning): flags first, environment second
+ * (`--preset smoke` wins over a bad `$REPRO_PRESET`), and `--set` keys that would reach
+ * `Object.prototype` rejected.
+ */
+import { checkKeyName, checkPreset, PresetName, presetFromEnv } from '../config';
+import { ConfigError, show } from '../errors';
+
+export const USAGE = 'usage: run-experiment <experiment> [--preset smoke|cpu|paper] [--workers N] [--set key.path=value ...]';
+
+export interface RunArgs {
+  experiment: string;
+  preset: PresetName;
+  /** undefined: the runner's default (`$REPRO_WORKERS` or the cores). */
+  workers?: number;
+  overrides: Record<string, unknown>;
+}
+
+/** `a.b=3` -> { a: { b: 3 } }; values parse as JSON when they can, else stay strings. */
+export function parseSet(s: string, into: Record<string, unknown>): void {
+  const eq = s.indexOf('=');
+  if (eq < 1) throw new ConfigError(`--set expects key=value; got ${show(s)}`);
+  const keys = s.slice(0, eq).split('.');
+  for (const k of keys) {
+    if (k === '') throw new ConfigError(`--set ${show(s)}: empty key in '${s.slice(0, eq)}'`);
+    checkKeyName(k, `--set ${s.slice(0, eq)}`);
+  }
+  const raw = s.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = raw;
+  }
+  let o = into;
+  for (const k of keys.slice(0, -1)) {
+    const next = Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined;
+    if (next !== undefined && (typeof next !== 'object' || next === null || Array.isArray(next))) {
+      throw new ConfigError(`--set ${show(s)}: '${k}' was already set to ${show(next)}, not an object`);
+    }
+    o = (next ?? (o[k] = {})) as Record<string, unknown>;
+  }
+  o[keys[keys.length - 1]] = value;
+}
+
+/** `--workers` value: an integer >= 1 (a missing or non-numeric value is an error, never NaN workers). */
+export function parseWorkers(raw: string | undefined, what = '--workers'): number {
+  if (raw === undefined || raw.startsWith('--')) throw new ConfigError(`${what} needs a number of worker processes (an integer >= 1); got ${raw === undefined ? 'nothing' : show(raw)}`);
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isSafeInteger(n) || n < 1) throw new ConfigError(`${what} must be an integer >= 1; got ${show(raw)}`);
+  return n;
+}
+
+/** Parses the run-experiment arguments; `env` is read only for what no flag gave. */
+export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): RunArgs {
+  const args = argv.slice();
+  const experiment = args.shift();
+  if (!experiment || experiment.startsWith('--')) throw new ConfigError(USAGE);
+  let preset: PresetName | undefined;
+  let workers: number | undefined;
+  const overrides: Record<string, unknown> = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--preset') {
+      const v = args[++i];
+      if (v === undefined) throw new ConfigError(`--preset needs a value; expected one of smoke, cpu, paper`);
+      preset = checkPreset(v);
+    } else if (a === '--workers') {
+      const v = args[i + 1];
+      workers = parseWorkers(v);
+      i++;
+    } else if (a === '--set') {
+      const v = args[++i];
+      if (v === undefined) throw new ConfigError(`--set needs key=value`);
+      parseSet(v, overrides);
+    } else {
+      throw new ConfigError(`unknown option ${show(a)}; ${USAGE}`);
+    }
+  }
+  preset ??= presetFromEnv('cpu', env);
+  return { experiment, preset, workers, overrides };
+}
+
+/** Exit status of a process ended by `signal` (128 + its number), as shells report it. */
+export const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
