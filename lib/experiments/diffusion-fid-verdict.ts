@@ -4,6 +4,7 @@
  * Rows are found by what they are (wiring, α_min, long skips), not by their position or label.
  */
 import type { RunRecord } from '../report';
+import { featureNetworks } from '../report/table';
 import type { DiffusionFidConfig, DiffusionRow } from './diffusion-fid';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -33,7 +34,21 @@ export function judge(records: RunRecord[], base: string, variant: string, metri
   return `${variant} vs ${base}, ${metric}: ${fmt(v, d)} vs ${fmt(b, d)} (${rel >= 0 ? '+' : ''}${rel.toFixed(1)}%) → **${verdict}**`;
 }
 
-export function diffusionVerdict(records: RunRecord[], config: DiffusionFidConfig): string {
+export function diffusionVerdict(all: RunRecord[], config: DiffusionFidConfig): string {
+  // FIDs of different feature networks are not comparable: judge within the network most records used.
+  const nets = featureNetworks(all);
+  let records = all;
+  let networkNote = '';
+  if (nets.length > 1) {
+    const count = (n: string) => all.filter((r) => String(r.metrics.classifier) === n).length;
+    const keep = nets.slice().sort((a, b) => count(b) - count(a))[0];
+    records = all.filter((r) => String(r.metrics.classifier) === keep);
+    networkNote = `**These records hold FIDs from ${nets.length} feature networks (classifier ${nets.join(', ')})**; FIDs of different networks are not comparable, so only the ${records.length} records of classifier ${keep} are judged below.\n\n`;
+  }
+  return networkNote + verdictOf(records, config);
+}
+
+function verdictOf(records: RunRecord[], config: DiffusionFidConfig): string {
   const std = findRow(config.rows, 'residual', false)?.name;
   const skips = findRow(config.rows, 'residual', true)?.name;
   const dec8 = findRow(config.rows, 'decayed', true, 0.8)?.name;

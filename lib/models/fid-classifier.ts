@@ -12,11 +12,17 @@
  * the rest of the step, while matmuls are fast.
  * Light augmentation (horizontal flips, ±1-pixel shifts) and dropout; ≥ 90% test accuracy is required.
  *
- * The trained weights are saved once under `data/fid-classifier/` (git-ignored), named by the hash of the
- * config, with a sidecar JSON holding the SHA-256 of the weight file, the test accuracy and the training time;
- * loading verifies the SHA-256. When the file is absent it is retrained deterministically from the config's
- * seed (a few minutes of one core), so every FID of the project uses the same network. A lock file keeps two
- * processes from training it at once. Every FID record stores the SHA-256 prefix of the classifier it used.
+ * The reference network (the default config) is committed: `data/fid-classifier/fid-cnn-10c42544c6e9.bin`
+ * (5.5 MB, SHA-256 in the `.sha256` file beside it and in REFERENCE_FID_CLASSIFIER; 90.66 % test accuracy,
+ * trained here once with the default config). It is loaded and verified, never retrained silently:
+ * retraining the same config on another engine or BLAS gives another network (90.55 % on one fresh
+ * clone) and FIDs in another feature space. A missing or altered reference file is a DataError;
+ * `REPRO_FID_RETRAIN=1` retrains it on explicit request (into data/fid-classifier/retrained/).
+ * Other configs (the smoke preset's one-epoch network) are trained when absent and saved under
+ * `data/fid-classifier/` (git-ignored), named by the hash of the config, with a sidecar JSON holding the
+ * SHA-256 of the weight file, the test accuracy and the training time; loading verifies the SHA-256.
+ * A lock file keeps two processes from training one at once. Every FID record stores the SHA-256 prefix
+ * of the classifier it used (`metrics.classifier`), and tables never average FIDs of different networks.
  *
  * Letters: B batch, K conv channels, H hidden (feature) width.
  */
@@ -27,7 +33,7 @@ import * as tf from '@tensorflow/tfjs';
 import { configHash } from '../config';
 import { checkNumber, checkPositiveInt, DataError } from '../errors';
 import { BatchSampler, Rng, loadFashionMnist, type ImageSet } from '../data';
-import { dataRoot } from '../paths';
+import { dataRoot, REPO_ROOT } from '../paths';
 import { loadCheckpoint, restoreVariables, saveCheckpoint } from '../train/checkpoint';
 import { train, TRAIN_DEFAULTS, type TrainConfig } from '../train/loop';
 import type { Param } from '../train/params';
@@ -223,6 +229,14 @@ function sha256File(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
+/** The committed reference classifier (the default config's network). */
+export const REFERENCE_FID_CLASSIFIER = {
+  configHash: '10c42544c6e9',
+  sha256: 'eaaa87ef900defea1a31e94a39659f009af4524c0a97a20070ef5069ce9ba956',
+  testAccuracy: 0.9066,
+  dir: path.join(REPO_ROOT, 'data', 'fid-classifier'),
+} as const;
+
 /** Where a config's classifier lives: `data/fid-classifier/fid-cnn-<hash>.{bin,json}`. */
 export function fidClassifierFiles(config: FidClassifierConfig, dir = path.join(dataRoot(), 'fid-classifier')): { bin: string; json: string; lock: string } {
   const h = configHash({ kind: 'fid-cnn', ...config });
@@ -271,6 +285,13 @@ export async function loadOrTrainFidClassifier(
   opts: { dir?: string; log?: (msg: string) => void; minAccuracy?: number } = {},
 ): Promise<{ model: FidClassifier; info: FidClassifierInfo }> {
   validateFidClassifier(config);
+  const isReference = configHash({ kind: 'fid-cnn', ...config }) === REFERENCE_FID_CLASSIFIER.configHash;
+  const retrain = process.env.REPRO_FID_RETRAIN === '1';
+  if (isReference && opts.dir === undefined && !retrain) return loadReference(config);
+  if (isReference && retrain && opts.dir === undefined) {
+    opts = { ...opts, dir: path.join(dataRoot(), 'fid-classifier', 'retrained') };
+    opts.log?.(`REPRO_FID_RETRAIN=1: retraining the reference FID classifier config into ${opts.dir}; its FIDs are not comparable with the committed ones`);
+  }
   const files = fidClassifierFiles(config, opts.dir);
   fs.mkdirSync(path.dirname(files.bin), { recursive: true });
   const tryLoad = (): { model: FidClassifier; info: FidClassifierInfo } | null => {
@@ -337,4 +358,25 @@ export async function loadOrTrainFidClassifier(
       /* already gone */
     }
   }
+}
+
+/** Loads the committed reference classifier, verifying its SHA-256; a DataError when it is missing or altered. */
+function loadReference(config: FidClassifierConfig): { model: FidClassifier; info: FidClassifierInfo } {
+  const files = fidClassifierFiles(config, REFERENCE_FID_CLASSIFIER.dir);
+  const fix = `restore it with 'git checkout -- data/fid-classifier', or set REPRO_FID_RETRAIN=1 to train a new network (its FIDs are then not comparable with the committed ones)`;
+  if (!fs.existsSync(files.bin)) throw new DataError(`the reference FID classifier ${files.bin} is missing; ${fix}`);
+  const sha = sha256File(files.bin);
+  if (sha !== REFERENCE_FID_CLASSIFIER.sha256) {
+    throw new DataError(`the reference FID classifier ${files.bin} has SHA-256 ${sha}, not the committed ${REFERENCE_FID_CLASSIFIER.sha256}; ${fix}`);
+  }
+  let info: FidClassifierInfo;
+  try {
+    info = JSON.parse(fs.readFileSync(files.json, 'utf8')) as FidClassifierInfo;
+  } catch (e) {
+    throw new DataError(`the reference FID classifier's sidecar ${files.json} cannot be read (${(e as Error).message}); ${fix}`);
+  }
+  const ck = loadCheckpoint(files.bin)!;
+  const model = new FidClassifier(config);
+  restoreVariables(ck, model.params.map((p) => ({ name: p.name, variable: p.variable })), files.bin);
+  return { model, info: { ...info, sha256: sha, file: files.bin } };
 }

@@ -65,9 +65,31 @@ export interface SummariseOptions {
   digits?: Digits;
 }
 
+/** The FID feature networks (`metrics.classifier`, a SHA-256 prefix) of the records that carry an FID. */
+export function featureNetworks(records: RunRecord[]): string[] {
+  const nets = new Set<string>();
+  for (const r of records) {
+    if (Object.keys(r.metrics).some((k) => k.startsWith('fid'))) nets.add(String(r.metrics.classifier ?? 'unknown'));
+  }
+  return [...nets];
+}
+
+/**
+ * FIDs computed with different feature networks live in different spaces: when the records hold FIDs of
+ * more than one network, the rows are grouped by `classifier` too (so no mean mixes them, and the column
+ * says which network each row used), with a warning saying so.
+ */
+function byFeatureNetwork(records: RunRecord[], by: string[], metrics: string[]): string[] {
+  if (by.includes('classifier') || !metrics.some((m) => m.startsWith('fid'))) return by;
+  const nets = featureNetworks(records);
+  if (nets.length <= 1) return by;
+  console.warn(`warning: these records hold FIDs from ${nets.length} feature networks (classifier ${nets.join(', ')}); FIDs of different networks are not comparable, so the table has one row per network (column 'classifier')`);
+  return [...by, 'classifier'];
+}
+
 /** Mean ± sample std and counts per group, in the order the groups first appear in `records`. */
 export function summarise(records: RunRecord[], opts: SummariseOptions): ColumnTable {
-  const by = opts.by ?? ['row'];
+  const by = byFeatureNetwork(records, opts.by ?? ['row'], opts.metrics);
   if (!opts.metrics.length) throw new TypeError('summarise: give at least one metric in opts.metrics');
   const order = new Map<string, number>();
   const cols: { [k: string]: unknown[] } = { _order: [] };
