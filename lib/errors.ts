@@ -2,6 +2,7 @@
  * The project's own errors. Every message names the bad value and what is allowed,
  * in the style of tfjs-layers' errors.ts: `alphaMin must be in (0, 1]; got 1.3`.
  */
+import * as os from 'os';
 
 /** An invalid configuration value (caught before any work starts). */
 export class ConfigError extends Error {
@@ -88,4 +89,54 @@ export function checkNumber(name: string, value: unknown, range: Interval = {}):
 /** A positive integer (counts, sizes, steps). */
 export function checkPositiveInt(name: string, value: unknown): number {
   return checkNumber(name, value, { lo: 1, integer: true });
+}
+
+/** Seeds combine with step counters into derived seeds: integers in [0, 2^31 - 1] keep every combination exact. */
+export const SEED_MAX = 2 ** 31 - 1;
+
+/** A seed: an integer in [0, 2^31 - 1] (`1e300` is an integer to JavaScript, and breaks the samplers). */
+export function checkSeed(name: string, value: unknown): number {
+  return checkNumber(name, value, { lo: 0, hi: SEED_MAX, integer: true });
+}
+
+/** A non-empty list of seeds (`seeds[i]` named in the message). */
+export function checkSeeds(seeds: unknown, name = 'seeds'): number[] {
+  if (!Array.isArray(seeds) || seeds.length === 0) throw new ConfigError(`${name} must be a non-empty list of integers; got ${show(seeds)}`);
+  seeds.forEach((s, i) => checkSeed(`${name}[${i}]`, s));
+  return seeds as number[];
+}
+
+/** The softmax temperature τ of ANCRe's routing: below 1e-4 the logits c/τ overflow float32 and the loss turns NaN. */
+export const TAU_RANGE: Interval = { lo: 1e-4, hi: 1e4 };
+
+export function checkTau(name: string, value: unknown): number {
+  return checkNumber(name, value, TAU_RANGE);
+}
+
+/**
+ * The memory a run may plan on: 3/4 of the machine's memory, and at most 4 GiB on the wasm engines
+ * (a wasm32 heap cannot grow past 4 GiB; beyond it tfjs fails with `memory access out of bounds`).
+ * `$REPRO_MEMORY_LIMIT_GB` overrides it (a GPU machine, a cluster node).
+ */
+export function memoryLimitBytes(): number {
+  const env = process.env.REPRO_MEMORY_LIMIT_GB;
+  if (env !== undefined) return checkNumber('REPRO_MEMORY_LIMIT_GB', Number(env), { lo: 0, loOpen: true }) * 2 ** 30;
+  const native = ['tfjs-node', 'tfjs-node-gpu'].includes(process.env.REPRO_ENGINE ?? '');
+  return Math.min(0.75 * os.totalmem(), native ? Infinity : 4 * 2 ** 30);
+}
+
+/** Throws a ConfigError before any allocation when `bytes` (an estimate of what `what` needs) exceeds the limit. */
+export function checkMemory(what: string, bytes: number, limit = memoryLimitBytes()): void {
+  if (!(bytes <= limit)) {
+    const gb = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+    throw new ConfigError(`${what} needs about ${gb(bytes)} of memory; at most ${gb(limit)} is available (REPRO_MEMORY_LIMIT_GB overrides): use a smaller size`);
+  }
+}
+
+/** Throws a ConfigError unless `value` is an object whose keys are all in `allowed` (list entries the merge cannot check). */
+export function checkKeys(where: string, value: unknown, allowed: readonly string[]): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${where} must be an object; got ${show(value)}`);
+  for (const k of Object.keys(value)) {
+    if (!allowed.includes(k)) throw new ConfigError(`unknown key '${k}' in ${where}; expected one of ${allowed.join(', ')}`);
+  }
 }

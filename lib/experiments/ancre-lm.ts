@@ -18,7 +18,7 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import * as tf from '@tensorflow/tfjs';
 import { DeepPartial, PresetName } from '../config';
-import { checkNumber, checkOneOf, checkPositiveInt, ConfigError, DataError, show } from '../errors';
+import { checkNumber, checkOneOf, checkPositiveInt, ConfigError, DataError, show, checkSeeds } from '../errors';
 import { loadBrown, type Doc } from '../data/brown';
 import { hashString } from '../data/rng';
 import { SequenceSampler, type SequenceSamplerState } from '../data/batches';
@@ -202,7 +202,7 @@ function validate(c: AncreLmConfig): void {
   checkNumber('finalEvalWindows', c.finalEvalWindows, { lo: 0, integer: true });
   checkPositiveInt('evalBatch', c.evalBatch);
   if (!Array.isArray(c.seeds) || c.seeds.length === 0) throw new ConfigError(`seeds must be a non-empty list of integers; got ${show(c.seeds)}`);
-  c.seeds.forEach((s, i) => checkNumber(`seeds[${i}]`, s, { integer: true }));
+  checkSeeds(c.seeds);
   validateTrain(c.train);
   // Every model config builds (ConfigError naming the field otherwise), before any work.
   for (const d of c.depths) for (const w of c.wirings) modelConfigCheck(c, d, w.wiring);

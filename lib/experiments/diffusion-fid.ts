@@ -18,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import { DeepPartial, PresetName } from '../config';
-import { checkNumber, checkPositiveInt, ConfigError, EnvironmentError } from '../errors';
+import { checkNumber, checkPositiveInt, ConfigError, EnvironmentError, checkSeeds, checkKeys } from '../errors';
 import { BatchSampler, BatchSamplerState, gatherImages, gatherLabels, limitSet, loadFashionMnist, type ImageSet } from '../data';
 import { DiT, DIT_DEFAULTS, DIT_PAPER_CONFIGS, validateDit, type DitConfig } from '../models/dit';
 import { flowMatchingLoss, sampleImages, SAMPLER_DEFAULTS, samplerNfe, stepSeed, toPixels, validateSampler, type SamplerConfig } from '../models/diffusion';
@@ -160,6 +160,7 @@ function validate(c: DiffusionFidConfig): void {
   if (!Array.isArray(c.rows) || c.rows.length === 0) throw new ConfigError(`rows must be a non-empty list; got ${JSON.stringify(c.rows)}`);
   const names = new Set<string>();
   c.rows.forEach((r, i) => {
+    checkKeys(`rows[${i}]`, r, ['name', 'wiring', 'longSkips']);
     if (typeof r.name !== 'string' || !r.name) throw new ConfigError(`rows[${i}].name must be a non-empty string; got ${JSON.stringify(r.name)}`);
     if (names.has(r.name)) throw new ConfigError(`rows[${i}].name '${r.name}' is used twice`);
     names.add(r.name);
@@ -168,7 +169,7 @@ function validate(c: DiffusionFidConfig): void {
     if (r.longSkips && c.model.depth % 2) throw new ConfigError(`rows[${i}] uses long skips: model.depth must be even; got ${c.model.depth}`);
   });
   if (!Array.isArray(c.seeds) || c.seeds.length === 0) throw new ConfigError(`seeds must be a non-empty list of integers; got ${JSON.stringify(c.seeds)}`);
-  c.seeds.forEach((s, i) => checkNumber(`seeds[${i}]`, s, { integer: true }));
+  checkSeeds(c.seeds);
   checkNumber('trainExamples', c.trainExamples, { lo: 1, hi: 60000, integer: true });
   checkNumber('batch', c.batch, { lo: 1, hi: c.trainExamples, integer: true });
   validateTrain(c.train);

@@ -21,7 +21,7 @@
  *   stepsTo1e3    first step with L ≤ 1e-3·L(0) (null when never reached)
  */
 import type { DeepPartial, PresetName } from '../config';
-import { ConfigError, checkNumber, checkPositiveInt, checkOneOf, show } from '../errors';
+import { ConfigError, checkNumber, checkPositiveInt, checkOneOf, show, checkSeeds, checkTau } from '../errors';
 import { LinearNet, normalRng, parseLayout, randomMatrix } from '../models/linear';
 import type { Experiment, Json, RunContext, RunResult, RunSpec } from './types';
 
@@ -108,7 +108,7 @@ export function parseRow(row: string): ParsedLayout {
   const depth = Number(m[1]);
   if (!(depth >= 1 && depth <= 12)) throw new ConfigError(`depth in ${show(row)} must be an integer in [1, 12]; got ${depth}`);
   const tau = m[3] === undefined ? null : Number(m[3]);
-  if (tau !== null && !(tau > 0)) throw new ConfigError(`tau must be > 0; got ${m[3]} in ${show(row)}`);
+  if (tau !== null) checkTau(`tau in ${show(row)}`, tau);
   if (m[2] !== 'ancre') {
     if (tau !== null) throw bad();
     parseLayout(m[2], depth);
@@ -123,12 +123,12 @@ function validate(c: LinearTheoryConfig): void {
     if (!Array.isArray(list) || !list.length) throw new ConfigError(`${name} must be a non-empty list; got ${show(list)}`);
   }
   c.dims.forEach((d, i) => checkNumber(`dims[${i}]`, d, { lo: 1, hi: 128, integer: true }));
-  c.seeds.forEach((s, i) => checkNumber(`seeds[${i}]`, s, { lo: 0, integer: true }));
+  checkSeeds(c.seeds);
   checkPositiveInt('steps', c.steps);
   checkNumber('lr', c.lr, { lo: 0, loOpen: true, hi: 1 });
   checkNumber('initScale', c.initScale, { lo: 0, loOpen: true });
   checkNumber('targetScale', c.targetScale, { lo: 0, loOpen: true });
-  if (!(typeof c.tau === 'number' && c.tau > 0)) throw new ConfigError(`tau must be > 0; got ${show(c.tau)}`);
+  checkTau('tau', c.tau);
   checkOneOf('normalisation', c.normalisation, ['incoming', 'outgoing'] as const);
   checkNumber('floor', c.floor, { lo: 0, loOpen: true, hi: 1, hiOpen: true });
   checkNumber('tail', c.tail, { lo: 0, loOpen: true, hi: 1 });

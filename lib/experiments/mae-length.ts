@@ -9,7 +9,7 @@
  * of a longer one.
  */
 import { DeepPartial, PresetName, PRESET_NAMES } from '../config';
-import { checkNumber, checkOneOf, ConfigError } from '../errors';
+import { checkNumber, checkOneOf, ConfigError, checkSeeds } from '../errors';
 import { summarise, type ColumnTable, type RunRecord } from '../report';
 import { experiment as maeSweep, inPercent, rowStats, sweepRunSpec, type MaeSweepConfig } from './mae-sweep';
 import { resolveConfig } from './run';
@@ -57,7 +57,7 @@ function validate(c: MaeLengthConfig): void {
   c.steps.forEach((s, i) => checkNumber(`steps[${i}]`, s, { lo: 1, integer: true }));
   if (new Set(c.steps).size !== c.steps.length) throw new ConfigError(`steps list a length twice: ${JSON.stringify(c.steps)}`);
   if (!Array.isArray(c.seeds) || c.seeds.length === 0) throw new ConfigError(`seeds must be a non-empty list of integers; got ${JSON.stringify(c.seeds)}`);
-  c.seeds.forEach((s, i) => checkNumber(`seeds[${i}]`, s, { integer: true }));
+  checkSeeds(c.seeds);
 }
 
 function runs(c: MaeLengthConfig): RunSpec[] {

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import { DeepPartial, PresetName } from '../config';
-import { checkNumber, checkPositiveInt, ConfigError, DataError } from '../errors';
+import { checkNumber, checkPositiveInt, ConfigError, DataError, checkSeeds, checkKeys } from '../errors';
 import { BatchSampler, BatchSamplerState, gatherImages, limitSet, loadFashionMnist } from '../data';
 import { Mae, MAE_DEFAULTS, MAE_PRESETS, validateMae, type MaeConfig } from '../models/mae';
 import { extractFeatures } from '../models/vit';
@@ -149,6 +149,7 @@ function validate(c: MaeSweepConfig): void {
   if (!Array.isArray(c.rows) || c.rows.length === 0) throw new ConfigError(`rows must be a non-empty list; got ${JSON.stringify(c.rows)}`);
   const names = new Set<string>();
   c.rows.forEach((r, i) => {
+    checkKeys(`rows[${i}]`, r, ['name', 'wiring', 'skips']);
     if (typeof r.name !== 'string' || !r.name) throw new ConfigError(`rows[${i}].name must be a non-empty string; got ${JSON.stringify(r.name)}`);
     if (names.has(r.name)) throw new ConfigError(`rows[${i}].name '${r.name}' appears twice`);
     names.add(r.name);
@@ -170,7 +171,7 @@ function validate(c: MaeSweepConfig): void {
   checkNumber('rankExamples', c.rankExamples, { lo: 2, hi: fm ? 10000 : Infinity, integer: true });
   checkNumber('reconstructions', c.reconstructions, { lo: 0, hi: fm ? 10000 : Infinity, integer: true });
   if (!Array.isArray(c.seeds) || c.seeds.length === 0) throw new ConfigError(`seeds must be a non-empty list of integers; got ${JSON.stringify(c.seeds)}`);
-  c.seeds.forEach((s, i) => checkNumber(`seeds[${i}]`, s, { integer: true }));
+  checkSeeds(c.seeds);
   validateTrain(c.train);
 }
 

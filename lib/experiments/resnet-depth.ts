@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import { DeepPartial, PresetName } from '../config';
-import { checkNumber, checkPositiveInt, ConfigError, show } from '../errors';
+import { checkNumber, checkPositiveInt, ConfigError, show, checkSeeds } from '../errors';
 import { BatchSampler, BatchSamplerState, gatherImages, gatherLabels, limitSet, loadFashionMnist } from '../data';
 import { ResMlpClassifier } from '../models/resmlp';
 import { validateWiring, type WiringConfig } from '../residual';
@@ -124,7 +124,7 @@ function validate(c: ResnetDepthConfig): void {
   checkNumber('testExamples', c.testExamples, { lo: 1, hi: 10000, integer: true });
   checkNumber('batch', c.batch, { lo: 1, hi: c.trainExamples, integer: true });
   if (!Array.isArray(c.seeds) || c.seeds.length === 0) throw new ConfigError(`seeds must be a non-empty list of integers; got ${show(c.seeds)}`);
-  c.seeds.forEach((s, i) => checkNumber(`seeds[${i}]`, s, { integer: true }));
+  checkSeeds(c.seeds);
   validateTrain(c.train);
 }
 

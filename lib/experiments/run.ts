@@ -9,10 +9,10 @@ import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { checkPreset, configHash, DeepPartial, mergeChecked, PresetName, presetFromEnv } from '../config';
-import { ConfigError } from '../errors';
+import { checkSeed, ConfigError } from '../errors';
 import { experimentDir } from '../paths';
 import { ensureDir } from '../report/atomic';
-import { appendRun, checkRunRecord, readRuns, RunRecord } from '../report/runs';
+import { appendRun, checkRunRecord, inspectRuns, RunRecord } from '../report/runs';
 import { RunnerInterruptedError, stopRequested, type StopSignal } from '../train/interrupt';
 import { ProgressBar, formatDuration } from '../train/progress';
 import { dataKeyOf } from '../data/identity';
@@ -74,6 +74,7 @@ export async function runExperiment<C extends object>(
   const verbose = opts.verbose ?? true;
   const specs = exp.runs(config);
   if (!specs.length) throw new ConfigError(`${exp.name}: the config expands to no runs`);
+  for (const s of specs) checkSeed(`${exp.name}: the seed of run '${s.row}'`, s.seed);
   // The data's identity joins the run id only when it is not the canonical copy (so canonical
   // Fashion-MNIST keeps today's ids); a set REPRO_DATA that cannot be used throws here, before any work.
   const dataKey = dataKeyOf(exp.data ?? []);
@@ -83,9 +84,21 @@ export async function runExperiment<C extends object>(
   const dir = experimentDir(exp.name, preset);
   ensureDir(dir); // a results path that is a file or unwritable fails here, before any training
   const file = path.join(dir, 'runs.jsonl');
-  const { records: existing, warnings } = fs.existsSync(file) ? readRuns(file) : { records: [], warnings: [] };
-  for (const w of warnings) console.warn(w);
-  const byId = new Map(existing.map((r) => [r.runId, r]));
+  const seen = inspectRuns(file, { keepAside: true });
+  for (const w of seen.warnings) console.warn(`warning: ${w}`);
+  // The first record of a run id is the one used; a later one with other metrics is flagged, never silently preferred.
+  const byId = new Map<string, RunRecord>();
+  for (const r of seen.records) if (!byId.has(r.runId)) byId.set(r.runId, r);
+  for (const c of seen.conflicts) {
+    console.warn(`WARNING: ${file}: run ${c.runId} has conflicting records on lines ${c.lines.join(', ')} (${c.differences.slice(0, 3).join('; ')}); the first (line ${c.lines[0]}) is used. Remove the wrong line to silence this.`);
+  }
+  const wanted = new Set(ids);
+  for (const u of seen.unreadable) {
+    if (u.runId && wanted.has(u.runId) && !byId.has(u.runId)) {
+      console.warn(`WARNING: the record of run ${u.runId} on ${file}:${u.line} cannot be read (${u.reason}); ` +
+        `${seen.asideFile ? `the line is kept in ${seen.asideFile}` : 'the line stays in place'}; this run will be retrained (resuming from its checkpoint if one is left)`);
+    }
+  }
   for (const id of ids) {
     // A finished run whose append failed earlier (full disk) left its record aside: add it, no retraining.
     const aside = byId.has(id) ? null : recordAside(path.join(dir, 'checkpoints', id), id);

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import { DeepPartial, PresetName } from '../config';
-import { checkNumber, checkPositiveInt, ConfigError } from '../errors';
+import { checkNumber, checkPositiveInt, ConfigError, checkSeeds, checkMemory } from '../errors';
 import { BatchSampler, BatchSamplerState, gatherImages, gatherLabels, limitSet, loadBrown, loadFashionMnist, loadMnist } from '../data';
 import { MlpClassifier } from '../models/mlp';
 import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain } from '../train/loop';
@@ -48,8 +48,20 @@ function validate(c: SetupCheckConfig): void {
   checkNumber('testExamples', c.testExamples, { lo: 1, hi: 10000, integer: true });
   checkNumber('batch', c.batch, { lo: 1, hi: c.trainExamples, integer: true });
   if (!Array.isArray(c.seeds) || c.seeds.length === 0) throw new ConfigError(`seeds must be a non-empty list of integers; got ${JSON.stringify(c.seeds)}`);
-  c.seeds.forEach((s, i) => checkNumber(`seeds[${i}]`, s, { integer: true }));
+  checkSeeds(c.seeds);
   validateTrain(c.train);
+  checkMemory(`setup-check: hidden=${c.hidden}`, setupCheckBytes(c));
+}
+
+/**
+ * Bytes one run needs, estimated before anything is allocated: the MLP's float32 weights four times over
+ * (weights, gradients, AdamW's two moments), the activations of a batch (forward and backward), and the
+ * pixels of the train and test images.
+ */
+export function setupCheckBytes(c: SetupCheckConfig): number {
+  const P = 28 * 28;
+  const params = P * c.hidden + c.hidden + c.hidden * 10 + 10;
+  return 4 * (4 * params + 3 * c.batch * (c.hidden + P) + (c.trainExamples + c.testExamples) * P);
 }
 
 function runs(c: SetupCheckConfig): RunSpec[] {

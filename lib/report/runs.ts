@@ -159,13 +159,66 @@ const MAX_FILE_BYTES = 1 << 30;
  * A missing file is an empty result (no runs yet). Unreadable files (EACCES, a folder) do throw.
  */
 export function readRuns(file: string): { records: RunRecord[]; warnings: string[] } {
+  const { records, warnings } = inspectRuns(file);
+  return { records, warnings };
+}
+
+/** A line of runs.jsonl that holds no readable record. */
+export interface UnreadableLine {
+  line: number;
+  reason: string;
+  /** The run id the damaged text still names, when it does (that run will be retrained). */
+  runId: string | null;
+  text: string;
+}
+
+/** Two records of one run id whose metrics differ (timings aside). */
+export interface RunConflict {
+  runId: string;
+  /** Line numbers of the records, the first (the one used) first. */
+  lines: number[];
+  /** The metrics that differ, `name: first vs other`. */
+  differences: string[];
+}
+
+export interface RunsInspection {
+  records: RunRecord[];
+  warnings: string[];
+  unreadable: UnreadableLine[];
+  conflicts: RunConflict[];
+  /** Where the unreadable lines were copied (`<file>.unreadable`), or null. */
+  asideFile: string | null;
+}
+
+/** Metrics that measure time differ between identical reruns; they never make a conflict. */
+const TIMING_METRIC = /seconds|sec$|msPer|time/i;
+
+function metricDifferences(a: RunRecord, b: RunRecord): string[] {
+  const keys = new Set([...Object.keys(a.metrics), ...Object.keys(b.metrics)]);
+  const out: string[] = [];
+  for (const k of keys) {
+    if (TIMING_METRIC.test(k)) continue;
+    if (JSON.stringify(a.metrics[k]) !== JSON.stringify(b.metrics[k])) out.push(`${k}: ${JSON.stringify(a.metrics[k])} vs ${JSON.stringify(b.metrics[k])}`);
+  }
+  return out;
+}
+
+/**
+ * readRuns plus what a runner must say loudly: the unreadable lines (with the run id they still name,
+ * copied to `<file>.unreadable` when `keepAside`; runs.jsonl itself is never rewritten) and the run ids
+ * with conflicting records (the first record is the one to use).
+ */
+export function inspectRuns(file: string, opts: { keepAside?: boolean } = {}): RunsInspection {
   const records: RunRecord[] = [];
   const warnings: string[] = [];
+  const unreadable: UnreadableLine[] = [];
+  const conflicts: RunConflict[] = [];
   let bad = 0;
   const warn = (msg: string): void => {
     bad++;
     if (warnings.length < MAX_WARNINGS) warnings.push(msg);
   };
+  const result = (): RunsInspection => ({ records, warnings, unreadable, conflicts, asideFile: null });
   let buf: Buffer;
   try {
     const st = fs.statSync(file);
@@ -174,15 +227,18 @@ export function readRuns(file: string): { records: RunRecord[]; warnings: string
     }
     if (st.size > MAX_FILE_BYTES) {
       warnings.push(`${file}: ${st.size} bytes is larger than any runs.jsonl should be (limit ${MAX_FILE_BYTES}); not read`);
-      return { records, warnings };
+      return result();
     }
     buf = fs.readFileSync(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records, warnings };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return result();
     throw e;
   }
-  const text = buf.toString('utf8');
+  let text = buf.toString('utf8');
+  // A UTF-8 byte-order mark (an editor's "save as UTF-8 with BOM") is not part of the first record.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const complete = text.endsWith('\n');
+  const lineOf = new Map<RunRecord, number>();
   const lines = text.split('\n');
   if (complete) lines.pop(); // the empty string after the final newline
   for (let i = 0; i < lines.length; i++) {
@@ -192,25 +248,67 @@ export function readRuns(file: string): { records: RunRecord[]; warnings: string
     if (line.trim() === '') continue;
     const last = i === lines.length - 1 && !complete;
     let value: unknown;
+    const named = /"runId"\s*:\s*"([0-9a-f]{6,64})"/.exec(line)?.[1] ?? null;
+    const lost = (reason: string) => {
+      warn(`${file}:${lineNo}: ${reason}; skipped${named ? ` (it names run ${named}, which will be retrained unless another line holds it)` : ''}`);
+      if (!last) unreadable.push({ line: lineNo, reason, runId: named, text: line });
+    };
     try {
       value = JSON.parse(line);
     } catch (e) {
-      warn(
-        last
-          ? `${file}:${lineNo}: last line is incomplete (no newline; a run was interrupted while writing it); skipped`
-          : `${file}:${lineNo}: not valid JSON (${(e as Error).message.slice(0, 80)}); skipped`,
-      );
+      if (last) warn(`${file}:${lineNo}: last line is incomplete (no newline; a run was interrupted while writing it); skipped`);
+      else lost(`not valid JSON (${(e as Error).message.slice(0, 80)})`);
       continue;
     }
     const problem = checkRunRecord(value);
     if (problem) {
-      warn(`${file}:${lineNo}: not a run record: ${problem}; skipped`);
+      lost(`not a run record: ${problem}`);
       continue;
     }
     records.push(value as RunRecord);
+    lineOf.set(value as RunRecord, lineNo);
+  }
+  const first = new Map<string, RunRecord>();
+  for (const r of records) {
+    const f = first.get(r.runId);
+    if (!f) {
+      first.set(r.runId, r);
+      continue;
+    }
+    const differences = metricDifferences(f, r);
+    if (!differences.length) continue;
+    const c = conflicts.find((x) => x.runId === r.runId);
+    if (c) c.lines.push(lineOf.get(r)!);
+    else conflicts.push({ runId: r.runId, lines: [lineOf.get(f)!, lineOf.get(r)!], differences });
   }
   if (bad > warnings.length) warnings.push(`${file}: ${bad - warnings.length} more bad lines not listed`);
-  return { records, warnings };
+  const out = result();
+  if (opts.keepAside && unreadable.length) out.asideFile = keepAside(file, unreadable);
+  return out;
+}
+
+/**
+ * Copies unreadable lines to `<file>.unreadable` (one JSON object per line: line number, reason, text),
+ * once each. Returns that path, or null when it cannot be written (the lines stay in runs.jsonl anyway).
+ */
+function keepAside(file: string, lines: UnreadableLine[]): string | null {
+  const aside = `${file}.unreadable`;
+  try {
+    let have = '';
+    try {
+      have = fs.readFileSync(aside, 'utf8');
+    } catch {
+      /* none yet */
+    }
+    const known = new Set(have.split('\n').filter(Boolean));
+    const add = lines
+      .map((u) => JSON.stringify({ line: u.line, reason: u.reason, runId: u.runId, text: u.text }))
+      .filter((l) => !known.has(l));
+    if (add.length) fs.appendFileSync(aside, add.join('\n') + '\n');
+    return aside;
+  } catch {
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

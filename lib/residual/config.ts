@@ -6,7 +6,7 @@
  * Paper B: "ANCRe: Adaptive Neural Connection Reassignment for Efficient Depth Scaling", arXiv 2602.09009
  *   (h_{l+1} = Block_l(h_l) + Σ_{i≤l} softmax(c_l / τ)_i h_i).
  */
-import { ConfigError, checkOneOf, show } from '../errors';
+import { ConfigError, checkOneOf, show, checkTau } from '../errors';
 
 /** Every wiring this library builds; the runtime list is {@link WIRING_KINDS}. */
 export type WiringKind =
@@ -81,9 +81,7 @@ export function validateWiring(config: WiringConfig): void {
   if (alphaMin !== undefined && !(typeof alphaMin === 'number' && alphaMin > 0 && alphaMin <= 1)) {
     throw new ConfigError(`alphaMin must be in (0, 1]; got ${show(alphaMin)}`);
   }
-  if (tau !== undefined && !(typeof tau === 'number' && Number.isFinite(tau) && tau > 0)) {
-    throw new ConfigError(`tau must be > 0; got ${show(tau)}`);
-  }
+  if (tau !== undefined) checkTau('tau', tau);
   if (normalisation !== undefined) checkOneOf('normalisation', normalisation, ANCRE_NORMALISATIONS);
 }
 

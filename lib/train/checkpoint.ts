@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { DataError } from '../errors';
+import { writeError } from '../report/runs';
 
 const MAGIC = Buffer.from('REPROCK1', 'ascii');
 const MAX_HEADER = 64 * 1024 * 1024;
@@ -60,8 +61,19 @@ export function saveCheckpoint(file: string, named: { name: string; tensor: tf.T
 /** Reads a checkpoint, or returns null when `file` does not exist. Throws DataError when it is corrupt. */
 export function loadCheckpoint(file: string): Checkpoint | null {
   removeStaleTemporaries(file);
-  if (!fs.existsSync(file)) return null;
-  return parseCheckpoint(fs.readFileSync(file), file);
+  let bytes: Buffer;
+  try {
+    if (fs.statSync(file).isDirectory()) {
+      throw new DataError(`checkpoint path ${file} is a folder, not a checkpoint file; move it away (the run then restarts from scratch)`);
+    }
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    throw new DataError(`cannot read checkpoint ${file}: ${code ?? (e as Error).message}${code === 'EACCES' || code === 'EPERM' ? ' (permission denied: fix its permissions)' : ''}`);
+  }
+  return parseCheckpoint(bytes, file);
 }
 
 /** Parses checkpoint bytes; every inconsistency is a DataError naming `file` and what is wrong. */
@@ -154,9 +166,20 @@ function pidAlive(pid: number): boolean {
 
 /** Writes parts to `file` through a temporary file in the same folder, fsync and rename. */
 export function writeAtomic(file: string, parts: (Buffer | string)[]): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  // Every failure names the file and the fix (a bare `ENOSPC: no space left on device, write` does neither);
+  // the previous checkpoint stays intact.
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+  } catch (e) {
+    throw writeError(e, 'create the checkpoint folder', path.dirname(file));
+  }
   const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'w');
+  } catch (e) {
+    throw writeError(e, 'write the checkpoint', tmp);
+  }
   try {
     for (const [i, p] of parts.entries()) {
       fs.writeSync(fd, typeof p === 'string' ? Buffer.from(p) : p);
@@ -166,10 +189,15 @@ export function writeAtomic(file: string, parts: (Buffer | string)[]): void {
   } catch (e) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
-    throw e;
+    throw writeError(e, 'write the checkpoint', `${file} (the previous checkpoint, if any, is intact)`);
   }
   fs.closeSync(fd);
-  fs.renameSync(tmp, file);
+  try {
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw writeError(e, 'replace the checkpoint', file);
+  }
   try {
     const dfd = fs.openSync(path.dirname(file), 'r');
     fs.fsyncSync(dfd);
