@@ -87,14 +87,14 @@ describe('Fashion-MNIST', () => {
     });
   });
 
-  test('search order: $REPRO_DATA, then $REPRO_DATA/fashion-mnist, then data/, then /usr/share', () => {
+  test('search order: a set $REPRO_DATA, then $REPRO_DATA/fashion-mnist, and nothing else; unset: data/, then /usr/share', () => {
     const old = process.env.REPRO_DATA;
     try {
+      delete process.env.REPRO_DATA;
+      assert.deepEqual(fashionMnistSearchPaths(), [path.join(REPO_ROOT, 'data', 'fashion-mnist'), '/usr/share/datasets/fashion-mnist']);
+      fs.mkdirSync(path.join(tmp, 'env'), { recursive: true });
       process.env.REPRO_DATA = path.join(tmp, 'env');
-      assert.deepEqual(fashionMnistSearchPaths(), [
-        path.join(tmp, 'env'), path.join(tmp, 'env', 'fashion-mnist'),
-        path.join(REPO_ROOT, 'data', 'fashion-mnist'), '/usr/share/datasets/fashion-mnist',
-      ]);
+      assert.deepEqual(fashionMnistSearchPaths(), [path.join(tmp, 'env'), path.join(tmp, 'env', 'fashion-mnist')]);
       writeTinySplit(path.join(tmp, 'env', 'fashion-mnist'), 't10k', [0, 9, 5], false);
       const s = loadFashionMnist('test');
       assert.equal(s.source, path.join(tmp, 'env', 'fashion-mnist'));
