@@ -287,7 +287,7 @@ export async function loadOrTrainFidClassifier(
   validateFidClassifier(config);
   const isReference = configHash({ kind: 'fid-cnn', ...config }) === REFERENCE_FID_CLASSIFIER.configHash;
   const retrain = process.env.REPRO_FID_RETRAIN === '1';
-  if (isReference && opts.dir === undefined && !retrain) return loadReference(config);
+  if (isReference && opts.dir === undefined && !retrain) return loadReferenceFidClassifier(config);
   if (isReference && retrain && opts.dir === undefined) {
     opts = { ...opts, dir: path.join(dataRoot(), 'fid-classifier', 'retrained') };
     opts.log?.(`REPRO_FID_RETRAIN=1: retraining the reference FID classifier config into ${opts.dir}; its FIDs are not comparable with the committed ones`);
@@ -361,8 +361,11 @@ export async function loadOrTrainFidClassifier(
 }
 
 /** Loads the committed reference classifier, verifying its SHA-256; a DataError when it is missing or altered. */
-function loadReference(config: FidClassifierConfig): { model: FidClassifier; info: FidClassifierInfo } {
-  const files = fidClassifierFiles(config, REFERENCE_FID_CLASSIFIER.dir);
+export function loadReferenceFidClassifier(
+  config: FidClassifierConfig = FID_CLASSIFIER_DEFAULTS,
+  dir: string = REFERENCE_FID_CLASSIFIER.dir,
+): { model: FidClassifier; info: FidClassifierInfo } {
+  const files = fidClassifierFiles(config, dir);
   const fix = `restore it with 'git checkout -- data/fid-classifier', or set REPRO_FID_RETRAIN=1 to train a new network (its FIDs are then not comparable with the committed ones)`;
   if (!fs.existsSync(files.bin)) throw new DataError(`the reference FID classifier ${files.bin} is missing; ${fix}`);
   const sha = sha256File(files.bin);

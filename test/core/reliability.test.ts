@@ -25,6 +25,7 @@ import { summarise } from '../../lib/report/table';
 import { loadCheckpoint, saveCheckpoint } from '../../lib/train/checkpoint';
 import { REPO_ROOT } from '../../lib/paths';
 import { makeRecord } from '../report/helpers';
+import { FID_CLASSIFIER_DEFAULTS, loadOrTrainFidClassifier, loadReferenceFidClassifier, REFERENCE_FID_CLASSIFIER } from '../../lib/models/fid-classifier';
 import * as tf from '@tensorflow/tfjs';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-i18-'));
@@ -302,6 +303,39 @@ describe('11: row keys and engines', () => {
     assert.deepEqual(noteSession(dir, { engine: 'cpu' }), [{ engine: 'wasm' }, { engine: 'cpu' }]);
     fs.rmSync(path.join(dir, 'ckpt.bin'));
     assert.deepEqual(noteSession(dir, { engine: 'cpu' }), [{ engine: 'cpu' }], 'no checkpoint: a fresh start');
+  });
+});
+
+describe('4: the committed FID feature network', () => {
+  test('the default config loads the committed reference (SHA-256 verified), never retrains it', async () => {
+    const said: string[] = [];
+    const before = tf.memory().numTensors;
+    const { model, info } = await loadOrTrainFidClassifier(FID_CLASSIFIER_DEFAULTS, { log: (m) => said.push(m) });
+    assert.equal(info.sha256, REFERENCE_FID_CLASSIFIER.sha256);
+    assert.equal(info.testAccuracy, 0.9066);
+    assert.equal(info.featureDim, 256);
+    assert.deepEqual(said, [], 'nothing was trained');
+    const sidecar = fs.readFileSync(path.join(REFERENCE_FID_CLASSIFIER.dir, 'fid-cnn-10c42544c6e9.sha256'), 'utf8');
+    assert.equal(sidecar, `${REFERENCE_FID_CLASSIFIER.sha256}  fid-cnn-10c42544c6e9.bin\n`);
+    model.dispose();
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  test('a missing or altered reference is a DataError saying how to restore it', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'fidref-'));
+    assert.throws(() => loadReferenceFidClassifier(FID_CLASSIFIER_DEFAULTS, dir), /reference FID classifier .*fid-cnn-10c42544c6e9\.bin is missing; restore it with 'git checkout -- data\/fid-classifier', or set REPRO_FID_RETRAIN=1/);
+    for (const ext of ['bin', 'json']) fs.copyFileSync(path.join(REFERENCE_FID_CLASSIFIER.dir, `fid-cnn-10c42544c6e9.${ext}`), path.join(dir, `fid-cnn-10c42544c6e9.${ext}`));
+    const bin = path.join(dir, 'fid-cnn-10c42544c6e9.bin');
+    const bytes = fs.readFileSync(bin);
+    bytes[bytes.length >> 1] ^= 1;
+    fs.writeFileSync(bin, bytes);
+    assert.throws(() => loadReferenceFidClassifier(FID_CLASSIFIER_DEFAULTS, dir), /has SHA-256 [0-9a-f]{64}, not the committed eaaa87ef900d/);
+  });
+
+  test('every committed FID record names its network, and it is the committed one', () => {
+    const recs = readRuns(path.join(REPO_ROOT, 'results', 'diffusion-fid', 'cpu', 'runs.jsonl')).records;
+    assert.ok(recs.length >= 15);
+    for (const r of recs) assert.equal(r.metrics.classifier, REFERENCE_FID_CLASSIFIER.sha256.slice(0, 12));
   });
 });
 
