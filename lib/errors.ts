@@ -110,7 +110,11 @@ export function checkSeeds(seeds: unknown, name = 'seeds'): number[] {
 export const TAU_RANGE: Interval = { lo: 1e-4, hi: 1e4 };
 
 export function checkTau(name: string, value: unknown): number {
-  return checkNumber(name, value, TAU_RANGE);
+  if (!(typeof value === 'number' && value > 0)) throw new ConfigError(`${name} must be > 0; got ${show(value)}`);
+  if (!(value >= TAU_RANGE.lo! && value <= TAU_RANGE.hi!)) {
+    throw new ConfigError(`${name} must be in [${TAU_RANGE.lo}, ${TAU_RANGE.hi}]; got ${show(value)} (below ${TAU_RANGE.lo} the routing logits c/τ overflow float32)`);
+  }
+  return value;
 }
 
 /**

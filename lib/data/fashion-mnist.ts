@@ -128,7 +128,14 @@ export function fashionMnistIdentity(split: Split, dirs: string[] = fashionMnist
   return fashionMnistSplitIdentity(split, at.dir, [at.imagesFile, at.labelsFile]);
 }
 
-registerDataResolver('fashion-mnist', () => [fashionMnistIdentity('train'), fashionMnistIdentity('test')]);
+// For run ids: a split found nowhere (no REPRO_DATA set) adds nothing; the run that needs it fails with the
+// not-found message when it loads it, and configs that read other data (paper presets) are unaffected.
+registerDataResolver('fashion-mnist', () => {
+  const dirs = fashionMnistSearchPaths();
+  const found = (['train', 'test'] as const).filter((s) => locate(s, dirs) !== null);
+  if (process.env.REPRO_DATA && found.length < 2) throw notFound(found.includes('train') ? 'test' : 'train', dirs);
+  return found.map((s) => fashionMnistIdentity(s, dirs));
+});
 
 const cache = new Map<string, ImageSet>();
 

@@ -248,9 +248,10 @@ export function inspectRuns(file: string, opts: { keepAside?: boolean } = {}): R
     if (line.trim() === '') continue;
     const last = i === lines.length - 1 && !complete;
     let value: unknown;
-    const named = /"runId"\s*:\s*"([0-9a-f]{6,64})"/.exec(line)?.[1] ?? null;
     const lost = (reason: string) => {
-      warn(`${file}:${lineNo}: ${reason}; skipped${named ? ` (it names run ${named}, which will be retrained unless another line holds it)` : ''}`);
+      warn(`${file}:${lineNo}: ${reason}; skipped`);
+      // The run id the damaged text still names (the runner says that run will be retrained).
+      const named = /"runId"\s*:\s*"([0-9a-f]{6,64})"/.exec(line.slice(0, 1 << 16))?.[1] ?? null;
       if (!last) unreadable.push({ line: lineNo, reason, runId: named, text: line });
     };
     try {

@@ -238,7 +238,7 @@ describe('9: unreadable and conflicting records', () => {
     assert.deepEqual(r.records.map((x) => x.runId), ['aaaaaaaaaaaa']);
     assert.equal(r.unreadable.length, 1);
     assert.equal(r.unreadable[0].runId, 'bbbbbbbbbbbb');
-    assert.match(r.warnings[0], /runs\.jsonl:2: not valid JSON .*skipped \(it names run bbbbbbbbbbbb, which will be retrained/);
+    assert.match(r.warnings[0], /runs\.jsonl:2: not valid JSON .*skipped$/);
     assert.equal(r.asideFile, `${file}.unreadable`);
     inspectRuns(file, { keepAside: true });
     const aside = fs.readFileSync(`${file}.unreadable`, 'utf8').trim().split('\n');
@@ -277,8 +277,8 @@ describe('10: values that passed validation and failed later', () => {
   });
 
   test('tau must be in [1e-4, 1e4]', () => {
-    assert.throws(() => resolveConfig(linearTheory, 'smoke', { tau: 1e-300 }), /tau must be \[0\.0001, 10000\]; got 1e-300/);
-    assert.throws(() => validateWiring({ kind: 'ancre', tau: 1e-300 }), /tau must be \[0\.0001, 10000\]/);
+    assert.throws(() => resolveConfig(linearTheory, 'smoke', { tau: 1e-300 }), /tau must be in \[0\.0001, 10000\]; got 1e-300 \(below 0\.0001 the routing logits/);
+    assert.throws(() => validateWiring({ kind: 'ancre', tau: 1e-300 }), /tau must be in \[0\.0001, 10000\]/);
   });
 
   test('a model too large for memory is refused before anything is allocated', () => {
