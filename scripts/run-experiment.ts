@@ -8,10 +8,10 @@
  * records' metrics as JSON lines on stdout.
  */
 import { initEngine, describeEngine } from '../lib/backend';
-import { parseRunArgs, SIGNAL_EXIT } from '../lib/experiments/cli';
+import { parseRunArgs } from '../lib/experiments/cli';
 import { loadExperiment } from '../lib/experiments/execute';
 import { runExperiment, stopRuns } from '../lib/experiments/run';
-import { installStopHandlers, RunnerInterruptedError, stopRequested } from '../lib/train/interrupt';
+import { installStopHandlers, RunnerInterruptedError, SIGNAL_EXIT, stopRequested } from '../lib/train/interrupt';
 
 async function main() {
   const args = parseRunArgs(process.argv.slice(2));

@@ -81,6 +81,3 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
   preset ??= presetFromEnv('cpu', env);
   return { experiment, preset, workers, overrides };
 }
-
-/** Exit status of a process ended by `signal` (128 + its number), as shells report it. */
-export const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };

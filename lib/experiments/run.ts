@@ -128,6 +128,7 @@ export async function runExperiment<C extends object>(
   let finished = 0;
   /** After a failed append no new run starts (its record could not be kept either). */
   let halt = false;
+  let workerSignal: StopSignal | undefined;
   const mayStart = () => !halt && !stopRequested();
   if (todo.length) {
     const bar = verbose ? new ProgressBar(`${exp.name}/${preset}`, todo.length, { unit: 'run' }) : null;
@@ -160,6 +161,9 @@ export async function runExperiment<C extends object>(
           if (verbose) console.error(`\n${exp.name}: run '${spec.row}' seed ${spec.seed} finished but its record was not saved: ${(e as Error).message}; ${aside}; no further run starts`);
         }
       } else if (reply.name === 'InterruptedError') {
+        // Also when only the workers got the signal (Jupyter's interrupt signals the kernel's process group).
+        halt = true;
+        workerSignal ??= (/interrupted by (SIG[A-Z]+)/.exec(reply.message)?.[1] as StopSignal | undefined) ?? 'SIGINT';
         interrupted.push(`${spec.row} (seed ${spec.seed}): ${reply.message}`);
       } else {
         failures.push(`${spec.row} (seed ${spec.seed}): ${reply.message}`);
@@ -182,7 +186,7 @@ export async function runExperiment<C extends object>(
   }
   const notStarted = todo.length - finished;
   const savedNote = saved ? `${saved} finished run(s) are saved in ${file}` : `no run of this call was saved`;
-  const signal = stopRequested();
+  const signal = stopRequested() ?? workerSignal;
   if (signal && (interrupted.length || notStarted > 0)) {
     const lines = [...interrupted, ...failures, ...unsaved];
     throw new RunnerInterruptedError(

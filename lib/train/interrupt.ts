@@ -50,12 +50,15 @@ export class RunnerInterruptedError extends Error {
   }
 }
 
+/** Exit status of a process ended by a signal (128 + its number), as shells report it. */
+export const SIGNAL_EXIT: Record<StopSignal, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
 /**
  * Installs handlers: the first signal calls `onFirst` (after raising the flag), a second one exits at once
  * with 128 + the signal's number. Returns a function that removes them.
  */
 export function installStopHandlers(onFirst: (signal: StopSignal) => void): () => void {
-  const codes: Record<StopSignal, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+  const codes = SIGNAL_EXIT;
   let seen = 0;
   const handler = (signal: StopSignal) => {
     seen += 1;

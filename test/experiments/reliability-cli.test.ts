@@ -131,6 +131,44 @@ test('6, 11: SIGINT to the runner reaches its workers; the resume on another eng
   }
 });
 
+/** Pids of `pid`'s child processes (from /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+test('6: SIGINT to the workers only (Jupyter interrupts the kernel\'s process group): no further run starts, a clear report', { timeout: 180_000 }, async () => {
+  const results = path.join(tmp, 'sigint-workers');
+  const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+    const child = spawn(process.execPath, [script, 'setup-check', '--preset', 'smoke', '--workers', '2', '--set', 'seeds=[0,1,2,3]', ...long], {
+      env: { ...process.env, REPRO_RESULTS: results },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const ck = path.join(results, 'setup-check', 'smoke', 'checkpoints');
+    const poll = setInterval(() => {
+      const logged = fs.existsSync(ck) ? fs.readdirSync(ck).filter((d) => fs.existsSync(path.join(ck, d, 'log.jsonl'))).length : 0;
+      if (logged >= 2) {
+        clearInterval(poll);
+        for (const pid of childrenOf(child.pid!)) process.kill(pid, 'SIGINT');
+      }
+    }, 100);
+    child.on('exit', (code) => resolve({ code, err }));
+  });
+  assert.equal(r.code, 130, r.err);
+  assert.match(r.err, /interrupted by SIGINT; no run of this call was saved; 2 run\(s\) checkpointed, 2 not started/);
+});
+
 test('6: SIGHUP exits 129 with the same report', { timeout: 120_000 }, async () => {
   const results = path.join(tmp, 'sighup');
   const r = await interrupt(results, ['--workers', '1', ...long], 'SIGHUP', 1);
