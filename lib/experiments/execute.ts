@@ -12,6 +12,7 @@ import { experimentDir, REPO_ROOT } from '../paths';
 import { ensureDir } from '../report/atomic';
 import { writeError, type RunRecord } from '../report/runs';
 import { takeDataUses } from '../data/identity';
+import { DataError } from '../errors';
 import type { Experiment, Json, RunSpec } from './types';
 
 export interface WorkerRequest {
@@ -91,6 +92,12 @@ export async function executeRun(
       },
     });
     const data = takeDataUses();
+    // The run id was computed for the canonical data; a run that read another copy must not be stored
+    // under it (REPRO_DATA changed between planning and loading).
+    const odd = data.find((d) => !d.canonical);
+    if (odd && req.dataKey === undefined) {
+      throw new DataError(`run ${runId} read ${odd.dataset} from ${odd.path}, which is not the canonical copy, but its run id was computed for the canonical data (did REPRO_DATA change during the run?); not saved, rerun`);
+    }
     const record: RunRecord = {
       experiment: exp.name,
       preset,

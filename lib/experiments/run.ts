@@ -143,7 +143,7 @@ export async function runExperiment<C extends object>(
       }
     };
     const onDone = (spec: RunSpec, reply: WorkerReply) => {
-      const runId = runIdOf(exp.name, spec);
+      const runId = runIdOf(exp.name, spec, dataKey);
       fractions.delete(runId);
       finished += 1;
       if (reply.type === 'result') {
@@ -176,7 +176,7 @@ export async function runExperiment<C extends object>(
     if (workers === 1 && !inKernel) {
       for (const spec of todo) {
         if (!mayStart()) break;
-        const reply = await executeRun({ experiment: exp.name, preset, spec, dataKey }, exp, (d, t, i) => onProgress(runIdOf(exp.name, spec), d, t, i));
+        const reply = await executeRun({ experiment: exp.name, preset, spec, dataKey }, exp, (d, t, i) => onProgress(runIdOf(exp.name, spec, dataKey), d, t, i));
         onDone(spec, reply);
       }
     } else {

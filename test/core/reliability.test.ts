@@ -47,6 +47,24 @@ function withEnv<T>(env: Record<string, string | undefined>, fn: () => T): T {
   }
 }
 
+/** withEnv for async work: the variables stay set until `fn`'s promise settles. */
+async function withEnvAsync<T>(env: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const old: Record<string, string | undefined> = {};
+  for (const k of Object.keys(env)) {
+    old[k] = process.env[k];
+    if (env[k] === undefined) delete process.env[k];
+    else process.env[k] = env[k];
+  }
+  try {
+    return await fn();
+  } finally {
+    for (const k of Object.keys(old)) {
+      if (old[k] === undefined) delete process.env[k];
+      else process.env[k] = old[k];
+    }
+  }
+}
+
 describe('2, 11: command-line flags', () => {
   test('--workers with no value or a non-number is a ConfigError, never NaN workers', () => {
     assert.throws(() => parseRunArgs(['setup-check', '--workers']), /--workers needs a number of worker processes \(an integer >= 1\); got nothing/);
@@ -152,6 +170,24 @@ describe('3: REPRO_DATA and the data identity', () => {
     assert.notEqual(runIdOf('setup-check', spec, key), runIdOf('setup-check', spec));
   });
 
+  test('a run on another copy of the data gets its own run id, records that copy, and is reused under that id', { timeout: 120_000 }, async () => {
+    const other = path.join(tmp, 'run-data');
+    tiny(other, 'train', 200);
+    tiny(other, 't10k', 100);
+    const results = path.join(tmp, 'run-data-results');
+    const overrides = { trainExamples: 200, testExamples: 100, batch: 50, train: { steps: 20, logEvery: 10, checkpointEvery: 10 } };
+    const canonicalId = runIdOf('setup-check', setupCheck.runs(resolveConfig(setupCheck, 'smoke', overrides))[0]);
+    const first = await withEnvAsync({ REPRO_DATA: other, REPRO_RESULTS: results }, () => runExperiment(setupCheck, { preset: 'smoke', workers: 1, verbose: false, overrides }));
+    assert.equal(first.executed, 1);
+    const rec = first.records[0];
+    assert.notEqual(rec.runId, canonicalId);
+    const data = rec.data as unknown as { dataset: string; path: string; canonical: boolean }[];
+    assert.deepEqual(data.map((d) => [d.dataset, d.path, d.canonical]), [['fashion-mnist/train', other, false], ['fashion-mnist/test', other, false]]);
+    const again = await withEnvAsync({ REPRO_DATA: other, REPRO_RESULTS: results }, () => runExperiment(setupCheck, { preset: 'smoke', workers: 1, verbose: false, overrides }));
+    assert.equal(again.executed, 0);
+    assert.equal(again.records[0].runId, rec.runId);
+  });
+
   test('each load notes the split it used: folder, MD5s, canonical or not', () => {
     const other = path.join(tmp, 'noted');
     tiny(other, 't10k', 10);
@@ -218,7 +254,7 @@ describe('8: messages name the path and the cause', () => {
   test('a results path that is a file fails before any work, naming it, and claims no saved runs', async () => {
     const file = path.join(tmp, 'afile');
     fs.writeFileSync(file, 'not a folder');
-    await withEnv({ REPRO_RESULTS: file }, () =>
+    await withEnvAsync({ REPRO_RESULTS: file }, () =>
       assert.rejects(
         () => runExperiment(setupCheck, { preset: 'smoke', workers: 1, verbose: false }),
         (e: unknown) => /cannot create the results folder .*afile\/setup-check\/smoke: ENOTDIR; a part of the path is a file/.test((e as Error).message) && !/finished runs are saved/.test((e as Error).message),
@@ -260,7 +296,7 @@ describe('9: unreadable and conflicting records', () => {
     const said: string[] = [];
     console.warn = (m: string) => said.push(m);
     try {
-      const r = await withEnv({ REPRO_RESULTS: results }, () => runExperiment(setupCheck, { preset: 'smoke', workers: 1, verbose: false }));
+      const r = await withEnvAsync({ REPRO_RESULTS: results }, () => runExperiment(setupCheck, { preset: 'smoke', workers: 1, verbose: false }));
       assert.equal(r.executed, 0);
       assert.equal(r.records[0].metrics.testAccuracy, 0.75);
     } finally {
