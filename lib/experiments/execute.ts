@@ -27,6 +27,9 @@ export type WorkerReply =
   | { type: 'result'; record: RunRecord }
   | { type: 'error'; message: string; name?: string };
 
+/** How the engines report an allocation beyond their heap. */
+const OUT_OF_MEMORY = /memory access out of bounds|Array buffer allocation failed|Invalid typed array length|Cannot allocate Wasm memory|out of memory/i;
+
 /**
  * A run's id: the hash of the experiment name, the run's resolved config and its seed, and the data's
  * checksum when the data is not the canonical copy (`dataKey`; undefined leaves the hash as it always was).
@@ -119,7 +122,12 @@ export async function executeRun(
     return { type: 'result', record };
   } catch (e) {
     const err = e as Error;
-    return { type: 'error', message: err.message ?? String(e), name: err.name };
+    const message = err.message ?? String(e);
+    if (OUT_OF_MEMORY.test(message)) {
+      // Only setup-check estimates its memory up front; for the others, at least say what happened.
+      return { type: 'error', name: 'RangeError', message: `run ${runId} ran out of memory (${message.slice(0, 80)}): the wasm engine's heap holds at most 4 GiB; use a smaller model, batch or dataset (its checkpoint, if any, is kept)` };
+    }
+    return { type: 'error', message, name: err.name };
   }
 }
 

@@ -11,7 +11,7 @@ import * as path from 'path';
 import { mergeChecked } from '../../lib/config';
 import { ConfigError, DataError } from '../../lib/errors';
 import { parseRunArgs, parseSet } from '../../lib/experiments/cli';
-import { loadExperiment, noteSession, runIdOf } from '../../lib/experiments/execute';
+import { executeRun, loadExperiment, noteSession, runIdOf } from '../../lib/experiments/execute';
 import { planWorkers } from '../../lib/experiments/guards';
 import { resolveConfig, runExperiment } from '../../lib/experiments/run';
 import { experiment as setupCheck } from '../../lib/experiments/setup-check';
@@ -315,6 +315,14 @@ describe('10: values that passed validation and failed later', () => {
   test('tau must be in [1e-4, 1e4]', () => {
     assert.throws(() => resolveConfig(linearTheory, 'smoke', { tau: 1e-300 }), /tau must be in \[0\.0001, 10000\]; got 1e-300 \(below 0\.0001 the routing logits/);
     assert.throws(() => validateWiring({ kind: 'ancre', tau: 1e-300 }), /tau must be in \[0\.0001, 10000\]/);
+  });
+
+  test('an engine running out of memory mid-run is reported as that, with what to do', async () => {
+    const exp = { ...setupCheck, name: 'setup-check', runOne: async () => { throw new RangeError('memory access out of bounds'); } };
+    const spec = setupCheck.runs(resolveConfig(setupCheck, 'smoke'))[0];
+    const reply = await withEnvAsync({ REPRO_RESULTS: path.join(tmp, 'oom') }, () => executeRun({ experiment: 'setup-check', preset: 'smoke', spec }, exp as never, () => {}));
+    assert.equal(reply.type, 'error');
+    assert.match((reply as { message: string }).message, /ran out of memory \(memory access out of bounds\): the wasm engine's heap holds at most 4 GiB; use a smaller model/);
   });
 
   test('a model too large for memory is refused before anything is allocated', () => {
