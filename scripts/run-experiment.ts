@@ -5,7 +5,9 @@
  *        [--set key.path=value ...]
  *
  * Finished runs are reused and interrupted ones resume from their checkpoints. Prints the
- * records' metrics as JSON lines on stdout.
+ * records' metrics as JSON lines on stdout. Flags are parsed and checked before anything else
+ * (lib/experiments/cli.ts); SIGINT/SIGTERM/SIGHUP checkpoint the running runs and exit 130/143/129
+ * with what was saved; anything that ran nothing exits non-zero.
  */
 import { initEngine, describeEngine } from '../lib/backend';
 import { parseRunArgs } from '../lib/experiments/cli';
