@@ -12,7 +12,10 @@ import * as path from 'path';
 import { checkPreset, configHash, DeepPartial, mergeChecked, PresetName, presetFromEnv } from '../config';
 import { checkNumber, ConfigError } from '../errors';
 import { experimentDir } from '../paths';
-import { appendRun, readRuns, RunRecord } from '../report/runs';
+import { RunRecord } from '../report/runs';
+import { loadRecords, noteFailure, publishRecord, readRecordFile, recordFile } from '../report/records';
+import type { ClaimOptions } from './claims';
+import { RunQueue } from './queue';
 import { ProgressBar, formatDuration } from '../train/progress';
 import { executeRun, runIdOf, WorkerRequest, WorkerReply } from './execute';
 import type { Experiment, RunSpec } from './types';
@@ -26,6 +29,10 @@ export interface RunExperimentOptions<C extends object> {
   workers?: number;
   /** Print progress (default true). */
   verbose?: boolean;
+  /** Only these runs of the config (run ids); an id the config does not have is a ConfigError. */
+  runIds?: string[];
+  /** Claim timing (stale after `$REPRO_CLAIM_STALE_S`, default 120 s). */
+  claims?: ClaimOptions;
 }
 
 export interface ExperimentRuns<C extends object> {
@@ -67,14 +74,27 @@ export async function runExperiment<C extends object>(
   const preset = opts.preset ?? presetFromEnv();
   const config = resolveConfig(exp, preset, opts.overrides);
   const verbose = opts.verbose ?? true;
-  const specs = exp.runs(config);
+  let specs = exp.runs(config);
   if (!specs.length) throw new ConfigError(`${exp.name}: the config expands to no runs`);
-  const ids = specs.map((s) => runIdOf(exp.name, s));
+  let ids = specs.map((s) => runIdOf(exp.name, s));
   if (new Set(ids).size !== ids.length) throw new ConfigError(`${exp.name}: two runs have the same config and seed`);
+  if (opts.runIds) {
+    const unknown = opts.runIds.filter((id) => !ids.includes(id));
+    if (unknown.length) {
+      throw new ConfigError(
+        `run id ${unknown.map((u) => `'${u}'`).join(', ')} is not a run of ${exp.name}/${preset} with this config; ` +
+          `its runs are: ${specs.map((s, i) => `${ids[i]} (${s.row}, seed ${s.seed})`).join(', ')}`,
+      );
+    }
+    const keep = new Set(opts.runIds);
+    specs = specs.filter((_, i) => keep.has(ids[i]));
+    ids = ids.filter((id) => keep.has(id));
+  }
 
   const dir = experimentDir(exp.name, preset);
   const file = path.join(dir, 'runs.jsonl');
-  const { records: existing, warnings } = fs.existsSync(file) ? readRuns(file) : { records: [], warnings: [] };
+  // runs.jsonl plus the per-run record files it does not hold yet (runs finished by other runners).
+  const { records: existing, warnings } = fs.existsSync(dir) ? loadRecords(dir) : { records: [], warnings: [] };
   for (const w of warnings) console.warn(w);
   const byId = new Map(existing.map((r) => [r.runId, r]));
   const todo = specs.filter((_, i) => !byId.has(ids[i]));
@@ -86,6 +106,7 @@ export async function runExperiment<C extends object>(
   }
 
   const failures: string[] = [];
+  let executed = 0;
   if (todo.length) {
     const bar = verbose ? new ProgressBar(`${exp.name}/${preset}`, todo.length, { unit: 'run' }) : null;
     const fractions = new Map<string, number>();
@@ -99,34 +120,54 @@ export async function runExperiment<C extends object>(
         bar.update(Math.min(todo.length, finished + inFlight), info ?? '');
       }
     };
+    // Each run is claimed before it starts (./claims.ts): runs another runner holds are skipped,
+    // then waited for; their records come from that runner's record files.
+    const queue = new RunQueue(dir, todo.map((spec) => ({ spec, runId: runIdOf(exp.name, spec) })), byId, opts.claims);
     const onDone = (spec: RunSpec, reply: WorkerReply) => {
       const runId = runIdOf(exp.name, spec);
       fractions.delete(runId);
       finished += 1;
-      if (reply.type === 'result') {
-        const rec = reply.record;
-        appendRun(file, rec);
-        byId.set(runId, rec);
-      } else {
-        failures.push(`${spec.row} (seed ${spec.seed}): ${reply.message}`);
-        if (verbose) console.error(`\n${exp.name}: run '${spec.row}' seed ${spec.seed} failed: ${reply.message}`);
+      executed += 1;
+      try {
+        if (reply.type === 'result') {
+          const rec = reply.record;
+          publishRecord(dir, rec);
+          byId.set(runId, readRecordFile(recordFile(dir, runId)) ?? rec); // another runner's copy, if it won
+        } else {
+          noteFailure(dir, { runId, row: spec.row, seed: spec.seed, message: reply.message, name: reply.name });
+          failures.push(`${spec.row} (seed ${spec.seed}): ${reply.message}`);
+          if (verbose) console.error(`\n${exp.name}: run '${spec.row}' seed ${spec.seed} failed: ${reply.message}`);
+        }
+      } finally {
+        queue.done(runId);
       }
+    };
+    const onElsewhere = (runId: string) => {
+      finished += 1;
+      bar?.update(Math.min(todo.length, finished), `run ${runId} finished by another runner`);
     };
     // Inside a Jupyter kernel, training never runs in the kernel's own process: long synchronous
     // steps starve tslab's ZeroMQ socket ("Socket is busy writing") and can kill the kernel.
     const inKernel = process.env.JPY_PARENT_PID !== undefined;
-    if (workers === 1 && !inKernel) {
-      for (const spec of todo) {
-        const reply = await executeRun({ experiment: exp.name, preset, spec }, exp, (d, t, i) => onProgress(runIdOf(exp.name, spec), d, t, i));
-        onDone(spec, reply);
+    while (queue.remaining()) {
+      if (workers === 1 && !inKernel) {
+        for (let spec = queue.take(); spec; spec = queue.take()) {
+          const s = spec;
+          const reply = await executeRun({ experiment: exp.name, preset, spec: s }, exp, (d, t, i) => onProgress(runIdOf(exp.name, s), d, t, i));
+          onDone(s, reply);
+        }
+      } else {
+        await runInWorkers(exp.name, preset, () => queue.take(), workers, onProgress, onDone);
       }
-    } else {
-      await runInWorkers(exp.name, preset, todo, workers, onProgress, onDone);
+      if (queue.remaining()) {
+        if (verbose) console.log(`\n${exp.name}/${preset}: waiting for ${queue.heldElsewhereList().join(', ')} (claimed by another runner)`);
+        await queue.waitForOthers(onElsewhere);
+      }
     }
     bar?.finish(`${finished - failures.length} ok, ${failures.length} failed in ${formatDuration((Date.now() - t0) / 1000)}`);
   }
   if (failures.length) {
-    throw new Error(`${exp.name}/${preset}: ${failures.length} of ${todo.length} run(s) failed (finished runs are saved in ${file}):\n  ${failures.join('\n  ')}`);
+    throw new Error(`${exp.name}/${preset}: ${failures.length} of ${executed} run(s) failed (finished runs are saved in ${file}):\n  ${failures.join('\n  ')}`);
   }
   return {
     experiment: exp.name,
@@ -134,8 +175,8 @@ export async function runExperiment<C extends object>(
     config,
     records: ids.map((id) => byId.get(id)!),
     dir,
-    reused,
-    executed: todo.length,
+    reused: specs.length - executed,
+    executed,
     seconds: (Date.now() - t0) / 1000,
   };
 }
@@ -144,24 +185,29 @@ export async function runExperiment<C extends object>(
 function runInWorkers(
   experiment: string,
   preset: PresetName,
-  specs: RunSpec[],
+  take: () => RunSpec | null,
   n: number,
   onProgress: (runId: string, done: number, total: number, info: string) => void,
   onDone: (spec: RunSpec, reply: WorkerReply) => void,
 ): Promise<void> {
-  const queue = specs.slice();
   const script = path.join(__dirname, 'worker.js');
   return new Promise((resolve) => {
     let alive = 0;
-    const startWorker = () => {
+    const startWorker = (first: RunSpec | null) => {
+      if (!first) {
+        if (alive === 0) resolve();
+        return;
+      }
       const child: ChildProcess = fork(script, [], {
         env: { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '1', REPRO_WORKER: '1' },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       alive += 1;
       let current: RunSpec | null = null;
+      let pending: RunSpec | null = first;
       const next = () => {
-        current = queue.shift() ?? null;
+        current = pending ?? take();
+        pending = null;
         if (!current) {
           child.send({ type: 'exit' });
           return;
@@ -181,12 +227,13 @@ function runInWorkers(
         if (current) {
           onDone(current, { type: 'error', message: `worker process exited (${signal ?? `code ${code}`}) during the run; rerun to resume from its checkpoint` });
           current = null;
-          if (queue.length) startWorker(); // a crashed worker's share goes to a fresh one
+          startWorker(take()); // a crashed worker's share goes to a fresh one
         }
         if (alive === 0) resolve();
       });
       next();
     };
-    for (let i = 0; i < n; i++) startWorker();
+    for (let i = 0; i < n; i++) startWorker(take());
+    if (alive === 0) resolve();
   });
 }
