@@ -32,7 +32,7 @@ export interface RunExperimentOptions<C extends object> {
   /** Only these runs of the config (run ids); an id the config does not have is a ConfigError. */
   runIds?: string[];
   /** Claim timing (stale after `$REPRO_CLAIM_STALE_S`, default 120 s). */
-  claims?: ClaimOptions;
+  claims?: ClaimOptions & { pollMs?: number };
 }
 
 export interface ExperimentRuns<C extends object> {
