@@ -164,7 +164,7 @@ export function submitSweep<C extends object>(
   const entry = path.join(REPO_ROOT, 'build', 'scripts', 'run-experiment.js');
   if (!fs.existsSync(entry)) throw new EnvironmentError(`${entry} is missing: run npm run build first (the tasks run the compiled scripts)`);
   const dir = experimentDir(exp.name, preset);
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '') + `-${process.pid}`;
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '') + `-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
   const base = path.join(slurmDir(dir), `sweep-${stamp}`);
   const manifestFile = `${base}.json`;
   const scriptFile = `${base}.sbatch`;
