@@ -54,8 +54,9 @@ async function main() {
     else throw new Error(`unknown option '${argv[i]}'`);
   }
   const exp = loadExperiment(name);
-  if (manifest) {
-    checkSweepManifest(manifest, runIds);
+  if (manifest) checkSweepManifest(manifest, runIds);
+  if (runIds.length) {
+    // One task of a sweep (Slurm, Kubernetes): a stop releases its claim at once (lib/cluster/task.ts).
     const byId = new Map(planRuns(exp, preset, overrides as never).map((r) => [r.runId, { runId: r.runId, row: r.spec.row, seed: r.spec.seed }]));
     installTaskSignals(exp.name, preset, runIds.map((id) => byId.get(id) ?? { runId: id, row: '?', seed: -1 }));
   }

@@ -11,6 +11,9 @@
  *       finished / running / queued / failed / pending, from the records, claims, failure notes and squeue.
  *   npm run sweep -- --status [--preset P]
  *       the same for every experiment with claims or submissions under the results folder.
+ *   npm run sweep -- <experiment> [--preset P] [--set k=v ...] --list-ids
+ *       every run id of the config, one a line, in run order (index -> run id for other schedulers,
+ *       e.g. the Kubernetes Indexed Job in environment/kubernetes/).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -37,6 +40,7 @@ function main(): number {
   let name: string | undefined;
   let preset: PresetName | undefined;
   let status = false;
+  let listIds = false;
   const sets: string[] = [];
   const overrides: Record<string, unknown> = {};
   let died: { runId?: string; pid?: number; code?: number } | null = null;
@@ -53,6 +57,7 @@ function main(): number {
       parseSetArg(v, overrides);
       sets.push(v);
     } else if (a === '--status') status = true;
+    else if (a === '--list-ids') listIds = true;
     else if (a === '--dry-run') continue;
     else if (a === '--task-died') (died ??= {}).runId = val();
     else if (a === '--pid') (died ??= {}).pid = Number(val());
@@ -72,6 +77,10 @@ function main(): number {
     const run = planRuns(exp, preset, overrides as never).find((r) => r.runId === died!.runId);
     if (!run || !Number.isSafeInteger(died.pid) || !Number.isSafeInteger(died.code)) throw new ConfigError(`--task-died needs a run id of this config, --pid and --code`);
     console.error(`sweep: ${noteTaskDied(experimentDir(exp.name, preset), run.runId, run.spec.row, run.spec.seed, died.pid!, died.code!)}`);
+    return 0;
+  }
+  if (listIds) {
+    for (const r of planRuns(exp, preset, overrides as never)) console.log(r.runId);
     return 0;
   }
   if (status) {

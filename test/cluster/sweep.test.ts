@@ -208,5 +208,18 @@ describe('sweep without a cluster', () => {
     const ok = spawnSync(process.execPath, [sweep, 'setup-check', '--preset', 'smoke', '--set', 'seeds=[0,1]', '--status'], { env, encoding: 'utf8' });
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /setup-check\/smoke: 2 run\(s\)[^]*0 finished, 0 running, 0 queued, 0 failed, 2 pending/);
+    const runExp = path.join(REPO_ROOT, 'build', 'scripts', 'run-experiment.js');
+    const task: [string[], RegExp][] = [
+      [['--run-id', 'not-an-id'], /--run-id needs a run id \(hex, as runs.jsonl and npm run sweep -- --status show it\); got 'not-an-id'/],
+      [['--run-id', 'abcdef123456', '--sweep-manifest', '/nonexistent/sweep-9.json'], /cannot see \/nonexistent\/sweep-9\.json.*not shared with this node/],
+    ];
+    for (const [args, re] of task) {
+      const r = spawnSync(process.execPath, [runExp, 'setup-check', '--preset', 'smoke', ...args], { env, encoding: 'utf8' });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, re);
+    }
+    assert.equal(fs.existsSync(path.join(tmp, 'cli', 'setup-check', 'smoke', 'records')), false, 'nothing ran');
+    const ids = spawnSync(process.execPath, [sweep, 'setup-check', '--preset', 'smoke', '--set', 'seeds=[0,1]', '--list-ids'], { env, encoding: 'utf8' });
+    assert.deepEqual(ids.stdout.trim().split('\n'), planRuns(experiment, 'smoke', { seeds: [0, 1] }).map((r) => r.runId));
   });
 });
