@@ -56,7 +56,7 @@ start)
   munge -n >/dev/null 2>&1 || { echo "slurm-local: munged did not start" >&2; exit 1; }
   cat > "$DIR/slurm.conf" <<EOF
 ClusterName=repro-local
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmctldPort=$(( 6817 + RANDOM % 500 * 2 ))
 SlurmdPort=$(( 7818 + RANDOM % 500 * 2 ))
@@ -80,7 +80,7 @@ SlurmdPidFile=$DIR/run/slurmd.pid
 SlurmctldTimeout=30
 SlurmdTimeout=30
 MinJobAge=600
-NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=local Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
   export SLURM_CONF="$DIR/slurm.conf"

@@ -3,7 +3,9 @@
  * checks the node sees the submitter's results folder, and on SIGTERM/SIGINT (scancel, preemption,
  * the time limit, or the batch shell's own stop before a requeue) releases the run's claim at once and
  * notes why the run stopped, so a resubmitted or requeued task takes the run over without waiting for
- * the claim to go stale. The run keeps its last checkpoint and resumes from it exactly.
+ * the claim to go stale. The run keeps its last checkpoint and resumes from it exactly. Where the
+ * training loop offers a checkpoint-and-stop on signals (`lib/train/interrupt`), the stop goes through
+ * it, so the checkpoint is taken at the signal rather than at the last periodic one.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -11,6 +13,23 @@ import { EnvironmentError } from '../errors';
 import { experimentDir, resultsRoot } from '../paths';
 import { noteFailure } from '../report/records';
 import { releaseAllClaims } from '../experiments/claims';
+
+/** How long a graceful stop may take before the task exits anyway (Slurm's KillWait is usually 30 s). */
+const GRACE_MS = 20_000;
+
+/**
+ * The training loop's checkpoint-and-stop request (`lib/train/interrupt`, where that module exists), or
+ * null: then a stop ends the process at once and the run resumes from its last periodic checkpoint.
+ */
+function gracefulStop(): ((signal: NodeJS.Signals) => void) | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const m = require('../train/interrupt') as { requestStop?: (s: string) => void };
+    return typeof m.requestStop === 'function' ? (s) => m.requestStop!(s) : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Throws an EnvironmentError when this node cannot see the sweep's manifest (an unshared results folder). */
 export function checkSweepManifest(file: string, runIds: string[]): void {
@@ -40,6 +59,17 @@ export function installTaskSignals(experiment: string, preset: string, runs: { r
         message: `stopped by ${signal} (scancel, preemption or the time limit); resubmit (npm run sweep) to resume from its last checkpoint`,
         name: 'TaskStopped',
       });
+    }
+    const graceful = gracefulStop();
+    if (graceful) {
+      // The training loop checkpoints at its next step and stops; the runner then releases the claim.
+      // Should it not get there in time, the claims go and the process ends anyway.
+      graceful(signal);
+      setTimeout(() => {
+        releaseAllClaims();
+        process.exit(code);
+      }, GRACE_MS).unref();
+      return;
     }
     releaseAllClaims();
     process.stderr.write(`\nrun-experiment: ${signal}: claims released; the runs resume from their last checkpoint when resubmitted\n`);

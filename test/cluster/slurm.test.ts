@@ -94,15 +94,18 @@ test('a smoke sweep through a real Slurm: scancel, requeue on USR1, resubmission
   const manifest = JSON.parse(fs.readFileSync(fs.readdirSync(path.join(dir, 'slurm')).filter((f) => f.endsWith('.json')).map((f) => path.join(dir, 'slurm', f))[0], 'utf8'));
   const [id0, id1, id2] = manifest.runIds as string[];
 
-  // 2. Both first tasks mid-run (claimed, a checkpoint written): cancel task 1, signal task 0 as at its time limit.
-  await waitFor('tasks 0 and 1 to be mid-run', () => [id0, id1].every((id) => exists('claims', `${id}.json`) && exists('checkpoints', id, 'ckpt.bin')));
-  assert.equal(sh('scancel', [`${job}_1`]).status, 0);
+  // 2. Task 0 mid-run (claimed, a checkpoint written): signal it as at its time limit; it stops and requeues.
+  const midRun = (id: string) => exists('claims', `${id}.json`) && exists('checkpoints', id, 'ckpt.bin');
+  await waitFor('task 0 to be mid-run', () => midRun(id0));
   assert.equal(sh('scancel', ['--batch', '--signal=USR1', `${job}_0`]).status, 0);
-  await waitFor('the cancelled task to end and release its claim', () => queueState(`${job}_1`) === null && !exists('claims', `${id1}.json`));
-  assert.match(JSON.parse(fs.readFileSync(path.join(dir, 'failures', `${id1}.json`), 'utf8')).message, /stopped by SIGTERM/);
-  assert.equal(exists('records', `${id1}.json`), false);
   await waitFor('task 0 to requeue itself', () => queueState(`${job}_0`) === 'PENDING' && !exists('claims', `${id0}.json`));
   assert.equal(exists('records', `${id0}.json`), false, 'task 0 stopped before finishing');
+  // Task 1 mid-run (beside task 0 or after it, as the node's cores allow): cancel it.
+  await waitFor('task 1 to be mid-run', () => midRun(id1));
+  assert.equal(sh('scancel', [`${job}_1`]).status, 0);
+  await waitFor('the cancelled task to end and release its claim', () => queueState(`${job}_1`) === null && !exists('claims', `${id1}.json`));
+  assert.match(JSON.parse(fs.readFileSync(path.join(dir, 'failures', `${id1}.json`), 'utf8')).message, /stopped by SIGTERM/);
+  assert.equal(exists('records', `${id1}.json`), false, 'task 1 stopped before finishing');
 
   // 3. Status, then a resubmission: only the cancelled run is missing (task 0 is queued, task 2 queued or running).
   const status = sweep('--status');
