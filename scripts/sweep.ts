@@ -21,7 +21,7 @@ import { checkPreset, PresetName, PRESET_NAMES, presetFromEnv } from '../lib/con
 import { ConfigError, EnvironmentError, show } from '../lib/errors';
 import { loadExperiment } from '../lib/experiments/execute';
 import { experimentDir, resultsRoot } from '../lib/paths';
-import { formatStatus, noteTaskDied, planRuns, submitSweep, sweepStatus } from '../lib/cluster/sweep';
+import { formatStatus, noteTaskDied, planRuns, readManifests, submitSweep, sweepStatus } from '../lib/cluster/sweep';
 import { parseSlurmArgs, SLURM_USAGE } from '../lib/cluster/slurm';
 import { parseSetArg } from '../lib/cluster/args';
 
@@ -122,7 +122,11 @@ function statusOfAll(preset: PresetName | undefined): number {
       } catch {
         continue;
       }
-      console.log(formatStatus(`${e}/${p}`, sweepStatus(exp, p)));
+      // The config of the latest submission (its --set overrides), so its runs are the ones listed.
+      const last = readManifests(dir).slice(-1)[0];
+      const overrides: Record<string, unknown> = {};
+      for (const x of last?.sets ?? []) parseSetArg(x, overrides);
+      console.log(formatStatus(`${e}/${p}${last?.sets.length ? ` (${last.sets.map((x) => `--set ${x}`).join(' ')})` : ''}`, sweepStatus(exp, p, overrides as never)));
       shown++;
     }
   }

@@ -87,14 +87,22 @@ export function sweepStatus<C extends object>(
   preset: PresetName,
   overrides?: DeepPartial<C>,
   queue?: QueueEntry[] | null,
-): { runs: RunStatus[]; squeueUsed: boolean; synced: number } {
+): { runs: RunStatus[]; squeueUsed: boolean; squeueError?: string; synced: number } {
   const dir = experimentDir(exp.name, preset);
   const runs = planRuns(exp, preset, overrides);
   const synced = fs.existsSync(dir) ? syncRunsJsonl(dir) : 0;
   const have = new Set(fs.existsSync(dir) ? loadRecords(dir).records.map((r) => r.runId) : []);
   const manifests = readManifests(dir);
   const jobs = [...new Set(manifests.map((m) => m.job).filter((j): j is string => !!j))];
-  const q = queue === undefined ? squeue(jobs) : queue;
+  let q: QueueEntry[] | null;
+  let squeueError: string | undefined;
+  try {
+    q = queue === undefined ? squeue(jobs) : queue;
+  } catch (e) {
+    // No cluster reachable from here (a laptop sharing the folder, a stopped test cluster): say so, go on.
+    q = null;
+    squeueError = (e as Error).message.split('\n').filter((l) => l.trim()).slice(-1)[0] ?? String(e);
+  }
   // (job, index) -> run id, then run id -> the queue entries naming it.
   const queued = new Map<string, { job: string; state: string; reason: string }>();
   for (const e of q ?? []) {
@@ -122,12 +130,13 @@ export function sweepStatus<C extends object>(
     if (f) return { ...base, state: 'failed', detail: `${f.message} (${f.host}${f.job ? ` job ${f.job}` : ''}, ${f.at})` };
     return { ...base, state: 'pending', detail: '' };
   });
-  return { runs: out, squeueUsed: q !== null, synced };
+  return { runs: out, squeueUsed: q !== null, ...(squeueError ? { squeueError } : {}), synced };
 }
 
 /** A table of the states, then one count line. */
-export function formatStatus(title: string, s: { runs: RunStatus[]; squeueUsed: boolean }): string {
-  const lines = [`${title}: ${s.runs.length} run(s)${s.squeueUsed ? '' : ' (squeue not available: queued tasks show as pending)'}`];
+export function formatStatus(title: string, s: { runs: RunStatus[]; squeueUsed: boolean; squeueError?: string }): string {
+  const why = s.squeueError ? `squeue failed: ${s.squeueError}` : 'squeue not available';
+  const lines = [`${title}: ${s.runs.length} run(s)${s.squeueUsed ? '' : ` (${why}: queued tasks show as pending)`}`];
   const w = Math.max(3, ...s.runs.map((r) => r.row.length));
   for (const r of s.runs) lines.push(`  ${r.state.padEnd(8)}  ${r.runId}  ${r.row.padEnd(w)}  seed ${String(r.seed).padEnd(3)} ${r.detail}`.trimEnd());
   lines.push('  ' + RUN_STATES.map((st) => `${s.runs.filter((r) => r.state === st).length} ${st}`).join(', '));
@@ -160,6 +169,14 @@ export function submitSweep<C extends object>(
 ): SubmitResult {
   const status = sweepStatus(exp, preset, overrides, opts.queue);
   const missing = status.runs.filter((r) => r.state === 'failed' || r.state === 'pending').map((r) => r.runId);
+  const dir0 = experimentDir(exp.name, preset);
+  if (!status.squeueUsed && missing.length && readManifests(dir0).some((m) => m.job)) {
+    // Without the queue, runs still waiting in an earlier array would be submitted a second time.
+    throw new EnvironmentError(
+      `cannot tell which runs of ${exp.name}/${preset} are still queued (${status.squeueError ? `squeue failed: ${status.squeueError}` : 'squeue is not on the PATH'}); ` +
+        `nothing was submitted. Run the sweep where squeue works (the login node)`,
+    );
+  }
   if (!missing.length) return { runIds: [], script: null, scriptFile: null, manifestFile: null, job: null, status };
   const entry = path.join(REPO_ROOT, 'build', 'scripts', 'run-experiment.js');
   if (!fs.existsSync(entry)) throw new EnvironmentError(`${entry} is missing: run npm run build first (the tasks run the compiled scripts)`);

@@ -144,6 +144,9 @@ describe('sweep without a cluster', () => {
     const none = submitSweep(experiment, 'smoke', OVERRIDES, SETS, slurmOpts(), { queue: [{ job: '42', indices: [1, 2, 3], state: 'PENDING', reason: '' }] });
     assert.deepEqual(none.runIds, []);
     assert.equal(none.job, null);
+    // Without squeue the queued runs cannot be told apart: nothing is submitted twice.
+    assert.throws(() => submitSweep(experiment, 'smoke', OVERRIDES, SETS, slurmOpts(), { queue: null }), /cannot tell which runs of setup-check\/smoke are still queued \(squeue is not on the PATH\); nothing was submitted/);
+    assert.match(formatStatus('x', sweepStatus(experiment, 'smoke', OVERRIDES, null)), /squeue not available: queued tasks show as pending/);
   });
 
   test('a refused submission quotes Slurm and leaves no manifest; no sbatch on the PATH is named', () => {
