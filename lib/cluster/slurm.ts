@@ -184,7 +184,7 @@ export function batchScript(s: ScriptSpec): string {
     '  exit 0',
     'fi',
     'if [ "$rc" -ge 128 ]; then',
-    `  ${cli('sweep.js')} ${shq(s.experiment)} --preset ${shq(s.preset)} --task-died "$RUN_ID" --pid "$child" --code "$rc"`,
+    `  ${cli('sweep.js')} ${shq(s.experiment)} --preset ${shq(s.preset)} --task-died "$RUN_ID" --pid "$child" --code "$rc"${sets}`,
     'fi',
     'exit "$rc"',
     '',

@@ -3,7 +3,8 @@
  * slurm-client and munge, started by environment/slurm-local.sh under a temporary folder), a smoke
  * sweep of setup-check (3 seeds) submitted through sbatch, one task cancelled mid-run with scancel,
  * another signalled as if its time limit were near (USR1: it stops and requeues itself, then resumes
- * from its checkpoint), a resubmission that submits only the cancelled run, and at the end records
+ * from its checkpoint), a third one's run process killed outright (as by the OOM killer: the batch shell
+ * reports it), a resubmission that submits only the cancelled and the killed run, and at the end records
  * equal to those of a local run of the same configs and seeds, each exactly once in runs.jsonl.
  * The daemons stop at the end, also when a step fails. Skipped (with the reason) only where the
  * cluster cannot be installed or started: not root, or no apt-get.
@@ -106,18 +107,25 @@ test('a smoke sweep through a real Slurm: scancel, requeue on USR1, resubmission
   await waitFor('the cancelled task to end and release its claim', () => queueState(`${job}_1`) === null && !exists('claims', `${id1}.json`));
   assert.match(JSON.parse(fs.readFileSync(path.join(dir, 'failures', `${id1}.json`), 'utf8')).message, /stopped by SIGTERM/);
   assert.equal(exists('records', `${id1}.json`), false, 'task 1 stopped before finishing');
+  // Task 2 mid-run: its run process killed outright, as the kernel's OOM killer would (the batch shell survives and reports).
+  await waitFor('task 2 to be mid-run', () => midRun(id2));
+  process.kill(JSON.parse(fs.readFileSync(path.join(dir, 'claims', `${id2}.json`), 'utf8')).pid, 'SIGKILL');
+  await waitFor('the killed task to be reported', () => queueState(`${job}_2`) === null && exists('failures', `${id2}.json`));
+  assert.match(JSON.parse(fs.readFileSync(path.join(dir, 'failures', `${id2}.json`), 'utf8')).message, new RegExp(`task ${job}_2 killed by SIGKILL \\(exit 137\\): most often the job's memory limit`));
+  assert.equal(exists('claims', `${id2}.json`), false, 'the batch shell released the dead process\'s claim');
 
-  // 3. Status, then a resubmission: only the cancelled run is missing (task 0 is queued, task 2 queued or running).
+  // 3. Status, then a resubmission: only the cancelled and the killed run are missing (task 0 is queued).
   const status = sweep('--status');
   assert.equal(status.status, 0, status.out);
   assert.match(status.out, new RegExp(`failed\\s+${id1}.*stopped by SIGTERM`));
+  assert.match(status.out, new RegExp(`failed\\s+${id2}.*killed by SIGKILL`));
   assert.match(status.out, new RegExp(`queued\\s+${id0}.*job ${job}_0 PENDING`));
   const again = sweep('--slurm', '--max-parallel', '2', '--time=00:10:00');
   assert.equal(again.status, 0, again.out);
-  assert.match(again.out, /with 1 run\(s\)/);
+  assert.match(again.out, /with 2 run\(s\)/);
   const job2 = /submitted job array (\d+)/.exec(again.out)![1];
   const m2 = fs.readdirSync(path.join(dir, 'slurm')).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(fs.readFileSync(path.join(dir, 'slurm', f), 'utf8'))).find((m) => m.job === job2);
-  assert.deepEqual(m2.runIds, [id1]);
+  assert.deepEqual(m2.runIds, [id1, id2]);
   // A requeued job waits out Slurm's requeue delay (about two minutes); let it start now.
   assert.equal(sh('scontrol', ['update', `jobid=${job}_0`, 'StartTime=now']).status, 0);
 

@@ -93,6 +93,7 @@ describe('sweep without a cluster', () => {
       "export REPRO_RESULTS='/shared/results'",
       "--set 'train.steps=5' --set 'note=it'\\''s'",
       'scontrol requeue "$SLURM_JOB_ID"',
+      `--task-died "$RUN_ID" --pid "$child" --code "$rc" --set 'train.steps=5' --set 'note=it'\\''s'`,
     ]) {
       assert.ok(s.includes(line), `missing: ${line}`);
     }
