@@ -110,7 +110,27 @@ export function parseSlurmArgs(args: readonly string[]): SlurmOptions {
       throw new ConfigError(`unknown sbatch option ${show(a)}; ${SLURM_USAGE}`);
     }
   }
+  const time = out.sbatch.time;
+  if (typeof time === 'string') {
+    const sec = slurmTimeSeconds(time);
+    if (sec === null) throw new ConfigError(`--time ${show(time)} is not a Slurm time; expected minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS`);
+    if (sec > 0 && sec <= out.signalLead) {
+      throw new ConfigError(`--time ${time} (${sec} s) is not longer than --signal-lead (${out.signalLead} s): every task would be told to stop and requeue as it starts; lower --signal-lead or raise --time`);
+    }
+  }
   return out;
+}
+
+/** Seconds of a Slurm time limit (`90`, `1:30`, `2:00:00`, `1-12`, `1-12:30`, `1-12:30:00`); 0 for UNLIMITED; null when malformed. */
+export function slurmTimeSeconds(t: string): number | null {
+  if (/^(unlimited|infinite)$/i.test(t)) return 0;
+  const m = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/.exec(t);
+  if (!m) return null;
+  const [d, a, b, c] = [m[1], m[2], m[3], m[4]].map((x) => (x === undefined ? undefined : Number(x)));
+  if (d !== undefined) return d * 86400 + (a ?? 0) * 3600 + (b ?? 0) * 60 + (c ?? 0); // D-HH[:MM[:SS]]
+  if (c !== undefined) return a! * 3600 + b! * 60 + c; // HH:MM:SS
+  if (b !== undefined) return a! * 60 + b; // MM:SS
+  return a! * 60; // minutes
 }
 
 /** What the batch script needs to know. */

@@ -11,7 +11,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { batchScript, parseSlurmArgs, parseSqueue } from '../../lib/cluster/slurm';
+import { batchScript, parseSlurmArgs, parseSqueue, slurmTimeSeconds } from '../../lib/cluster/slurm';
 import { formatStatus, noteTaskDied, planRuns, readManifests, submitSweep, sweepStatus } from '../../lib/cluster/sweep';
 import { checkSweepManifest } from '../../lib/cluster/task';
 import { experiment } from '../../lib/experiments/setup-check';
@@ -64,8 +64,15 @@ describe('sweep without a cluster', () => {
       [['--mem', '--time=1'], /--mem needs a value; got '--time=1'/],
       [['--exclusive=yes'], /--exclusive takes no value/],
       [['debug'], /unexpected argument 'debug' after --slurm/],
+      [['--time=00:01:30'], /--time 00:01:30 \(90 s\) is not longer than --signal-lead \(120 s\): every task would be told to stop and requeue as it starts/],
+      [['--time', 'soon'], /--time 'soon' is not a Slurm time; expected minutes, MM:SS/],
     ];
     for (const [args, re] of bad) assert.throws(() => parseSlurmArgs(args), (e: Error) => e instanceof ConfigError && re.test(e.message), args.join(' '));
+  });
+
+  test('Slurm time limits in seconds', () => {
+    const cases: [string, number | null][] = [['90', 5400], ['1:30', 90], ['02:00:00', 7200], ['1-12', 129600], ['1-12:30', 131400], ['1-00:00:10', 86410], ['UNLIMITED', 0], ['1h', null], ['', null]];
+    for (const [t, want] of cases) assert.equal(slurmTimeSeconds(t), want, t);
   });
 
   test('the batch script: valid bash, one run id per array index, options, signal, requeue', () => {
