@@ -2,7 +2,11 @@
  * Runs one experiment without Jupyter (the notebooks call the same library function):
  *
  *   node build/scripts/run-experiment.js <experiment> [--preset smoke|cpu|paper] [--workers N]
- *        [--set key.path=value ...]
+ *        [--set key.path=value ...] [--run-id ID ...] [--sweep-manifest FILE]
+ *
+ * `--run-id` runs only those runs of the config (a Slurm array task of `npm run sweep` runs one);
+ * `--sweep-manifest` makes the task check that it sees the submitter's results folder, and installs
+ * the task's stop handlers (claims released on SIGTERM; lib/cluster/task.ts).
  *
  * Finished runs are reused and interrupted ones resume from their checkpoints. Prints the
  * records' metrics as JSON lines on stdout. Flags are parsed and checked before anything else
@@ -14,17 +18,30 @@ import { parseRunArgs } from '../lib/experiments/cli';
 import { loadExperiment } from '../lib/experiments/execute';
 import { runExperiment, stopRuns } from '../lib/experiments/run';
 import { installStopHandlers, RunnerInterruptedError, SIGNAL_EXIT, stopRequested } from '../lib/train/interrupt';
+import { checkSweepManifest, installTaskSignals } from '../lib/cluster/task';
+import { planRuns } from '../lib/cluster/sweep';
 
 async function main() {
   const args = parseRunArgs(process.argv.slice(2));
   const exp = loadExperiment(args.experiment);
+  if (args.manifest) checkSweepManifest(args.manifest, args.runIds);
   // SIGINT/SIGTERM/SIGHUP: running loops checkpoint and stop, no new run starts; a second signal exits now.
   installStopHandlers((signal) => {
     process.stderr.write(`\n${signal}: checkpointing the running runs and stopping (send it again to exit at once)\n`);
     stopRuns(signal);
   });
+  if (args.runIds.length) {
+    // One task of a sweep (Slurm, Kubernetes): a stop also notes the runs and releases their claims (lib/cluster/task.ts).
+    const byId = new Map(planRuns(exp, args.preset, args.overrides as never).map((r) => [r.runId, { runId: r.runId, row: r.spec.row, seed: r.spec.seed }]));
+    installTaskSignals(exp.name, args.preset, args.runIds.map((id) => byId.get(id) ?? { runId: id, row: '?', seed: -1 }));
+  }
   console.error(describeEngine(await initEngine()));
-  const r = await runExperiment(exp, { preset: args.preset, workers: args.workers, overrides: args.overrides as never });
+  const r = await runExperiment(exp, {
+    preset: args.preset,
+    workers: args.workers,
+    overrides: args.overrides as never,
+    ...(args.runIds.length ? { runIds: args.runIds } : {}),
+  });
   for (const rec of r.records) console.log(JSON.stringify({ row: rec.row, seed: rec.seed, runId: rec.runId, metrics: rec.metrics }));
   const signal = stopRequested();
   if (signal) {

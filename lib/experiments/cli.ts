@@ -7,7 +7,7 @@
 import { checkKeyName, checkPreset, PresetName, presetFromEnv } from '../config';
 import { ConfigError, show } from '../errors';
 
-export const USAGE = 'usage: run-experiment <experiment> [--preset smoke|cpu|paper] [--workers N] [--set key.path=value ...]';
+export const USAGE = 'usage: run-experiment <experiment> [--preset smoke|cpu|paper] [--workers N] [--set key.path=value ...] [--run-id ID ...] [--sweep-manifest FILE]';
 
 export interface RunArgs {
   experiment: string;
@@ -15,6 +15,10 @@ export interface RunArgs {
   /** undefined: the runner's default (`$REPRO_WORKERS` or the cores). */
   workers?: number;
   overrides: Record<string, unknown>;
+  /** `--run-id`: only these runs of the config (one array task of `npm run sweep`). */
+  runIds: string[];
+  /** `--sweep-manifest`: the sweep's manifest this task must see (a shared results folder). */
+  manifest?: string;
 }
 
 /** `a.b=3` -> { a: { b: 3 } }; values parse as JSON when they can, else stay strings. */
@@ -60,6 +64,8 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
   let preset: PresetName | undefined;
   let workers: number | undefined;
   const overrides: Record<string, unknown> = {};
+  const runIds: string[] = [];
+  let manifest: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--preset') {
@@ -74,10 +80,20 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
       const v = args[++i];
       if (v === undefined) throw new ConfigError(`--set needs key=value`);
       parseSet(v, overrides);
+    } else if (a === '--run-id') {
+      const v = args[++i];
+      if (v === undefined || !/^[0-9a-f]{4,64}$/.test(v)) {
+        throw new ConfigError(`--run-id needs a run id (hex, as runs.jsonl and npm run sweep -- --status show it); got ${v === undefined ? 'nothing' : show(v)}`);
+      }
+      runIds.push(v);
+    } else if (a === '--sweep-manifest') {
+      const v = args[++i];
+      if (v === undefined || v.startsWith('--')) throw new ConfigError(`--sweep-manifest needs a file path; got ${v === undefined ? 'nothing' : show(v)}`);
+      manifest = v;
     } else {
       throw new ConfigError(`unknown option ${show(a)}; ${USAGE}`);
     }
   }
   preset ??= presetFromEnv('cpu', env);
-  return { experiment, preset, workers, overrides };
+  return { experiment, preset, workers, overrides, runIds, ...(manifest ? { manifest } : {}) };
 }

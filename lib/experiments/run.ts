@@ -12,7 +12,10 @@ import { checkPreset, configHash, DeepPartial, mergeChecked, PresetName, presetF
 import { checkSeed, ConfigError } from '../errors';
 import { experimentDir } from '../paths';
 import { ensureDir } from '../report/atomic';
-import { appendRun, checkRunRecord, inspectRuns, RunRecord } from '../report/runs';
+import { checkRunRecord, inspectRuns, RunRecord } from '../report/runs';
+import { noteFailure, publishRecord, readRecordFile, readRecordFiles, recordFile } from '../report/records';
+import type { ClaimOptions } from './claims';
+import { RunQueue } from './queue';
 import { RunnerInterruptedError, stopRequested, type StopSignal } from '../train/interrupt';
 import { ProgressBar, formatDuration } from '../train/progress';
 import { dataKeyOf } from '../data/identity';
@@ -29,6 +32,10 @@ export interface RunExperimentOptions<C extends object> {
   workers?: number;
   /** Print progress (default true). */
   verbose?: boolean;
+  /** Only these runs of the config (run ids); an id the config does not have is a ConfigError. */
+  runIds?: string[];
+  /** Claim timing (stale after `$REPRO_CLAIM_STALE_S`, default 120 s). */
+  claims?: ClaimOptions & { pollMs?: number };
 }
 
 export interface ExperimentRuns<C extends object> {
@@ -72,14 +79,26 @@ export async function runExperiment<C extends object>(
   const preset = opts.preset ?? presetFromEnv();
   const config = resolveConfig(exp, preset, opts.overrides);
   const verbose = opts.verbose ?? true;
-  const specs = exp.runs(config);
+  let specs = exp.runs(config);
   if (!specs.length) throw new ConfigError(`${exp.name}: the config expands to no runs`);
   for (const s of specs) checkSeed(`${exp.name}: the seed of run '${s.row}'`, s.seed);
   // The data's identity joins the run id only when it is not the canonical copy (so canonical
   // Fashion-MNIST keeps today's ids); a set REPRO_DATA that cannot be used throws here, before any work.
   const dataKey = dataKeyOf(exp.data ?? []);
-  const ids = specs.map((s) => runIdOf(exp.name, s, dataKey));
+  let ids = specs.map((s) => runIdOf(exp.name, s, dataKey));
   if (new Set(ids).size !== ids.length) throw new ConfigError(`${exp.name}: two runs have the same config and seed`);
+  if (opts.runIds) {
+    const unknown = opts.runIds.filter((id) => !ids.includes(id));
+    if (unknown.length) {
+      throw new ConfigError(
+        `run id ${unknown.map((u) => `'${u}'`).join(', ')} is not a run of ${exp.name}/${preset} with this config; ` +
+          `its runs are: ${specs.map((s, i) => `${ids[i]} (${s.row}, seed ${s.seed})`).join(', ')}`,
+      );
+    }
+    const keep = new Set(opts.runIds);
+    specs = specs.filter((_, i) => keep.has(ids[i]));
+    ids = ids.filter((id) => keep.has(id));
+  }
 
   const dir = experimentDir(exp.name, preset);
   ensureDir(dir); // a results path that is a file or unwritable fails here, before any training
@@ -92,6 +111,10 @@ export async function runExperiment<C extends object>(
   for (const c of seen.conflicts) {
     console.warn(`WARNING: ${file}: run ${c.runId} has conflicting records on lines ${c.lines.join(', ')} (${c.differences.slice(0, 3).join('; ')}); the first (line ${c.lines[0]}) is used. Remove the wrong line to silence this.`);
   }
+  // Record files runs.jsonl does not hold yet (runs finished by other runners, or a sync that failed).
+  const files = readRecordFiles(dir);
+  for (const w of files.warnings) console.warn(`warning: ${w}`);
+  for (const r of files.records) if (!byId.has(r.runId)) byId.set(r.runId, r);
   const wanted = new Set(ids);
   for (const u of seen.unreadable) {
     if (u.runId && wanted.has(u.runId) && !byId.has(u.runId)) {
@@ -103,7 +126,7 @@ export async function runExperiment<C extends object>(
     // A finished run whose append failed earlier (full disk) left its record aside: add it, no retraining.
     const aside = byId.has(id) ? null : recordAside(path.join(dir, 'checkpoints', id), id);
     if (aside && !checkRunRecord(aside)) {
-      appendRun(file, aside);
+      publishRecord(dir, aside);
       byId.set(id, aside);
       fs.rmSync(path.join(dir, 'checkpoints', id, 'record.json'), { force: true });
       if (verbose) console.log(`${exp.name}: added the record of run ${id} kept aside after a failed save to ${file}`);
@@ -126,6 +149,8 @@ export async function runExperiment<C extends object>(
   const interrupted: string[] = [];
   let saved = 0;
   let finished = 0;
+  /** Runs this runner executed (others may have been finished by another runner meanwhile). */
+  let executed = 0;
   /** After a failed append no new run starts (its record could not be kept either). */
   let halt = false;
   let workerSignal: StopSignal | undefined;
@@ -142,16 +167,28 @@ export async function runExperiment<C extends object>(
         bar.update(Math.min(todo.length, finished + inFlight), info ?? '');
       }
     };
+    // Each run is claimed before it starts (./claims.ts): runs another runner holds are skipped,
+    // then waited for; their records come from that runner's record files.
+    const queue = new RunQueue(dir, todo.map((spec) => ({ spec, runId: runIdOf(exp.name, spec, dataKey) })), byId, opts.claims);
+    const take = () => (mayStart() ? queue.take() : null);
     const onDone = (spec: RunSpec, reply: WorkerReply) => {
       const runId = runIdOf(exp.name, spec, dataKey);
       fractions.delete(runId);
       finished += 1;
+      executed += 1;
+      try {
+        onReply(spec, runId, reply);
+      } finally {
+        queue.done(runId);
+      }
+    };
+    const onReply = (spec: RunSpec, runId: string, reply: WorkerReply) => {
       if (reply.type === 'result') {
         const rec = reply.record;
         try {
-          appendRun(file, rec);
+          publishRecord(dir, rec);
           saved += 1;
-          byId.set(runId, rec);
+          byId.set(runId, readRecordFile(recordFile(dir, runId)) ?? rec); // another runner's copy, if it won
         } catch (e) {
           // Never let a write failure escape this handler: in worker mode it would crash the runner
           // (and the Jupyter kernel) and kill the other in-flight runs.
@@ -166,6 +203,11 @@ export async function runExperiment<C extends object>(
         workerSignal ??= (/interrupted by (SIG[A-Z]+)/.exec(reply.message)?.[1] as StopSignal | undefined) ?? 'SIGINT';
         interrupted.push(`${spec.row} (seed ${spec.seed}): ${reply.message}`);
       } else {
+        try {
+          noteFailure(dir, { runId, row: spec.row, seed: spec.seed, message: reply.message, name: reply.name });
+        } catch (e) {
+          console.error(`${exp.name}: could not note the failure of run ${runId}: ${(e as Error).message}`);
+        }
         failures.push(`${spec.row} (seed ${spec.seed}): ${reply.message}`);
         if (verbose) console.error(`\n${exp.name}: run '${spec.row}' seed ${spec.seed} failed: ${reply.message}`);
       }
@@ -173,14 +215,24 @@ export async function runExperiment<C extends object>(
     // Inside a Jupyter kernel, training never runs in the kernel's own process: long synchronous
     // steps starve tslab's ZeroMQ socket ("Socket is busy writing") and can kill the kernel.
     const inKernel = process.env.JPY_PARENT_PID !== undefined;
-    if (workers === 1 && !inKernel) {
-      for (const spec of todo) {
-        if (!mayStart()) break;
-        const reply = await executeRun({ experiment: exp.name, preset, spec, dataKey }, exp, (d, t, i) => onProgress(runIdOf(exp.name, spec, dataKey), d, t, i));
-        onDone(spec, reply);
+    const onElsewhere = (runId: string) => {
+      finished += 1;
+      bar?.update(Math.min(todo.length, finished), `run ${runId} finished by another runner`);
+    };
+    while (queue.remaining() && mayStart()) {
+      if (workers === 1 && !inKernel) {
+        for (let spec = take(); spec; spec = take()) {
+          const s = spec;
+          const reply = await executeRun({ experiment: exp.name, preset, spec: s, dataKey }, exp, (d, t, i) => onProgress(runIdOf(exp.name, s, dataKey), d, t, i));
+          onDone(s, reply);
+        }
+      } else {
+        await runInWorkers({ experiment: exp.name, preset, dataKey, blasThreads: plan.blasThreads }, take, workers, onProgress, onDone);
       }
-    } else {
-      await runInWorkers({ experiment: exp.name, preset, dataKey, blasThreads: plan.blasThreads }, todo, workers, onProgress, onDone, mayStart);
+      if (queue.remaining() && mayStart()) {
+        if (verbose) console.log(`\n${exp.name}/${preset}: waiting for ${queue.heldElsewhereList().join(', ')} (claimed by another runner)`);
+        await queue.waitForOthers(onElsewhere);
+      }
     }
     bar?.finish(`${saved} ok, ${failures.length + unsaved.length} failed${interrupted.length ? `, ${interrupted.length} interrupted` : ''} in ${formatDuration((Date.now() - t0) / 1000)}`);
   }
@@ -199,7 +251,7 @@ export async function runExperiment<C extends object>(
   if (failures.length || unsaved.length) {
     const lines = [...unsaved.map((u) => `not saved: ${u}`), ...failures];
     throw new Error(
-      `${exp.name}/${preset}: ${failures.length} of ${todo.length} run(s) failed${unsaved.length ? `, ${unsaved.length} finished but could not be saved` : ''}` +
+      `${exp.name}/${preset}: ${failures.length} of ${executed} run(s) failed${unsaved.length ? `, ${unsaved.length} finished but could not be saved` : ''}` +
         `${notStarted ? `, ${notStarted} not started` : ''} (${savedNote}; rerun to resume the rest from their checkpoints):\n  ${lines.join('\n  ')}`,
     );
   }
@@ -209,8 +261,8 @@ export async function runExperiment<C extends object>(
     config,
     records: ids.map((id) => byId.get(id)!),
     dir,
-    reused,
-    executed: todo.length,
+    reused: specs.length - executed,
+    executed,
     seconds: (Date.now() - t0) / 1000,
   };
 }
@@ -218,18 +270,20 @@ export async function runExperiment<C extends object>(
 /** Runs specs in `n` worker processes, each taking the next spec when it finishes one. */
 function runInWorkers(
   job: { experiment: string; preset: PresetName; dataKey: string | undefined; blasThreads: number },
-  specs: RunSpec[],
+  take: () => RunSpec | null,
   n: number,
   onProgress: (runId: string, done: number, total: number, info: string) => void,
   onDone: (spec: RunSpec, reply: WorkerReply) => void,
-  mayStart: () => boolean,
 ): Promise<void> {
   const { experiment, preset, dataKey } = job;
-  const queue = specs.slice();
   const script = path.join(__dirname, 'worker.js');
   return new Promise((resolve) => {
     let alive = 0;
-    const startWorker = () => {
+    const startWorker = (first: RunSpec | null) => {
+      if (!first) {
+        if (alive === 0) resolve();
+        return;
+      }
       const child: ChildProcess = fork(script, [], {
         env: { ...process.env, OPENBLAS_NUM_THREADS: String(job.blasThreads), REPRO_WORKER: '1' },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -237,8 +291,10 @@ function runInWorkers(
       alive += 1;
       liveWorkers.add(child);
       let current: RunSpec | null = null;
+      let pending: RunSpec | null = first;
       const next = () => {
-        current = mayStart() ? (queue.shift() ?? null) : null;
+        current = pending ?? take();
+        pending = null;
         if (!current) {
           child.send({ type: 'exit' });
           return;
@@ -259,12 +315,13 @@ function runInWorkers(
         if (current) {
           onDone(current, { type: 'error', message: `worker process exited (${signal ?? `code ${code}`}) during the run; rerun to resume from its checkpoint` });
           current = null;
-          if (queue.length && mayStart()) startWorker(); // a crashed worker's share goes to a fresh one
+          startWorker(take()); // a crashed worker's share goes to a fresh one
         }
         if (alive === 0) resolve();
       });
       next();
     };
-    for (let i = 0; i < n; i++) startWorker();
+    for (let i = 0; i < n; i++) startWorker(take());
+    if (alive === 0) resolve();
   });
 }

@@ -353,7 +353,8 @@ function sleepMs(ms: number): void {
   Atomics.wait(sleepCell, 0, 0, ms);
 }
 
-function pidAlive(pid: number): boolean {
+/** True when a process with this pid exists on this host. */
+export function pidAlive(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
@@ -364,7 +365,7 @@ function pidAlive(pid: number): boolean {
 }
 
 /** Takes `<file>.lock`; returns the token written into it (to release only our own lock). */
-function acquireLock(lock: string, opts: AppendOptions): string {
+export function acquireLock(lock: string, opts: AppendOptions): string {
   const token = `${process.pid} ${Date.now()} ${Math.random().toString(36).slice(2)}\n`;
   const timeout = opts.lockTimeoutMs ?? 30_000;
   const staleMs = opts.staleLockMs ?? 60_000;
@@ -438,7 +439,8 @@ function breakIfStale(lock: string, staleMs: number): void {
   }
 }
 
-function releaseLock(lock: string, token: string): void {
+/** Releases `<file>.lock` if it still holds `token`. */
+export function releaseLock(lock: string, token: string): void {
   try {
     if (fs.readFileSync(lock, 'utf8') === token) fs.unlinkSync(lock);
   } catch {
