@@ -90,8 +90,9 @@ export function readRecordFile(file: string, warnings: string[] = []): RunRecord
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null; // not finished, or no records folder to hold it
+    throw writeError(e, 'read the run record', file);
   }
   let value: unknown;
   try {
@@ -120,8 +121,14 @@ export function readRecordFiles(dir: string): { records: RunRecord[]; warnings: 
   try {
     names = fs.readdirSync(recordsDir(dir));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], warnings };
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { records: [], warnings };
+    if (code === 'ENOTDIR') {
+      // Nothing can be read from it; saving a record there fails later with its own clear error (and the record is kept aside).
+      warnings.push(`${recordsDir(dir)} is not a folder: no record files read from it, and finished runs cannot be saved there until it is moved away`);
+      return { records: [], warnings };
+    }
+    throw writeError(e, 'read the records folder', recordsDir(dir));
   }
   const records: RunRecord[] = [];
   for (const n of names.filter((n) => n.endsWith('.json')).sort()) {

@@ -62,17 +62,18 @@ test('1, 7: a failed results append with workers: no crash, records kept aside, 
   const results = path.join(tmp, 'append');
   const dir = path.join(results, 'setup-check', 'smoke');
   fs.mkdirSync(dir, { recursive: true });
-  fs.symlinkSync(path.join(dir, 'missing-folder', 'runs.jsonl'), path.join(dir, 'runs.jsonl'));
+  // The record store cannot take a record: `records/` (lib/report/records.ts) is a file, not a folder.
+  fs.writeFileSync(path.join(dir, 'records'), '');
   const a = run(results, ['--set', 'seeds=[0,1]'], { REPRO_WORKERS: '999' });
   assert.equal(a.status, 1, a.err);
   assert.match(a.err, /REPRO_WORKERS=999 is more than the \d+ core\(s\); using \d+/);
-  assert.match(a.err, /finished but its record was not saved: cannot open .*runs\.jsonl: ENOENT/);
+  assert.match(a.err, /finished but its record was not saved: .*records/);
   assert.match(a.err, /the record is kept in .*record\.json \(a rerun adds it to runs\.jsonl without retraining\)/);
   assert.match(a.err, /no run of this call was saved/);
   assert.doesNotMatch(a.err, /\n\s+at /, 'no stack trace');
   const aside = fs.readdirSync(path.join(dir, 'checkpoints')).filter((id) => fs.existsSync(path.join(dir, 'checkpoints', id, 'record.json')));
   assert.ok(aside.length >= 1);
-  fs.unlinkSync(path.join(dir, 'runs.jsonl')); // the disk is fixed
+  fs.unlinkSync(path.join(dir, 'records')); // the disk is fixed
   const b = run(results, ['--set', 'seeds=[0,1]']);
   assert.equal(b.status, 0, b.err);
   assert.equal((b.out.match(/added the record of run/g) ?? []).length, aside.length);
