@@ -41,8 +41,16 @@ interface CpuBackend {
   makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.TypedArray): tf.TensorInfo;
 }
 
+let enabled = true;
+
+/** Turns the fused path off (true: back on) for this process: the benchmark's "before" rows. */
+export function setFusedAdamW(on: boolean): void {
+  enabled = on;
+}
+
 /** Which fused implementation serves on the current engine, or null (use the per-tensor ops). */
 export function fusedAdamWEngine(): FusedAdamWEngine | null {
+  if (!enabled) return null;
   const name = tf.getBackend();
   if (name === 'wasm') return activeBlas() ? 'wasm-native' : 'wasm-js';
   if (name === 'cpu') return 'cpu-js';
