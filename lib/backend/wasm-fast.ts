@@ -13,11 +13,13 @@
  *  - Unpack: one rank-N Slice per output (slow at rank 5); here contiguous run copies.
  *  - Sum over leading axes (bias gradients): the stock kernel transposes first; here ones·X with
  *    the BLAS when the native path is on, else a float64 column sum.
+ *  - Concat, SplitV: run copies on the heap instead of a per-element path (wasm-fast-copy.ts).
  *  - Identity: the stock kernel copies; tensors are immutable, so share the data (as the cpu
  *    engine does). Gradients and tf.clone call it hundreds of times per step.
  */
 import * as tf from '@tensorflow/tfjs';
 import { activeBlas } from './matmul';
+import { concatKernel, splitVKernel } from './wasm-fast-copy';
 import { WasmBackend, elemOffset, replaceKernel, restoreKernel, runWasmKernel, stockKernel } from './wasm-heap';
 
 /** Merges input dims that stay adjacent and in order under `perm`; drops size-1 dims. */
@@ -239,7 +241,7 @@ const identityKernel: tf.KernelFunc = ({ inputs, backend }) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
-export const FAST_KERNELS = ['Transpose', 'Pow', 'Tanh', 'Identity', 'Unpack', 'Sum'] as const;
+export const FAST_KERNELS = ['Transpose', 'Pow', 'Tanh', 'Identity', 'Unpack', 'Sum', 'Concat', 'SplitV'] as const;
 
 /** Installs (or with `on` false removes) the faster kernels. */
 export function setFastKernels(on: boolean): void {
@@ -256,4 +258,8 @@ export function setFastKernels(on: boolean): void {
   replaceKernel('Unpack', unpackKernel);
   const stockSum = stockKernel('Sum');
   if (stockSum) replaceKernel('Sum', sumKernel(stockSum.kernelFunc));
+  const stockConcat = stockKernel('Concat');
+  if (stockConcat) replaceKernel('Concat', concatKernel(stockConcat.kernelFunc));
+  const stockSplitV = stockKernel('SplitV');
+  if (stockSplitV) replaceKernel('SplitV', splitVKernel(stockSplitV.kernelFunc));
 }
