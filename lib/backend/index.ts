@@ -170,7 +170,7 @@ async function tryWasm(notes: string[], say: (line: string) => void): Promise<En
   if (path_ !== 'native') setMatmulPath(path_);
   // the repaired configuration also replaces the slow elementwise/transpose kernels (wasm-fast.ts)
   setFastKernels(path_ !== 'stock');
-  if (path_ !== 'stock') notes.push('fast wasm kernels: Transpose, Pow (small integer exponents), Tanh, Identity, Unpack, Sum (leading axes), Concat, SplitV');
+  if (path_ !== 'stock') notes.push('fast wasm kernels: Transpose, Pow (small integer exponents), Tanh, Identity, Unpack, Sum (leading axes), Concat, SplitV, Cast (same dtype)');
   return { engine: 'wasm', version: packageVersion('@tensorflow/tfjs-backend-wasm'), threads, matmul, notes, ...(blas ? { blas } : {}) };
 }
 

@@ -202,6 +202,10 @@ describe('training kernels against the cpu engine (values and gradients)', () =>
         const rot = tf.concat([tf.neg(x2), x1], -1);
         return tf.concat([...outs, p, q, r, u, v, rot].map((t) => t.reshape([-1])), 0);
       }, [[2, 3, 4], [2, 3, 4], [2, 3, 4]], 41)],
+    ['cast to the same dtype and across dtypes, with the gradient of a product', 0, () => [
+      tf.cast(randTensor([3, 4], 42), 'float32'), tf.cast(tf.cast(randTensor([3, 4], 43), 'int32'), 'float32'), tf.cast(tf.cast(tf.range(-2, 3), 'bool'), 'float32'),
+      ...gradsOf((a, b) => tf.mul(a, b), [[3, 4], [4]], 44),
+    ]],
     ['concat and split of int32 and bool', 0, () => {
       const i = tf.reshape(tf.range(0, 24, 1, 'int32'), [2, 3, 4]);
       const b = tf.greater(tf.mod(i, 5), 1);
