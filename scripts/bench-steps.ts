@@ -9,8 +9,13 @@
  *    (the step's cost does not depend on the text), the preset's AdamW.
  *  - 'mae': the mae-sweep experiment's cpu preset model (ViT encoder + decoder on 28×28 images,
  *    75% masking), batch 128 random images, the preset's AdamW.
+ *
+ * It imports only library code that predates the fused kernels, so the benchmark can compile it
+ * inside a copy of an earlier commit and time "before" in the same run
+ * (`node build/scripts/bench-steps.js --child '{"net":"mae","warmup":1,"steps":5}'`).
  */
 import * as tf from '@tensorflow/tfjs';
+import { describeEngine, initEngine } from '../lib/backend';
 import { resolveConfig } from '../lib/experiments/run';
 import { experiment as ancreLm, modelConfig, ANCRE_LM_WIRINGS } from '../lib/experiments/ancre-lm';
 import { experiment as maeSweep, maskSeed } from '../lib/experiments/mae-sweep';
@@ -101,4 +106,46 @@ export function buildStep(model: StepModel, m: ModelShape = MODEL): BenchStep {
     imgs.dispose();
     mae.dispose();
   });
+}
+
+export interface StepTiming {
+  /** wall ms per step */
+  ms: number;
+  /** CPU ms (user + system) per step */
+  cpuMs: number;
+  /** epoch ms of the timed window */
+  start: number;
+  end: number;
+  leaked: number;
+  loss: number[];
+  describe: string;
+}
+
+/** Times `steps` steps after `warmup` (the first fills per-model caches: tensors counted from the second on). */
+export function timeSteps(net: BenchStep, warmup: number, steps: number): StepTiming {
+  const loss: number[] = [];
+  for (let i = 0; i < Math.max(1, warmup); i++) loss.push(net.step());
+  const before = tf.memory().numTensors;
+  const start = Date.now();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) loss.push(net.step());
+  const ms = (performance.now() - t0) / steps;
+  const cu = process.cpuUsage(c0);
+  return { ms, cpuMs: (cu.user + cu.system) / 1000 / steps, start, end: Date.now(), leaked: tf.memory().numTensors - before, loss, describe: net.describe };
+}
+
+if (require.main === module && process.argv[2] === '--child') {
+  const task = JSON.parse(process.argv[3]) as { net: StepModel; warmup: number; steps: number; model?: ModelShape };
+  initEngine({ quiet: true })
+    .then((engine) => {
+      const net = buildStep(task.net, task.model ?? MODEL);
+      const r = timeSteps(net, task.warmup, task.steps);
+      net.dispose();
+      process.stdout.write(`BENCH ${JSON.stringify({ ...r, engine: describeEngine(engine) })}\n`);
+    })
+    .catch((e) => {
+      console.error(e instanceof Error ? e.stack : e);
+      process.exit(1);
+    });
 }

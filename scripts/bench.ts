@@ -33,8 +33,9 @@ import { describeEngine, initEngine, EngineInfo } from '../lib/backend';
 import { profileOps, OpProfile } from '../lib/backend/profile';
 import { resultsRoot, REPO_ROOT } from '../lib/paths';
 import { setFusedAdamW } from '../lib/train/adamw-fused';
-import { buildStep, MODEL, ModelShape, StepModel } from './bench-steps';
+import { buildStep, MODEL, ModelShape, StepModel, timeSteps } from './bench-steps';
 import { runTorch, torchVariants, TorchResult } from './bench-torch';
+import { Baseline, prepareBaseline } from './bench-baseline';
 import { cpuFlags } from '../lib/backend/blas-select';
 
 function stepFlops(m: ModelShape): number {
@@ -89,22 +90,10 @@ async function child(task: Task): Promise<ChildResult> {
   }
   setFusedAdamW(task.fused !== false);
   const net = buildStep(task.net ?? 'transformer', task.model);
-  const loss: number[] = [];
-  const step = () => void loss.push(net.step());
-  // the first step fills per-model caches (causal masks): count tensors from the second step on
-  for (let i = 0; i < Math.max(1, task.warmup); i++) step();
-  const before = tf.memory().numTensors;
-  const start = Date.now();
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (let i = 0; i < task.steps; i++) step();
-  const ms = (performance.now() - t0) / task.steps;
-  const cu = process.cpuUsage(c0);
-  const end = Date.now();
-  const leaked = tf.memory().numTensors - before;
-  const profile = task.profile ? await profileOps(step) : undefined;
+  const r = timeSteps(net, task.warmup, task.steps);
+  const profile = task.profile ? await profileOps(() => net.step()) : undefined;
   net.dispose();
-  return { ...base, value: ms, cpuValue: (cu.user + cu.system) / 1000 / task.steps, start, end, leaked, loss, profile, describeStep: net.describe };
+  return { ...base, value: r.ms, cpuValue: r.cpuMs, start: r.start, end: r.end, leaked: r.leaked, loss: r.loss, profile, describeStep: r.describe };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,18 +113,18 @@ const CONFIGS: Config[] = [
   { name: 'cpu', env: { REPRO_ENGINE: 'cpu' }, label: 'pure-JS cpu' },
 ];
 
-function runChild(cfg: Config, task: Task): Promise<ChildResult> {
+function runChild(cfg: Config, task: Task | Record<string, unknown>, script = __filename): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...cfg.env };
     for (const k of ['REPRO_NATIVE_MATMUL', 'REPRO_WASM_KERNELS']) if (!(k in cfg.env)) delete env[k];
-    const p = spawn(process.execPath, [__filename, '--child', JSON.stringify(task)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [script, '--child', JSON.stringify(task)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err += d));
     p.on('close', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('BENCH '));
-      if (code !== 0 || !line) return reject(new Error(`${cfg.name} ${task.kind} failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' | ')}`));
+      if (code !== 0 || !line) return reject(new Error(`${cfg.name} ${String((task as Record<string, unknown>).kind ?? (task as Record<string, unknown>).net)} failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' | ')}`));
       for (const l of err.split('\n')) if (l.trim()) console.log(`  [${cfg.name}] ${l}`);
       resolve(JSON.parse(line.slice(6)) as ChildResult);
     });
@@ -171,6 +160,9 @@ function profileTable(p: OpProfile, top = 12): string {
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
+  const bi = process.argv.indexOf('--baseline');
+  const baselineRef = bi > 0 ? process.argv[bi + 1] : '';
+  if (bi > 0 && !baselineRef) throw new Error('--baseline needs a commit (e.g. --baseline main)');
   const model: ModelShape = quick ? { ...MODEL, B: 16 } : MODEL;
   const flops = stepFlops(model);
   const t0 = Date.now();
@@ -218,15 +210,25 @@ async function main(): Promise<void> {
   // The fused AdamW against the per-tensor one (the code before it) on the benchmark model and the
   // ancre-lm and mae cpu configs, on the best configuration.
   const best = configs.find((c) => c.name === 'native-blas') ?? configs.find((c) => c.name === 'wasm-repaired')!;
-  const extra: { net: StepModel; describe: string; perTensor: StepRow; fused: StepRow }[] = [];
+  const extra: { net: StepModel; describe: string; perTensor: StepRow; fused: StepRow; baseline: StepRow | null }[] = [];
+  let baseline: Baseline | null = null;
+  if (baselineRef) {
+    console.log(`baseline      preparing commit ${baselineRef} (git archive, its own addon, tsc) ...`);
+    baseline = prepareBaseline(baselineRef);
+    console.log(`baseline      ${baseline.commit} in ${baseline.dir}`);
+  }
   for (const net of ['transformer', 'ancre-lm', 'mae'] as StepModel[]) {
     const plan = quick ? { warmup: 1, steps: 2 } : { warmup: 1, steps: 5 };
+    const base = baseline ? await runChild(best, { net, model, ...plan }, baseline.script) : null;
     const before = await runChild(best, { kind: 'step', model, net, ...plan, fused: false });
     const after = net === 'transformer' && steps[best.name] ? null : await runChild(best, { kind: 'step', model, net, ...plan, profile: true });
     if (after?.profile) profiles[net] = after.profile;
     const fused = after ? stepRow(after, plan.steps) : steps[best.name];
-    extra.push({ net, describe: before.describeStep ?? net, perTensor: stepRow(before, plan.steps), fused });
-    console.log(`step ${net.padEnd(12)} per-tensor AdamW ${f1(before.cpuValue)} ms CPU, fused ${f1(fused.cpuMs)} ms CPU (${(before.cpuValue / fused.cpuMs).toFixed(2)}x)   ${before.describeStep}`);
+    // the baseline child prints StepTiming: ms, cpuMs, leaked, loss, describe
+    const b = base as unknown as { ms: number; cpuMs: number; leaked: number; loss: number[]; describe: string } | null;
+    const baseRow = b ? { ms: b.ms, cpuMs: b.cpuMs, steps: plan.steps, leaked: b.leaked, loss: b.loss, describe: b.describe } : null;
+    extra.push({ net, describe: before.describeStep ?? net, perTensor: stepRow(before, plan.steps), fused, baseline: baseRow });
+    console.log(`step ${net.padEnd(12)} ${baseRow ? `${baseline!.commit} ${f1(baseRow.cpuMs)} ms CPU, ` : ''}per-tensor AdamW ${f1(before.cpuValue)} ms CPU, now ${f1(fused.cpuMs)} ms CPU (${((baseRow?.cpuMs ?? before.cpuValue) / fused.cpuMs).toFixed(2)}x)   ${before.describeStep}`);
   }
 
   // 1 vs 2 processes on the best configuration (wall-clock throughput: that is the point).
@@ -290,8 +292,11 @@ async function main(): Promise<void> {
   for (const t of torchRuns) blasRows.push([`PyTorch: ${t.variant}`, t.blas.library, t.blas.kernel, f1(t.matmulGflops), `${((100 * t.matmulGflops) / fastestMatmul).toFixed(0)}%`, `${t.how}; sgemm_ from ${t.blas.file}`]);
   const blasTable = table(['side', 'BLAS library', 'kernel', '1024³ GFLOP/s (CPU)', 'of fastest', 'why'], blasRows);
   const extraTable = table(
-    ['step', 'ms/step CPU, per-tensor AdamW (before)', 'ms/step CPU, fused AdamW', 'speed-up', 'tensors leaked'],
-    extra.map((e) => [e.describe, f1(e.perTensor.cpuMs), f1(e.fused.cpuMs), `${(e.perTensor.cpuMs / e.fused.cpuMs).toFixed(2)}x`, `${e.perTensor.leaked}, ${e.fused.leaked}`]),
+    ['step', ...(baseline ? [`ms/step CPU, commit ${baseline.commit} (before)`] : []), 'ms/step CPU, per-tensor AdamW', 'ms/step CPU, now', 'speed-up', 'tensors leaked'],
+    extra.map((e) => [
+      e.describe, ...(e.baseline ? [f1(e.baseline.cpuMs)] : baseline ? ['failed'] : []), f1(e.perTensor.cpuMs), f1(e.fused.cpuMs),
+      `${((e.baseline?.cpuMs ?? e.perTensor.cpuMs) / e.fused.cpuMs).toFixed(2)}x`, [e.baseline?.leaked, e.perTensor.leaked, e.fused.leaked].filter((x) => x !== undefined).join(', '),
+    ]),
   );
   // CPU ms per step of each process: flat from 1 to 2 processes means the processes do not slow
   // each other down (one BLAS thread each); a speed-up below 2x then means the cores were busy.
@@ -328,7 +333,7 @@ async function main(): Promise<void> {
     '',
     blasTable,
     '',
-    'Extra step rows: the fused AdamW (lib/train/adamw-fused.ts, one pass over all parameters) against the per-tensor TF.js ops it replaced, same process configuration:',
+    `Extra step rows (${best.name}): ${baseline ? `commit ${baseline.commit} (before the fused kernels, built in a copy of that commit in this run), ` : ''}today's code with the per-tensor AdamW (the fused norms, GELU, cross-entropy and copy kernels on), and today's code; "speed-up": ${baseline ? 'before' : 'per-tensor AdamW'} over now:`,
     '',
     extraTable,
     '',
@@ -350,7 +355,7 @@ async function main(): Promise<void> {
     quick, machine: { cpu: cpuInfo, cores: os.cpus().length, node: process.version, loadavg: [load0, load1], loadavgBeforeProcesses: loadPar, cpuFlags: cpuFlags().filter((f) => /^(avx|fma|sse4)/.test(f)) },
     commit, date: new Date().toISOString(), model, stepGflop: flops / 1e9,
     blas: { ours: probe.blas ?? null, torch: torchRuns.map((t) => ({ variant: t.variant, how: t.how, ...t.blas })) },
-    matmul, steps, extraSteps: extra, profile: profiles,
+    matmul, steps, extraSteps: extra, baseline: baseline ? { commit: baseline.commit } : null, profile: profiles,
     processes: { config: best.name, steps: parPlan.steps, one: tput1, two: tput2, cpuMsPerStep: [one, ...two].map((r) => r.cpuValue) },
     torch: torchRuns.length ? torchRuns : torchSkip, torchBest: torchBest?.variant ?? null,
   };
