@@ -1,5 +1,6 @@
 /*
- * repro_blas: single-precision GEMM from the system BLAS for the TF.js wasm engine.
+ * repro_blas: single-precision GEMM from a system BLAS for the TF.js wasm engine, plus the
+ * fused AdamW update (lib/train/adamw.ts) over the same heap.
  *
  * The wasm engine keeps every tensor in one WebAssembly.Memory; JavaScript sees it as a
  * Float32Array (HEAPF32). This addon receives that view plus element offsets and calls
@@ -7,37 +8,73 @@
  * of (A, B) offsets, which is how TF.js's broadcast batch dimensions of any rank arrive here
  * after the JavaScript side has flattened them (lib/backend/matmul.ts).
  *
+ * Linux: the BLAS is opened at run time with dlopen (OpenBLAS or BLIS, several side by side),
+ * so lib/backend/blas-select.ts can measure them, self-check them and pick one; the addon links
+ * no BLAS itself. macOS: Accelerate, linked at build time (REPRO_ACCELERATE).
+ *
+ *   openLibrary(kind: 'openblas'|'blis', file: string, coretype: string): number
+ *     dlopen `file`; with coretype non-empty and OPENBLAS_CORETYPE unset, OpenBLAS is loaded
+ *     with OPENBLAS_CORETYPE=coretype (tests simulate a generic kernel), then the variable is
+ *     removed again. A user's OPENBLAS_CORETYPE is never changed. Returns a library index.
+ *   useLibrary(index): void           sgemmBatch runs on this library from now on
+ *   libraryInfo(index): { kind, config, kernel, version, threads }
  *   sgemmBatch(heap: Float32Array, transA: boolean, transB: boolean, M, N, K,
  *              aOffs: Uint32Array, bOffs: Uint32Array, cOff: number): void
  *     for i in 0..batch-1:  C_i = op(A_i) · op(B_i),  C_i at cOff + i*M*N (row-major, ldc = N)
  *     A_i at aOffs[i], [M,K] (or [K,M] if transA);  B_i at bOffs[i], [K,N] (or [N,K] if transB)
- *   info(): { blas: string, threads: number }
- *   setThreads(n: number): void
+ *   info(): { blas: string, threads: number }   (the library in use)
+ *   setThreads(n: number): void                 (the library in use)
+ *   sumSquares(heap, offs: Uint32Array, sizes: Uint32Array): number   Σ x² in double
+ *   adamw(heap, table: Uint32Array [n*8: p g m v pOut mOut vOut size], decay: Uint8Array [n],
+ *         s: Float64Array [beta1, beta2, eps, lr, weightDecay, bc1, bc2, gradScale]): void
+ *     the per-tensor AdamW's float32 arithmetic, op for op (see lib/train/adamw.ts)
  */
 #include <node_api.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef REPRO_ACCELERATE
 #include <Accelerate/Accelerate.h>
 #else
-#include <cblas.h>
+#include <dlfcn.h>
+/* CBLAS enum values (cblas.h), declared here: no BLAS header is needed to build. */
+enum { RB_RowMajor = 101, RB_NoTrans = 111, RB_Trans = 112 };
 #endif
 
-#ifdef REPRO_OPENBLAS
-/* Declared here as well: not every cblas.h on the include path is OpenBLAS's own. */
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);
-char *openblas_get_config(void);
-#endif
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
+                         float *, int);
 
-#define CHECK(call)                                                   \
-  do {                                                                \
-    if ((call) != napi_ok) {                                          \
+#define MAX_LIBS 4
+typedef struct {
+  char kind[16];
+  void *handle;
+  sgemm_fn sgemm;
+  /* OpenBLAS */
+  char *(*ob_config)(void);
+  char *(*ob_corename)(void);
+  void (*ob_set_threads)(int);
+  int (*ob_get_threads)(void);
+  /* BLIS */
+  int (*bl_arch_id)(void);
+  const char *(*bl_arch_string)(int);
+  const char *(*bl_version)(void);
+  void (*bl_set_threads)(int64_t);
+  int64_t (*bl_get_threads)(void);
+} blas_lib;
+
+static blas_lib libs[MAX_LIBS];
+static int nlibs = 0;
+static int active = -1;
+
+#define CHECK(call)                                                        \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
       napi_throw_error(env, NULL, "repro_blas: N-API call failed: " #call); \
-      return NULL;                                                    \
-    }                                                                 \
+      return NULL;                                                         \
+    }                                                                      \
   } while (0)
 
 static napi_value fail(napi_env env, const char *msg) {
@@ -45,15 +82,30 @@ static napi_value fail(napi_env env, const char *msg) {
   return NULL;
 }
 
-static int get_u32_array(napi_env env, napi_value v, uint32_t **data, size_t *len) {
+static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
   napi_typedarray_type type;
-  void *ptr;
   napi_value buf;
   size_t off;
-  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &buf, &off) != napi_ok) return 0;
-  if (type != napi_uint32_array) return 0;
-  *data = (uint32_t *)ptr;
+  if (napi_get_typedarray_info(env, v, &type, len, data, &buf, &off) != napi_ok) return 0;
+  return type == want;
+}
+
+static void run_sgemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C) {
+#ifdef REPRO_ACCELERATE
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda,
+              B, ldb, 0.0f, C, N);
+#else
+  libs[active].sgemm(RB_RowMajor, ta ? RB_Trans : RB_NoTrans, tb ? RB_Trans : RB_NoTrans, M, N, K, 1.0f, A, lda, B,
+                     ldb, 0.0f, C, N);
+#endif
+}
+
+static int have_library(void) {
+#ifdef REPRO_ACCELERATE
   return 1;
+#else
+  return active >= 0;
+#endif
 }
 
 static napi_value sgemm_batch(napi_env env, napi_callback_info cbinfo) {
@@ -61,13 +113,11 @@ static napi_value sgemm_batch(napi_env env, napi_callback_info cbinfo) {
   napi_value argv[9];
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
   if (argc != 9) return fail(env, "repro_blas.sgemmBatch: expected 9 arguments");
+  if (!have_library()) return fail(env, "repro_blas.sgemmBatch: no BLAS library opened (openLibrary, useLibrary)");
 
-  napi_typedarray_type type;
-  size_t heap_len, off;
+  size_t heap_len;
   void *heap_ptr;
-  napi_value ab;
-  if (napi_get_typedarray_info(env, argv[0], &type, &heap_len, &heap_ptr, &ab, &off) != napi_ok ||
-      type != napi_float32_array)
+  if (!get_typed(env, argv[0], napi_float32_array, &heap_ptr, &heap_len))
     return fail(env, "repro_blas.sgemmBatch: heap must be a Float32Array");
   float *heap = (float *)heap_ptr;
 
@@ -78,18 +128,18 @@ static napi_value sgemm_batch(napi_env env, napi_callback_info cbinfo) {
   CHECK(napi_get_value_int64(env, argv[3], &M));
   CHECK(napi_get_value_int64(env, argv[4], &N));
   CHECK(napi_get_value_int64(env, argv[5], &K));
-  uint32_t *a_offs, *b_offs;
+  void *pa, *pb;
   size_t na, nb;
-  if (!get_u32_array(env, argv[6], &a_offs, &na) || !get_u32_array(env, argv[7], &b_offs, &nb))
+  if (!get_typed(env, argv[6], napi_uint32_array, &pa, &na) || !get_typed(env, argv[7], napi_uint32_array, &pb, &nb))
     return fail(env, "repro_blas.sgemmBatch: aOffs and bOffs must be Uint32Arrays");
+  const uint32_t *a_offs = pa, *b_offs = pb;
   if (na != nb) return fail(env, "repro_blas.sgemmBatch: aOffs and bOffs differ in length");
   CHECK(napi_get_value_int64(env, argv[8], &c_off));
   if (M < 0 || N < 0 || K < 0 || c_off < 0) return fail(env, "repro_blas.sgemmBatch: negative size");
 
   /* Bounds: every operand must lie inside the heap view, or we would scribble on wasm memory. */
   const uint64_t a_size = (uint64_t)M * K, b_size = (uint64_t)K * N, c_size = (uint64_t)M * N;
-  if ((uint64_t)c_off + c_size * na > heap_len)
-    return fail(env, "repro_blas.sgemmBatch: output outside the heap");
+  if ((uint64_t)c_off + c_size * na > heap_len) return fail(env, "repro_blas.sgemmBatch: output outside the heap");
   for (size_t i = 0; i < na; i++) {
     if ((uint64_t)a_offs[i] + a_size > heap_len || (uint64_t)b_offs[i] + b_size > heap_len)
       return fail(env, "repro_blas.sgemmBatch: operand outside the heap");
@@ -102,31 +152,160 @@ static napi_value sgemm_batch(napi_env env, napi_callback_info cbinfo) {
   const int lda = ta ? (int)M : (int)K;
   const int ldb = tb ? (int)K : (int)N;
   for (size_t i = 0; i < na; i++) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (int)M, (int)N, (int)K, 1.0f, heap + a_offs[i], lda, heap + b_offs[i], ldb, 0.0f,
-                heap + c_off + i * c_size, (int)N);
+    run_sgemm(ta, tb, (int)M, (int)N, (int)K, heap + a_offs[i], lda, heap + b_offs[i], ldb, heap + c_off + i * c_size);
   }
   return NULL;
 }
 
+static napi_value set_str(napi_env env, napi_value obj, const char *key, const char *val) {
+  napi_value s;
+  CHECK(napi_create_string_utf8(env, val ? val : "", NAPI_AUTO_LENGTH, &s));
+  CHECK(napi_set_named_property(env, obj, key, s));
+  return obj;
+}
+
+static napi_value set_int(napi_env env, napi_value obj, const char *key, int64_t val) {
+  napi_value n;
+  CHECK(napi_create_int64(env, val, &n));
+  CHECK(napi_set_named_property(env, obj, key, n));
+  return obj;
+}
+
+static int lib_threads(int i) {
+#ifdef REPRO_ACCELERATE
+  (void)i;
+  return 0;
+#else
+  if (libs[i].ob_get_threads) return libs[i].ob_get_threads();
+  if (libs[i].bl_get_threads) return (int)libs[i].bl_get_threads();
+  return 0;
+#endif
+}
+
+static napi_value library_info_of(napi_env env, int i) {
+  napi_value obj;
+  CHECK(napi_create_object(env, &obj));
+#ifdef REPRO_ACCELERATE
+  (void)i;
+  if (!set_str(env, obj, "kind", "accelerate") || !set_str(env, obj, "config", "Accelerate") ||
+      !set_str(env, obj, "kernel", "") || !set_str(env, obj, "version", "") || !set_int(env, obj, "threads", 0))
+    return NULL;
+#else
+  blas_lib *l = &libs[i];
+  char version[64] = "";
+  const char *config = "", *kernel = "";
+  if (l->ob_config) {
+    config = l->ob_config();
+    kernel = l->ob_corename ? l->ob_corename() : "";
+    /* 'OpenBLAS 0.3.21 DYNAMIC_ARCH ...' -> '0.3.21' */
+    if (config && sscanf(config, "OpenBLAS %63s", version) != 1) version[0] = 0;
+  } else if (l->bl_arch_id) {
+    kernel = l->bl_arch_string ? l->bl_arch_string(l->bl_arch_id()) : "";
+    snprintf(version, sizeof version, "%s", l->bl_version ? l->bl_version() : "");
+    config = "BLIS";
+  }
+  if (!set_str(env, obj, "kind", l->kind) || !set_str(env, obj, "config", config) ||
+      !set_str(env, obj, "kernel", kernel) || !set_str(env, obj, "version", version) ||
+      !set_int(env, obj, "threads", lib_threads(i)))
+    return NULL;
+#endif
+  return obj;
+}
+
+static napi_value library_info(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t i;
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &i) != napi_ok) return fail(env, "repro_blas.libraryInfo: expected an index");
+#ifndef REPRO_ACCELERATE
+  if (i < 0 || i >= nlibs) return fail(env, "repro_blas.libraryInfo: no such library index");
+#endif
+  return library_info_of(env, i);
+}
+
 static napi_value info(napi_env env, napi_callback_info cbinfo) {
   (void)cbinfo;
-  napi_value obj, s, n;
+  if (!have_library()) return fail(env, "repro_blas.info: no BLAS library opened");
+  napi_value obj;
   CHECK(napi_create_object(env, &obj));
-#ifdef REPRO_OPENBLAS
-  const char *cfg = openblas_get_config();
-  CHECK(napi_create_string_utf8(env, cfg ? cfg : "OpenBLAS", NAPI_AUTO_LENGTH, &s));
-  CHECK(napi_create_int32(env, openblas_get_num_threads(), &n));
-#elif defined(REPRO_ACCELERATE)
-  CHECK(napi_create_string_utf8(env, "Accelerate", NAPI_AUTO_LENGTH, &s));
-  CHECK(napi_create_int32(env, 0, &n));
+#ifdef REPRO_ACCELERATE
+  if (!set_str(env, obj, "blas", "Accelerate") || !set_int(env, obj, "threads", 0)) return NULL;
 #else
-  CHECK(napi_create_string_utf8(env, "cblas", NAPI_AUTO_LENGTH, &s));
-  CHECK(napi_create_int32(env, 0, &n));
+  char label[96];
+  if (libs[active].ob_config) snprintf(label, sizeof label, "%s", libs[active].ob_config());
+  else snprintf(label, sizeof label, "BLIS %s", libs[active].bl_version ? libs[active].bl_version() : "");
+  if (!set_str(env, obj, "blas", label) || !set_int(env, obj, "threads", lib_threads(active))) return NULL;
 #endif
-  CHECK(napi_set_named_property(env, obj, "blas", s));
-  CHECK(napi_set_named_property(env, obj, "threads", n));
   return obj;
+}
+
+#ifndef REPRO_ACCELERATE
+static napi_value open_library(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 3;
+  napi_value argv[3];
+  char kind[16], file[512], core[64];
+  size_t len;
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  if (argc != 3) return fail(env, "repro_blas.openLibrary: expected (kind, file, coretype)");
+  CHECK(napi_get_value_string_utf8(env, argv[0], kind, sizeof kind, &len));
+  CHECK(napi_get_value_string_utf8(env, argv[1], file, sizeof file, &len));
+  CHECK(napi_get_value_string_utf8(env, argv[2], core, sizeof core, &len));
+  const int is_openblas = strcmp(kind, "openblas") == 0;
+  if (!is_openblas && strcmp(kind, "blis") != 0) return fail(env, "repro_blas.openLibrary: kind must be 'openblas' or 'blis'");
+  if (nlibs >= MAX_LIBS) return fail(env, "repro_blas.openLibrary: too many libraries opened");
+  const int set_core = is_openblas && core[0] && getenv("OPENBLAS_CORETYPE") == NULL;
+  if (set_core) setenv("OPENBLAS_CORETYPE", core, 1);
+  /* DEEPBIND: each library's internal calls (cblas -> sgemm_) stay inside it. */
+  void *h = dlopen(file, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  if (set_core) unsetenv("OPENBLAS_CORETYPE");
+  if (!h) {
+    char msg[700];
+    snprintf(msg, sizeof msg, "repro_blas.openLibrary: %s", dlerror());
+    return fail(env, msg);
+  }
+  blas_lib *l = &libs[nlibs];
+  memset(l, 0, sizeof *l);
+  snprintf(l->kind, sizeof l->kind, "%s", kind);
+  l->handle = h;
+  l->sgemm = (sgemm_fn)dlsym(h, "cblas_sgemm");
+  if (is_openblas) {
+    l->ob_config = (char *(*)(void))dlsym(h, "openblas_get_config");
+    l->ob_corename = (char *(*)(void))dlsym(h, "openblas_get_corename");
+    l->ob_set_threads = (void (*)(int))dlsym(h, "openblas_set_num_threads");
+    l->ob_get_threads = (int (*)(void))dlsym(h, "openblas_get_num_threads");
+  } else {
+    l->bl_arch_id = (int (*)(void))dlsym(h, "bli_arch_query_id");
+    l->bl_arch_string = (const char *(*)(int))dlsym(h, "bli_arch_string");
+    l->bl_version = (const char *(*)(void))dlsym(h, "bli_info_get_version_str");
+    l->bl_set_threads = (void (*)(int64_t))dlsym(h, "bli_thread_set_num_threads");
+    l->bl_get_threads = (int64_t(*)(void))dlsym(h, "bli_thread_get_num_threads");
+  }
+  if (!l->sgemm || (is_openblas ? !l->ob_config : !l->bl_arch_id)) {
+    char msg[700];
+    snprintf(msg, sizeof msg, "repro_blas.openLibrary: %s lacks cblas_sgemm or its %s query", file,
+             is_openblas ? "openblas_get_config" : "bli_arch_query_id");
+    dlclose(h);
+    return fail(env, msg);
+  }
+  napi_value idx;
+  CHECK(napi_create_int32(env, nlibs, &idx));
+  nlibs++;
+  return idx;
+}
+#endif
+
+static napi_value use_library(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t i;
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &i) != napi_ok) return fail(env, "repro_blas.useLibrary: expected an index");
+#ifndef REPRO_ACCELERATE
+  if (i < 0 || i >= nlibs) return fail(env, "repro_blas.useLibrary: no such library index");
+  active = i;
+#endif
+  return NULL;
 }
 
 static napi_value set_threads(napi_env env, napi_callback_info cbinfo) {
@@ -137,9 +316,88 @@ static napi_value set_threads(napi_env env, napi_callback_info cbinfo) {
   if (argc != 1) return fail(env, "repro_blas.setThreads: expected 1 argument");
   CHECK(napi_get_value_int32(env, argv[0], &t));
   if (t < 1) return fail(env, "repro_blas.setThreads: threads must be >= 1");
-#ifdef REPRO_OPENBLAS
-  openblas_set_num_threads(t);
+#ifndef REPRO_ACCELERATE
+  if (active < 0) return fail(env, "repro_blas.setThreads: no BLAS library opened");
+  if (libs[active].ob_set_threads) libs[active].ob_set_threads(t);
+  if (libs[active].bl_set_threads) libs[active].bl_set_threads(t);
 #endif
+  return NULL;
+}
+
+static napi_value sum_squares(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  void *ph, *po, *ps;
+  size_t heap_len, no, ns;
+  if (argc != 3 || !get_typed(env, argv[0], napi_float32_array, &ph, &heap_len) ||
+      !get_typed(env, argv[1], napi_uint32_array, &po, &no) || !get_typed(env, argv[2], napi_uint32_array, &ps, &ns) || no != ns)
+    return fail(env, "repro_blas.sumSquares: expected (Float32Array heap, Uint32Array offsets, Uint32Array sizes)");
+  const float *heap = ph;
+  const uint32_t *offs = po, *sizes = ps;
+  double total = 0;
+  for (size_t t = 0; t < no; t++) {
+    if ((uint64_t)offs[t] + sizes[t] > heap_len) return fail(env, "repro_blas.sumSquares: tensor outside the heap");
+    const float *x = heap + offs[t];
+    /* four partial sums: vectorisable without reassociation flags */
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    uint32_t i = 0, n = sizes[t];
+    for (; i + 4 <= n; i += 4) {
+      s0 += (double)x[i] * x[i];
+      s1 += (double)x[i + 1] * x[i + 1];
+      s2 += (double)x[i + 2] * x[i + 2];
+      s3 += (double)x[i + 3] * x[i + 3];
+    }
+    for (; i < n; i++) s0 += (double)x[i] * x[i];
+    total += (s0 + s1) + (s2 + s3);
+  }
+  napi_value r;
+  CHECK(napi_create_double(env, total, &r));
+  return r;
+}
+
+static napi_value adamw(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  void *ph, *pt, *pd, *psc;
+  size_t heap_len, nt, nd, nsc;
+  if (argc != 4 || !get_typed(env, argv[0], napi_float32_array, &ph, &heap_len) ||
+      !get_typed(env, argv[1], napi_uint32_array, &pt, &nt) || !get_typed(env, argv[2], napi_uint8_array, &pd, &nd) ||
+      !get_typed(env, argv[3], napi_float64_array, &psc, &nsc) || nt != nd * 8 || nsc != 8)
+    return fail(env, "repro_blas.adamw: expected (Float32Array heap, Uint32Array table[n*8], Uint8Array decay[n], Float64Array scalars[8])");
+  float *heap = ph;
+  const uint32_t *tab = pt;
+  const uint8_t *decay = pd;
+  const double *s = psc;
+  for (size_t t = 0; t < nd; t++) {
+    const uint32_t n = tab[t * 8 + 7];
+    for (int j = 0; j < 7; j++)
+      if ((uint64_t)tab[t * 8 + j] + n > heap_len) return fail(env, "repro_blas.adamw: tensor outside the heap");
+  }
+  /* Every scalar as TF.js turns a JS number into a float32 scalar tensor. */
+  const float b1 = (float)s[0], omb1 = (float)(1 - s[0]), b2 = (float)s[1], omb2 = (float)(1 - s[1]);
+  const float eps = (float)s[2], lr = (float)s[3], lrwd = (float)(s[3] * s[4]);
+  const float bc1 = (float)s[5], bc2 = (float)s[6], scale = (float)s[7];
+  const int scaled = s[7] != 1.0, wd = s[4] > 0;
+  for (size_t t = 0; t < nd; t++) {
+    const uint32_t *e = tab + t * 8;
+    const float *p = heap + e[0], *g = heap + e[1], *m = heap + e[2], *v = heap + e[3];
+    float *po_ = heap + e[4], *mo = heap + e[5], *vo = heap + e[6];
+    const uint32_t n = e[7];
+    const int dec = decay[t] && wd;
+    for (uint32_t i = 0; i < n; i++) {
+      float gi = scaled ? g[i] * scale : g[i];
+      float mi = m[i] * b1 + gi * omb1;
+      float vi = v[i] * b2 + (gi * gi) * omb2;
+      float upd = (mi / bc1) / (sqrtf(vi / bc2) + eps);
+      float next = p[i] - upd * lr;
+      if (dec) next = next - p[i] * lrwd;
+      mo[i] = mi;
+      vo[i] = vi;
+      po_[i] = next;
+    }
+  }
   return NULL;
 }
 
@@ -148,6 +406,13 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sgemmBatch", NULL, sgemm_batch, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, info, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
+#ifndef REPRO_ACCELERATE
+      {"openLibrary", NULL, open_library, NULL, NULL, NULL, napi_default, NULL},
+#endif
+      {"useLibrary", NULL, use_library, NULL, NULL, NULL, napi_default, NULL},
+      {"libraryInfo", NULL, library_info, NULL, NULL, NULL, napi_default, NULL},
+      {"sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_default, NULL},
+      {"adamw", NULL, adamw, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

@@ -10,7 +10,13 @@
  *  3. achieved GFLOP/s of that step from an analytic FLOP count, and its ratio to the same
  *     engine's large-matmul GFLOP/s;
  *  4. throughput of 1 process vs 2 processes running the step at once (the sweep runner's case);
- *  5. the same model step in PyTorch on CPU with one thread, when `/usr/bin/python3 -c 'import torch'` works.
+ *  5. the same model step in PyTorch on CPU with one thread, when `/usr/bin/python3 -c 'import torch'` works:
+ *     as installed (Debian's libblas.so.3 alternative) and with each other BLAS installed (BLIS
+ *     through LD_LIBRARY_PATH; OpenBLAS with a fast OPENBLAS_CORETYPE when its own pick is
+ *     generic), each row saying which library and kernel PyTorch's sgemm ran;
+ *  6. extra step rows: the ancre-lm and mae cpu configs (scripts/bench-steps.ts), each with the
+ *     fused AdamW and with the per-tensor one (the code before the fused kernels);
+ *  7. a per-op profile of one step of each model (lib/backend/profile.ts).
  * Every measurement runs in its own child process (engine switches are per process).
  * Writes results/bench/bench.md and bench.json ($REPRO_RESULTS/bench with that variable set).
  *
@@ -24,20 +30,13 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { describeEngine, initEngine, EngineInfo } from '../lib/backend';
+import { profileOps, OpProfile } from '../lib/backend/profile';
 import { resultsRoot, REPO_ROOT } from '../lib/paths';
-import { TransformerStack, TRANSFORMER_DEFAULTS, TransformerStackConfig } from '../lib/models/transformer';
-import { AdamW, ADAMW_DEFAULTS } from '../lib/train/adamw';
-
-interface ModelShape {
-  B: number;
-  T: number;
-  D: number;
-  H: number;
-  F: number;
-  L: number;
-}
-
-const MODEL: ModelShape = { B: 64, T: 50, D: 128, H: 4, F: 512, L: 4 };
+import { setFusedAdamW } from '../lib/train/adamw-fused';
+import { buildStep, MODEL, ModelShape, StepModel, timeSteps } from './bench-steps';
+import { runTorch, torchVariants, TorchResult } from './bench-torch';
+import { Baseline, prepareBaseline } from './bench-baseline';
+import { cpuFlags } from '../lib/backend/blas-select';
 
 function stepFlops(m: ModelShape): number {
   const N = m.B * m.T;
@@ -52,7 +51,7 @@ function stepFlops(m: ModelShape): number {
 
 type Task =
   | { kind: 'matmul'; n: number; reps: number }
-  | { kind: 'step'; model: ModelShape; warmup: number; steps: number };
+  | { kind: 'step'; model: ModelShape; warmup: number; steps: number; net?: StepModel; fused?: boolean; profile?: boolean };
 
 interface ChildResult {
   engine: EngineInfo;
@@ -66,6 +65,8 @@ interface ChildResult {
   end?: number;
   leaked?: number;
   loss?: number[];
+  profile?: OpProfile;
+  describeStep?: string;
 }
 
 async function child(task: Task): Promise<ChildResult> {
@@ -87,46 +88,12 @@ async function child(task: Task): Promise<ChildResult> {
     const cs = (cu.user + cu.system) / 1e6;
     return { ...base, value: (2 * task.n ** 3 * task.reps) / s / 1e9, cpuValue: (2 * task.n ** 3 * task.reps) / cs / 1e9 };
   }
-  const m = task.model;
-  const config: TransformerStackConfig = {
-    ...TRANSFORMER_DEFAULTS,
-    width: m.D,
-    depth: m.L,
-    heads: m.H,
-    mlpHidden: m.F,
-    causal: true,
-    zeroInitBranches: false,
-    wiring: { kind: 'residual' },
-    seed: 1,
-  };
-  const stack = new TransformerStack(config, 'bench');
-  const params = stack.params();
-  const opt = new AdamW(params, ADAMW_DEFAULTS);
-  const x = tf.randomNormal([m.B, m.T, m.D], 0, 1, 'float32', 3);
-  const y = tf.randomNormal([m.B, m.T, m.D], 0, 1, 'float32', 4);
-  const vars = params.map((p) => p.variable);
-  const loss: number[] = [];
-  const step = () => {
-    const { value, grads } = tf.variableGrads(
-      () => tf.tidy(() => tf.mean(tf.square(tf.sub(stack.forward(x).out, y)))) as tf.Scalar,
-      vars,
-    );
-    opt.step(grads, 1e-3);
-    loss.push(value.dataSync()[0]);
-    value.dispose();
-    tf.dispose(grads);
-  };
-  // the first step fills per-model caches (causal masks): count tensors from the second step on
-  for (let i = 0; i < Math.max(1, task.warmup); i++) step();
-  const before = tf.memory().numTensors;
-  const start = Date.now();
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (let i = 0; i < task.steps; i++) step();
-  const ms = (performance.now() - t0) / task.steps;
-  const cu = process.cpuUsage(c0);
-  const end = Date.now();
-  return { ...base, value: ms, cpuValue: (cu.user + cu.system) / 1000 / task.steps, start, end, leaked: tf.memory().numTensors - before, loss };
+  setFusedAdamW(task.fused !== false);
+  const net = buildStep(task.net ?? 'transformer', task.model);
+  const r = timeSteps(net, task.warmup, task.steps);
+  const profile = task.profile ? await profileOps(() => net.step()) : undefined;
+  net.dispose();
+  return { ...base, value: r.ms, cpuValue: r.cpuMs, start: r.start, end: r.end, leaked: r.leaked, loss: r.loss, profile, describeStep: r.describe };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -146,76 +113,22 @@ const CONFIGS: Config[] = [
   { name: 'cpu', env: { REPRO_ENGINE: 'cpu' }, label: 'pure-JS cpu' },
 ];
 
-function runChild(cfg: Config, task: Task): Promise<ChildResult> {
+function runChild(cfg: Config, task: Task | Record<string, unknown>, script = __filename): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...cfg.env };
     for (const k of ['REPRO_NATIVE_MATMUL', 'REPRO_WASM_KERNELS']) if (!(k in cfg.env)) delete env[k];
-    const p = spawn(process.execPath, [__filename, '--child', JSON.stringify(task)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [script, '--child', JSON.stringify(task)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err += d));
     p.on('close', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('BENCH '));
-      if (code !== 0 || !line) return reject(new Error(`${cfg.name} ${task.kind} failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' | ')}`));
+      if (code !== 0 || !line) return reject(new Error(`${cfg.name} ${String((task as Record<string, unknown>).kind ?? (task as Record<string, unknown>).net)} failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' | ')}`));
       for (const l of err.split('\n')) if (l.trim()) console.log(`  [${cfg.name}] ${l}`);
       resolve(JSON.parse(line.slice(6)) as ChildResult);
     });
   });
-}
-
-const TORCH_SCRIPT = String.raw`
-import json, math, sys, time
-import torch, torch.nn as nn, torch.nn.functional as Fn
-torch.set_num_threads(1)
-torch.manual_seed(0)
-B, T, D, H, F, L, warmup, steps = (int(v) for v in sys.argv[1:9])
-Dh = D // H
-class Block(nn.Module):
-    def __init__(s):
-        super().__init__()
-        s.n1, s.n2 = nn.LayerNorm(D, eps=1e-6), nn.LayerNorm(D, eps=1e-6)
-        s.qkv, s.proj = nn.Linear(D, 3 * D), nn.Linear(D, D)
-        s.fc1, s.fc2 = nn.Linear(D, F), nn.Linear(F, D)
-    def forward(s, x, mask):
-        q, k, v = s.qkv(s.n1(x)).reshape(B, T, 3, H, Dh).permute(2, 0, 3, 1, 4)
-        a = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(Dh) + mask, dim=-1)
-        x = x + s.proj((a @ v).transpose(1, 2).reshape(B, T, D))
-        return x + s.fc2(Fn.gelu(s.fc1(s.n2(x)), approximate='tanh'))
-blocks = nn.ModuleList([Block() for _ in range(L)])
-mask = torch.triu(torch.full((T, T), -1e9), diagonal=1)
-opt = torch.optim.AdamW(blocks.parameters(), lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.05)
-x, y = torch.randn(B, T, D), torch.randn(B, T, D)
-def step():
-    h = x
-    for b in blocks: h = b(h, mask)
-    loss = ((h - y) ** 2).mean()
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(blocks.parameters(), 1.0)
-    opt.step()
-    return loss.item()
-for _ in range(warmup): step()
-t0, c0 = time.perf_counter(), time.process_time()
-for _ in range(steps): step()
-ms = (time.perf_counter() - t0) / steps * 1000
-cpu_ms = (time.process_time() - c0) / steps * 1000
-print('BENCH ' + json.dumps({'ms': ms, 'cpuMs': cpu_ms, 'torch': torch.__version__, 'threads': torch.get_num_threads()}))
-`;
-
-function runTorch(m: ModelShape, warmup: number, steps: number): { ms: number; cpuMs: number; torch: string; threads: number } | string {
-  const py = '/usr/bin/python3';
-  if (!fs.existsSync(py)) return 'no /usr/bin/python3';
-  const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.status !== 0) return 'PyTorch not installed (apt-get install python3-torch)';
-  const file = path.join(os.tmpdir(), `repro-bench-torch-${process.pid}.py`);
-  fs.writeFileSync(file, TORCH_SCRIPT);
-  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
-  const r = spawnSync(py, [file, ...[m.B, m.T, m.D, m.H, m.F, m.L, warmup, steps].map(String)], { encoding: 'utf8', env, timeout: 600000 });
-  fs.rmSync(file, { force: true });
-  const line = (r.stdout || '').split('\n').find((l) => l.startsWith('BENCH '));
-  if (r.status !== 0 || !line) return `PyTorch run failed: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}`;
-  return JSON.parse(line.slice(6));
 }
 
 const f1 = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
@@ -227,8 +140,29 @@ function table(header: string[], rows: (string | number)[][]): string {
   return [line(header), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...cells.slice(1).map(line)].join('\n');
 }
 
+interface StepRow {
+  ms: number;
+  cpuMs: number;
+  steps: number;
+  leaked: number;
+  loss: number[];
+  describe: string;
+}
+
+const stepRow = (r: ChildResult, steps: number): StepRow => ({ ms: r.value, cpuMs: r.cpuValue, steps, leaked: r.leaked ?? 0, loss: r.loss ?? [], describe: r.describeStep ?? '' });
+
+function profileTable(p: OpProfile, top = 12): string {
+  const rows = p.rows.slice(0, top).map((r) => [r.op, r.calls || '', f1(r.ms), `${(100 * r.share).toFixed(1)}%`]);
+  const rest = p.rows.slice(top);
+  if (rest.length) rows.push([`${rest.length} other ops`, rest.reduce((n, r) => n + r.calls, 0), f1(rest.reduce((n, r) => n + r.ms, 0)), `${(100 * rest.reduce((n, r) => n + r.share, 0)).toFixed(1)}%`]);
+  return table(['op (forward and gradient kernels)', 'calls', 'ms', 'share of step'], rows);
+}
+
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
+  const bi = process.argv.indexOf('--baseline');
+  const baselineRef = bi > 0 ? process.argv[bi + 1] : '';
+  if (bi > 0 && !baselineRef) throw new Error('--baseline needs a commit (e.g. --baseline main)');
   const model: ModelShape = quick ? { ...MODEL, B: 16 } : MODEL;
   const flops = stepFlops(model);
   const t0 = Date.now();
@@ -236,43 +170,94 @@ async function main(): Promise<void> {
   console.log(`engine benchmark${quick ? ' (--quick: batch 16, fewer steps, no cpu step)' : ''}; model ${model.L} layers, width ${model.D}, ${model.H} heads, MLP ${model.F}, batch ${model.B} x ${model.T} tokens, causal; ${(flops / 1e9).toFixed(2)} GFLOP per training step`);
   console.log(`load average at start ${load0.toFixed(2)} on ${os.cpus().length} cores: CPU-time figures are the comparable ones when other work shares the machine`);
 
-  // Which configurations can run here: native only when the addon loads.
+  // Which configurations can run here: native only when the addon loads; the BLAS it did not pick as a row of its own.
   const probe = await initEngine({ engine: 'wasm', quiet: true });
   const nativeOk = probe.engine === 'wasm' && probe.matmul.startsWith('native-blas');
   const configs = CONFIGS.filter((c) => c.name !== 'native-blas' || nativeOk);
   if (!nativeOk) console.log('native BLAS addon not available: that column is skipped (node environment/build-native.js builds it)');
-
-  const matmul: Record<string, { n: number; gflops: number; cpuGflops: number; describe: string }> = {};
-  for (const c of configs) {
-    const n = c.name === 'cpu' ? 512 : 1024;
-    const r = await runChild(c, { kind: 'matmul', n, reps: c.name === 'cpu' ? 2 : quick ? 3 : 8 });
-    matmul[c.name] = { n, gflops: r.value, cpuGflops: r.cpuValue, describe: r.describe };
-    console.log(`matmul ${n}^3  ${c.name.padEnd(14)} ${f1(r.cpuValue)} GFLOP/s CPU-time (${f1(r.value)} wall)   ${r.describe}`);
+  else {
+    console.log(`native BLAS: ${probe.matmul.replace(/^native-blas \((.*)\)$/, '$1')}: ${probe.blas?.reason ?? ''}`);
+    const other = probe.blas?.library === 'blis' ? 'openblas' : 'blis';
+    configs.splice(configs.findIndex((c) => c.name === 'native-blas') + 1, 0, { name: `native-${other}`, env: { REPRO_ENGINE: 'wasm', REPRO_BLAS: other }, label: `wasm + native BLAS matmul, ${other === 'blis' ? 'BLIS' : 'OpenBLAS'} forced` });
   }
 
-  const steps: Record<string, { ms: number; cpuMs: number; steps: number; leaked: number; loss: number[] }> = {};
+  const matmul: Record<string, { n: number; gflops: number; cpuGflops: number; describe: string; blas?: EngineInfo['blas'] }> = {};
+  for (const c of [...configs]) {
+    const n = c.name === 'cpu' ? 512 : 1024;
+    try {
+      const r = await runChild(c, { kind: 'matmul', n, reps: c.name === 'cpu' ? 2 : quick ? 3 : 8 });
+      matmul[c.name] = { n, gflops: r.value, cpuGflops: r.cpuValue, describe: r.describe, blas: r.engine.blas };
+      console.log(`matmul ${n}^3  ${c.name.padEnd(15)} ${f1(r.cpuValue)} GFLOP/s CPU-time (${f1(r.value)} wall)   ${r.describe}`);
+    } catch (e) {
+      if (!c.name.startsWith('native-') || c.name === 'native-blas') throw e;
+      console.log(`matmul        ${c.name}: skipped (${(e as Error).message.slice(0, 160)})`);
+      configs.splice(configs.indexOf(c), 1);
+    }
+  }
+
+  const steps: Record<string, StepRow> = {};
+  const profiles: Record<string, OpProfile> = {};
   for (const c of configs) {
     if (quick && c.name === 'cpu') continue;
     const slow = c.name === 'cpu' || c.name === 'wasm-stock';
     const plan = c.name === 'cpu' ? { warmup: 1, steps: 1 } : quick ? { warmup: 1, steps: 2 } : slow ? { warmup: 1, steps: 3 } : { warmup: 2, steps: 10 };
-    const r = await runChild(c, { kind: 'step', model, ...plan });
-    steps[c.name] = { ms: r.value, cpuMs: r.cpuValue, steps: plan.steps, leaked: r.leaked ?? 0, loss: r.loss ?? [] };
-    console.log(`train step    ${c.name.padEnd(14)} ${f1(r.cpuValue)} ms/step CPU (${f1(r.value)} wall) over ${plan.steps} step(s); tensors leaked: ${r.leaked}`);
+    const r = await runChild(c, { kind: 'step', model, ...plan, profile: c.name === 'native-blas' });
+    steps[c.name] = stepRow(r, plan.steps);
+    if (r.profile) profiles.transformer = r.profile;
+    console.log(`train step    ${c.name.padEnd(15)} ${f1(r.cpuValue)} ms/step CPU (${f1(r.value)} wall) over ${plan.steps} step(s); tensors leaked: ${r.leaked}`);
+  }
+
+  // The fused AdamW against the per-tensor one (the code before it) on the benchmark model and the
+  // ancre-lm and mae cpu configs, on the best configuration.
+  const best = configs.find((c) => c.name === 'native-blas') ?? configs.find((c) => c.name === 'wasm-repaired')!;
+  const extra: { net: StepModel; describe: string; perTensor: StepRow; fused: StepRow; baseline: StepRow | null }[] = [];
+  let baseline: Baseline | null = null;
+  if (baselineRef) {
+    console.log(`baseline      preparing commit ${baselineRef} (git archive, its own addon, tsc) ...`);
+    baseline = prepareBaseline(baselineRef);
+    console.log(`baseline      ${baseline.commit} in ${baseline.dir}`);
+  }
+  for (const net of ['transformer', 'ancre-lm', 'mae'] as StepModel[]) {
+    const plan = quick ? { warmup: 1, steps: 2 } : { warmup: 1, steps: 5 };
+    const base = baseline ? await runChild(best, { net, model, ...plan }, baseline.script) : null;
+    const before = await runChild(best, { kind: 'step', model, net, ...plan, fused: false });
+    const after = net === 'transformer' && steps[best.name] ? null : await runChild(best, { kind: 'step', model, net, ...plan, profile: true });
+    if (after?.profile) profiles[net] = after.profile;
+    const fused = after ? stepRow(after, plan.steps) : steps[best.name];
+    // the baseline child prints StepTiming: ms, cpuMs, leaked, loss, describe
+    const b = base as unknown as { ms: number; cpuMs: number; leaked: number; loss: number[]; describe: string } | null;
+    const baseRow = b ? { ms: b.ms, cpuMs: b.cpuMs, steps: plan.steps, leaked: b.leaked, loss: b.loss, describe: b.describe } : null;
+    extra.push({ net, describe: before.describeStep ?? net, perTensor: stepRow(before, plan.steps), fused, baseline: baseRow });
+    console.log(`step ${net.padEnd(12)} ${baseRow ? `${baseline!.commit} ${f1(baseRow.cpuMs)} ms CPU, ` : ''}per-tensor AdamW ${f1(before.cpuValue)} ms CPU, now ${f1(fused.cpuMs)} ms CPU (${((baseRow?.cpuMs ?? before.cpuValue) / fused.cpuMs).toFixed(2)}x)   ${before.describeStep}`);
   }
 
   // 1 vs 2 processes on the best configuration (wall-clock throughput: that is the point).
-  const best = configs.find((c) => c.name === 'native-blas') ?? configs.find((c) => c.name === 'wasm-repaired')!;
   const parPlan = { kind: 'step' as const, model, warmup: 1, steps: quick ? 3 : 8 };
+  const loadPar = os.loadavg()[0];
   const one = await runChild(best, parPlan);
   const two = await Promise.all([runChild(best, parPlan), runChild(best, parPlan)]);
   const tput1 = (parPlan.steps * 1000) / (one.end! - one.start!);
   const window = Math.max(...two.map((r) => r.end!)) - Math.min(...two.map((r) => r.start!));
   const tput2 = (2 * parPlan.steps * 1000) / window;
-  console.log(`processes     ${best.name}: 1 process ${tput1.toFixed(2)} steps/s, 2 processes ${tput2.toFixed(2)} steps/s (${(tput2 / tput1).toFixed(2)}x); CPU ms/step ${f1(one.cpuValue)} vs ${two.map((r) => f1(r.cpuValue)).join(', ')}`);
+  console.log(`processes     ${best.name}: 1 process ${tput1.toFixed(2)} steps/s, 2 processes ${tput2.toFixed(2)} steps/s (${(tput2 / tput1).toFixed(2)}x); CPU ms/step ${f1(one.cpuValue)} vs ${two.map((r) => f1(r.cpuValue)).join(', ')}; load average ${loadPar.toFixed(2)} before`);
 
-  const torch = runTorch(model, 2, quick ? 3 : 10);
-  if (typeof torch === 'string') console.log(`pytorch       skipped: ${torch}`);
-  else console.log(`pytorch       ${torch.torch} CPU, ${torch.threads} thread: ${f1(torch.cpuMs)} ms/step CPU (${f1(torch.ms)} wall)`);
+  // PyTorch as installed, then with each other BLAS kernel that may suit the CPU better.
+  const torchPlan = [2, quick ? 3 : 10] as const;
+  const torchRuns: TorchResult[] = [];
+  let torchSkip = '';
+  const first = runTorch(model, ...torchPlan, torchVariants('')[0]);
+  if (typeof first === 'string') torchSkip = first;
+  else {
+    torchRuns.push(first);
+    for (const v of torchVariants(first.blas.kernel).slice(1)) {
+      const r = runTorch(model, ...torchPlan, v);
+      if (typeof r === 'string') console.log(`pytorch       ${v.name}: ${r}`);
+      else torchRuns.push(r);
+    }
+  }
+  if (torchSkip) console.log(`pytorch       skipped: ${torchSkip}`);
+  for (const t of torchRuns) console.log(`pytorch       ${t.variant.padEnd(15)} ${t.torch}, ${t.blas.library} ${t.blas.kernel}: ${f1(t.cpuMs)} ms/step CPU (${f1(t.ms)} wall); 1024^3 matmul ${f1(t.matmulGflops)} GFLOP/s`);
+  const torchBest = torchRuns.length ? torchRuns.reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a)) : null;
   const load1 = os.loadavg()[0];
 
   // ---- tables ----
@@ -292,20 +277,33 @@ async function main(): Promise<void> {
         f1(g),
         `${((100 * g) / matmul[c.name].cpuGflops).toFixed(0)}%`,
         stock ? `${(stock.cpuMs / s.cpuMs).toFixed(2)}x` : 'n/a',
-        typeof torch === 'string' ? 'n/a' : `${(s.cpuMs / torch.cpuMs).toFixed(2)}x`,
+        torchBest ? `${(s.cpuMs / torchBest.cpuMs).toFixed(2)}x` : 'n/a',
       ];
     });
-  if (typeof torch !== 'string') {
-    rows.push([`PyTorch ${torch.torch} CPU, 1 thread`, '', f1(torch.cpuMs), f1(torch.ms), f1((tokens * 1000) / torch.cpuMs), f1(flops / (torch.cpuMs / 1000) / 1e9), '', stock ? `${(stock.cpuMs / torch.cpuMs).toFixed(2)}x` : '', '1.00x']);
+  for (const t of torchRuns) {
+    rows.push([`PyTorch ${t.torch}, ${t.variant} (${t.blas.library} ${t.blas.kernel})`, `${f1(t.matmulGflops)} (1024³)`, f1(t.cpuMs), f1(t.ms), f1((tokens * 1000) / t.cpuMs), f1(flops / (t.cpuMs / 1000) / 1e9), '', stock ? `${(stock.cpuMs / t.cpuMs).toFixed(2)}x` : '', `${(t.cpuMs / torchBest!.cpuMs).toFixed(2)}x`]);
   }
-  const header = ['engine configuration', 'matmul GFLOP/s', 'ms/step (CPU)', 'ms/step (wall)', 'tokens/s', 'step GFLOP/s', 'of matmul', 'vs stock', 'time vs PyTorch'];
+  const header = ['engine configuration', 'matmul GFLOP/s', 'ms/step (CPU)', 'ms/step (wall)', 'tokens/s', 'step GFLOP/s', 'of matmul', 'vs stock', 'time vs PyTorch best'];
   const mainTable = table(header, rows);
+  const fastestMatmul = Math.max(...Object.values(matmul).map((m) => m.cpuGflops), ...torchRuns.map((t) => t.matmulGflops));
+  const blasRows: (string | number)[][] = Object.entries(matmul)
+    .filter(([k]) => k.startsWith('native-'))
+    .map(([k, m]) => [`ours: ${k}`, m.blas ? `${m.blas.label}` : '', m.blas?.kernel ?? '', f1(m.cpuGflops), `${((100 * m.cpuGflops) / fastestMatmul).toFixed(0)}%`, m.blas?.reason ?? '']);
+  for (const t of torchRuns) blasRows.push([`PyTorch: ${t.variant}`, t.blas.library, t.blas.kernel, f1(t.matmulGflops), `${((100 * t.matmulGflops) / fastestMatmul).toFixed(0)}%`, `${t.how}; sgemm_ from ${t.blas.file}`]);
+  const blasTable = table(['side', 'BLAS library', 'kernel', '1024³ GFLOP/s (CPU)', 'of fastest', 'why'], blasRows);
+  const extraTable = table(
+    ['step', ...(baseline ? [`ms/step CPU, commit ${baseline.commit} (before)`] : []), 'ms/step CPU, per-tensor AdamW', 'ms/step CPU, now', 'speed-up', 'tensors leaked'],
+    extra.map((e) => [
+      e.describe, ...(e.baseline ? [f1(e.baseline.cpuMs)] : baseline ? ['failed'] : []), f1(e.perTensor.cpuMs), f1(e.fused.cpuMs),
+      `${((e.baseline?.cpuMs ?? e.perTensor.cpuMs) / e.fused.cpuMs).toFixed(2)}x`, [e.baseline?.leaked, e.perTensor.leaked, e.fused.leaked].filter((x) => x !== undefined).join(', '),
+    ]),
+  );
   // CPU ms per step of each process: flat from 1 to 2 processes means the processes do not slow
   // each other down (one BLAS thread each); a speed-up below 2x then means the cores were busy.
   const cpuPer = [one, ...two].map((r) => f1(r.cpuValue));
   const par = table(
-    ['configuration', '1 process steps/s', '2 processes steps/s', 'speed-up', 'CPU ms/step (1 process; each of 2)'],
-    [[best.label, tput1.toFixed(2), tput2.toFixed(2), `${(tput2 / tput1).toFixed(2)}x`, `${cpuPer[0]}; ${cpuPer[1]}, ${cpuPer[2]}`]],
+    ['configuration', '1 process steps/s', '2 processes steps/s', 'speed-up', 'CPU ms/step (1 process; each of 2)', 'load average before'],
+    [[best.label, tput1.toFixed(2), tput2.toFixed(2), `${(tput2 / tput1).toFixed(2)}x`, `${cpuPer[0]}; ${cpuPer[1]}, ${cpuPer[2]}`, loadPar.toFixed(2)]],
   );
   const cpuInfo = os.cpus()[0]?.model ?? 'unknown CPU';
   let commit = 'unknown';
@@ -314,6 +312,12 @@ async function main(): Promise<void> {
   } catch {
     /* not a git checkout */
   }
+  const profileMd = Object.entries(profiles).flatMap(([net, p]) => [
+    `Per-op profile, ${extra.find((e) => e.net === net)?.describe ?? net} (${best.name}, fused AdamW; one step, ${f1(p.totalMs)} ms wall under tf.profile, ${p.kernelCalls} kernel calls):`,
+    '',
+    profileTable(p),
+    '',
+  ]);
   const md = [
     '# Engine benchmark',
     '',
@@ -321,27 +325,41 @@ async function main(): Promise<void> {
     '',
     `Model: TransformerStack (lib/models/transformer.ts), ${model.L} pre-LN blocks, width ${model.D}, ${model.H} heads, MLP ${model.F}, causal, batch ${model.B} x ${model.T} tokens, MSE loss, AdamW (lib/train/adamw.ts); ${(flops / 1e9).toFixed(2)} GFLOP per step (matmul FLOPs; step = 3 x forward). PyTorch: the same architecture and optimiser, \`torch.set_num_threads(1)\`.`,
     '',
-    'Times are per process CPU time (user + system; every configuration computes on one thread), because the machine is shared and wall time includes waiting for other work; wall time is shown beside it. GFLOP/s, tokens/s and all ratios use CPU time. "of matmul": the step\'s GFLOP/s over the same engine\'s large-matmul GFLOP/s. "vs stock": speed-up over the stock wasm kernels. "time vs PyTorch": our step time over PyTorch\'s (lower is better).',
+    'Times are per process CPU time (user + system; every configuration computes on one thread), because the machine is shared and wall time includes waiting for other work; wall time is shown beside it. GFLOP/s, tokens/s and all ratios use CPU time. "of matmul": the step\'s GFLOP/s over the same engine\'s large-matmul GFLOP/s. "vs stock": speed-up over the stock wasm kernels. "time vs PyTorch best": step time over the fastest PyTorch row (lower is better).',
     '',
     mainTable,
     '',
-    `Sweep throughput (wall clock): the same step in 1 process, then in 2 processes at once. It can only reach 2x when two cores are free (load average ${load0.toFixed(1)} at the start of this run); the CPU time per step shows whether the processes slow each other.`,
+    'BLAS library and kernel of each side (1024³ sgemm, one thread; "of fastest": over the fastest 1024³ figure of this run, either side):',
+    '',
+    blasTable,
+    '',
+    `Extra step rows (${best.name}): ${baseline ? `commit ${baseline.commit} (before the fused kernels, built in a copy of that commit in this run), ` : ''}today's code with the per-tensor AdamW (the fused norms, GELU, cross-entropy and copy kernels on), and today's code; "speed-up": ${baseline ? 'before' : 'per-tensor AdamW'} over now:`,
+    '',
+    extraTable,
+    '',
+    ...profileMd,
+    `Sweep throughput (wall clock): the same step in 1 process, then in 2 processes at once. It can only reach 2x when two cores are free (load average ${loadPar.toFixed(1)} just before); the CPU time per step shows whether the processes slow each other.`,
     '',
     par,
     '',
     `Engines: ${configs.map((c) => `${c.name}: ${matmul[c.name].describe}`).join('; ')}.`,
-    typeof torch === 'string' ? `PyTorch: ${torch}.` : '',
+    torchSkip ? `PyTorch: ${torchSkip}.` : '',
     `All figures from one run of \`npm run bench${quick ? ' -- --quick' : ''}\`, ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
     '',
   ].join('\n');
-  console.log('\n' + mainTable + '\n\n' + par + '\n');
+  console.log('\n' + mainTable + '\n\n' + blasTable + '\n\n' + extraTable + '\n\n' + par + '\n');
   const dir = path.join(resultsRoot(), 'bench');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'bench.md'), md);
-  fs.writeFileSync(
-    path.join(dir, 'bench.json'),
-    JSON.stringify({ quick, machine: { cpu: cpuInfo, cores: os.cpus().length, node: process.version, loadavg: [load0, load1] }, commit, date: new Date().toISOString(), model, stepGflop: flops / 1e9, matmul, steps, processes: { config: best.name, steps: parPlan.steps, one: tput1, two: tput2, cpuMsPerStep: [one, ...two].map((r) => r.cpuValue) }, torch }, null, 2) + '\n',
-  );
+  const json = {
+    quick, machine: { cpu: cpuInfo, cores: os.cpus().length, node: process.version, loadavg: [load0, load1], loadavgBeforeProcesses: loadPar, cpuFlags: cpuFlags().filter((f) => /^(avx|fma|sse4)/.test(f)) },
+    commit, date: new Date().toISOString(), model, stepGflop: flops / 1e9,
+    blas: { ours: probe.blas ?? null, torch: torchRuns.map((t) => ({ variant: t.variant, how: t.how, ...t.blas })) },
+    matmul, steps, extraSteps: extra, baseline: baseline ? { commit: baseline.commit } : null, profile: profiles,
+    processes: { config: best.name, steps: parPlan.steps, one: tput1, two: tput2, cpuMsPerStep: [one, ...two].map((r) => r.cpuValue) },
+    torch: torchRuns.length ? torchRuns : torchSkip, torchBest: torchBest?.variant ?? null,
+  };
+  fs.writeFileSync(path.join(dir, 'bench.json'), JSON.stringify(json, null, 2) + '\n');
   console.log(`wrote ${path.relative(REPO_ROOT, path.join(dir, 'bench.md'))} and bench.json`);
 }
 

@@ -14,6 +14,7 @@
  *   REPRO_WASM_KERNELS=stock  on wasm, keep tfjs-backend-wasm's own matmul, transpose, pow, tanh
  *                             kernels (the benchmark's stock column; correctness fixes stay)
  *   OPENBLAS_NUM_THREADS      BLAS threads per process (default 1: sweeps run one process per core)
+ *   REPRO_BLAS=auto|openblas|blis   which BLAS the native matmul opens (auto: blas-select.ts decides)
  *   REPRO_NATIVE_ADDON=path   load the addon from elsewhere (tests use a missing/broken file)
  *
  * Every engine gets the gradients TF.js lacks (StridedSlice, GatherNd) and a BatchMatMul gradient
@@ -28,6 +29,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, checkOneOf } from '../errors';
 import { MatmulPath, matmulPath, setMatmulPath } from './matmul';
 import { loadNativeBlas } from './native';
+import type { BlasChoice } from './blas-select';
 import { installCpuFixes } from './cpu-kernels';
 import { installGradients } from './gradients';
 import { setFastKernels } from './wasm-fast';
@@ -46,6 +48,8 @@ export interface EngineInfo {
   matmul: string;
   /** what was tried and why it was skipped; SIMD; thread settings */
   notes: string[];
+  /** the native matmul's BLAS library, kernel and why (blas-select.ts); absent off that path */
+  blas?: BlasChoice;
 }
 
 export interface InitOptions {
@@ -141,6 +145,7 @@ async function tryWasm(notes: string[], say: (line: string) => void): Promise<En
   let path_: MatmulPath = 'repaired';
   let matmul = 'wasm-repaired';
   let threads = 1;
+  let blas: BlasChoice | undefined;
   if (kernels === 'stock') {
     path_ = 'stock';
     matmul = 'wasm-stock';
@@ -154,6 +159,8 @@ async function tryWasm(notes: string[], say: (line: string) => void): Promise<En
       matmul = `native-blas (${nat.label})`;
       threads = nat.threads;
       notes.push(`BLAS threads ${nat.threads} (OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS})`);
+      if (nat.choice) notes.push(`BLAS kernel: ${nat.choice.reason}`);
+      blas = nat.choice ?? undefined;
       setMatmulPath('native', nat.blas);
     } else {
       notes.push(nat.reason);
@@ -163,8 +170,8 @@ async function tryWasm(notes: string[], say: (line: string) => void): Promise<En
   if (path_ !== 'native') setMatmulPath(path_);
   // the repaired configuration also replaces the slow elementwise/transpose kernels (wasm-fast.ts)
   setFastKernels(path_ !== 'stock');
-  if (path_ !== 'stock') notes.push('fast wasm kernels: Transpose, Pow (small integer exponents), Tanh, Identity, Unpack, Sum (leading axes)');
-  return { engine: 'wasm', version: packageVersion('@tensorflow/tfjs-backend-wasm'), threads, matmul, notes };
+  if (path_ !== 'stock') notes.push('fast wasm kernels: Transpose, Pow (small integer exponents), Tanh, Identity, Unpack, Sum (leading axes), Concat, SplitV, Cast (same dtype)');
+  return { engine: 'wasm', version: packageVersion('@tensorflow/tfjs-backend-wasm'), threads, matmul, notes, ...(blas ? { blas } : {}) };
 }
 
 /** The cpu engine greets Node users with a 4-line banner on first use; our own line says enough. */
@@ -236,7 +243,7 @@ export function engineInfo(): EngineInfo {
   return current;
 }
 
-/** One line: `wasm 4.22.0 · matmul native-blas (OpenBLAS 0.3.21) · 1 thread · wasm SIMD`. */
+/** One line: `wasm 4.22.0 · matmul native-blas (OpenBLAS 0.3.21, Zen kernel) · 1 thread · wasm SIMD`. */
 export function describeEngine(info: EngineInfo = engineInfo()): string {
   const simd = info.notes.find((n) => n.startsWith('wasm '));
   const parts = [`${info.engine} ${info.version}`, `matmul ${info.matmul}`, `${info.threads} thread${info.threads === 1 ? '' : 's'}`];

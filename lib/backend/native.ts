@@ -5,12 +5,18 @@
  *
  * Threads: sweeps run one process per core, so each process must use ONE BLAS thread or the
  * processes oversubscribe the cores. OpenBLAS reads OPENBLAS_NUM_THREADS when the library is
- * loaded; we default it to 1 before loading unless the user set it, and set it again through
- * openblas_set_num_threads in case the library was already loaded by someone else.
+ * loaded; we default it to 1 before loading unless the user set it (a user's value is kept),
+ * and set the chosen library's thread count through its API as well (BLIS has no such variable
+ * of ours to read).
+ *
+ * Library and kernel: on Linux the addon opens the BLAS at run time and blas-select.ts decides
+ * between OpenBLAS and BLIS (and says why); the choice is in `NativeLoad.choice`.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { ConfigError } from '../errors';
 import { REPO_ROOT } from '../paths';
+import { BlasChoice, BlasLibraryInfo, BlasKind, selectBlas } from './blas-select';
 
 export interface NativeBlas {
   sgemmBatch(
@@ -26,19 +32,29 @@ export interface NativeBlas {
   ): void;
   info(): { blas: string; threads: number };
   setThreads(n: number): void;
+  /** Linux builds only (absent with Accelerate) */
+  openLibrary?(kind: BlasKind, file: string, coretype: string): number;
+  useLibrary(index: number): void;
+  libraryInfo(index: number): BlasLibraryInfo;
+  /** Σ x² (float64) over the tensors at `offs` with `sizes` elements */
+  sumSquares(heap: Float32Array, offs: Uint32Array, sizes: Uint32Array): number;
+  /** the fused AdamW update (lib/train/adamw.ts); table rows: p g m v pOut mOut vOut size */
+  adamw(heap: Float32Array, table: Uint32Array, decay: Uint8Array, scalars: Float64Array): void;
 }
 
 export interface NativeLoad {
   blas: NativeBlas | null;
-  /** 'OpenBLAS 0.3.21' or 'Accelerate'; '' when not loaded */
+  /** 'OpenBLAS 0.3.21, Zen kernel', 'BLIS 0.9.0, zen3 kernel' or 'Accelerate'; '' when not loaded */
   label: string;
+  /** which library and kernel, and why (null with Accelerate or when not loaded) */
+  choice: BlasChoice | null;
   threads: number;
   /** why it did not load (one line), or '' */
   reason: string;
 }
 
 export const ADDON_PATH = path.join(REPO_ROOT, 'native', 'build', 'Release', 'repro_blas.node');
-const HOWTO = 'to get it: apt-get install libopenblas-dev && node environment/build-native.js';
+const HOWTO = 'to get it: apt-get install libopenblas-dev libblis-dev && node environment/build-native.js';
 
 let cached: NativeLoad | null = null;
 
@@ -63,18 +79,32 @@ export function loadNativeBlas(addonPath_ = addonPath()): NativeLoad {
 
 function load(addonPath: string): NativeLoad {
   if (!fs.existsSync(addonPath)) {
-    return { blas: null, label: '', threads: 0, reason: `native BLAS addon not built (${path.relative(REPO_ROOT, addonPath)} missing); ${HOWTO}` };
+    return { blas: null, label: '', choice: null, threads: 0, reason: `native BLAS addon not built (${path.relative(REPO_ROOT, addonPath)} missing); ${HOWTO}` };
   }
   if (!process.env.OPENBLAS_NUM_THREADS) process.env.OPENBLAS_NUM_THREADS = '1';
   const threads = Math.max(1, Number.parseInt(process.env.OPENBLAS_NUM_THREADS, 10) || 1);
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const blas = require(addonPath) as NativeBlas;
-    blas.setThreads(threads);
+    if (typeof blas.openLibrary !== 'function') {
+      // Accelerate (macOS), linked at build time: nothing to choose
+      blas.setThreads(threads);
+      const info = blas.info();
+      return { blas, label: blasLabel(info.blas), choice: null, threads: info.threads || threads, reason: '' };
+    }
+    let choice: BlasChoice;
+    try {
+      choice = selectBlas({ addon: blas as Required<NativeBlas>, threads });
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+      return { blas: null, label: '', choice: null, threads: 0, reason: `native BLAS unusable (${msg}); ${HOWTO}` };
+    }
     const info = blas.info();
-    return { blas, label: blasLabel(info.blas), threads: info.threads || threads, reason: '' };
+    return { blas, label: `${choice.label}, ${choice.kernel} kernel`, choice, threads: info.threads > 0 ? info.threads : threads, reason: '' };
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-    return { blas: null, label: '', threads: 0, reason: `native BLAS addon failed to load (${msg}); ${HOWTO}` };
+    return { blas: null, label: '', choice: null, threads: 0, reason: `native BLAS addon failed to load (${msg}); ${HOWTO}` };
   }
 }

@@ -13,11 +13,15 @@
  *  - Unpack: one rank-N Slice per output (slow at rank 5); here contiguous run copies.
  *  - Sum over leading axes (bias gradients): the stock kernel transposes first; here ones·X with
  *    the BLAS when the native path is on, else a float64 column sum.
+ *  - Cast to the same dtype (every Multiply gradient does it): share the data, as Identity;
+ *    Cast to bool: x ≠ 0 (the stock kernel stored −2 as 254).
+ *  - Concat, SplitV: run copies on the heap instead of a per-element path (wasm-fast-copy.ts).
  *  - Identity: the stock kernel copies; tensors are immutable, so share the data (as the cpu
  *    engine does). Gradients and tf.clone call it hundreds of times per step.
  */
 import * as tf from '@tensorflow/tfjs';
 import { activeBlas } from './matmul';
+import { concatKernel, splitVKernel } from './wasm-fast-copy';
 import { WasmBackend, elemOffset, replaceKernel, restoreKernel, runWasmKernel, stockKernel } from './wasm-heap';
 
 /** Merges input dims that stay adjacent and in order under `perm`; drops size-1 dims. */
@@ -239,7 +243,32 @@ const identityKernel: tf.KernelFunc = ({ inputs, backend }) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
-export const FAST_KERNELS = ['Transpose', 'Pow', 'Tanh', 'Identity', 'Unpack', 'Sum'] as const;
+/**
+ * Cast to the dtype the tensor already has (every Multiply gradient casts its saved inputs):
+ * share, as Identity. Cast to bool: x ≠ 0 (the stock kernel copies numbers into bytes, so −2
+ * became 254). Everything else: the stock kernel.
+ */
+function castKernel(stock: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const be = args.backend as unknown as WasmBackend;
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { dtype } = args.attrs as unknown as tf.CastAttrs;
+    if (x.dtype === dtype) return identityKernel(args) as tf.TensorInfo;
+    if (dtype === 'bool' && (x.dtype === 'float32' || x.dtype === 'int32')) {
+      const out = be.makeOutput(x.shape, 'bool');
+      const n = x.shape.reduce((p, d) => p * d, 1);
+      const src = x.dtype === 'float32' ? be.wasm.HEAPF32 : be.wasm.HEAP32;
+      const xo = elemOffset(be, x);
+      const oo = be.dataIdMap.get(out.dataId).memoryOffset;
+      const dst = be.wasm.HEAPU8;
+      for (let i = 0; i < n; i++) dst[oo + i] = src[xo + i] !== 0 ? 1 : 0;
+      return out;
+    }
+    return stock(args);
+  };
+}
+
+export const FAST_KERNELS = ['Transpose', 'Pow', 'Tanh', 'Identity', 'Unpack', 'Sum', 'Concat', 'SplitV', 'Cast'] as const;
 
 /** Installs (or with `on` false removes) the faster kernels. */
 export function setFastKernels(on: boolean): void {
@@ -256,4 +285,10 @@ export function setFastKernels(on: boolean): void {
   replaceKernel('Unpack', unpackKernel);
   const stockSum = stockKernel('Sum');
   if (stockSum) replaceKernel('Sum', sumKernel(stockSum.kernelFunc));
+  const stockConcat = stockKernel('Concat');
+  if (stockConcat) replaceKernel('Concat', concatKernel(stockConcat.kernelFunc));
+  const stockCast = stockKernel('Cast');
+  if (stockCast) replaceKernel('Cast', castKernel(stockCast.kernelFunc));
+  const stockSplitV = stockKernel('SplitV');
+  if (stockSplitV) replaceKernel('SplitV', splitVKernel(stockSplitV.kernelFunc));
 }

@@ -124,16 +124,33 @@ export const experiment: Experiment<SetupCheckConfig> = {
   runOne,
 };
 
-/** Achieved GFLOP/s of an n×n·n×n matmul on the current engine (median of `reps` after a warm-up). */
+/**
+ * Achieved GFLOP/s of an n×n·n×n matmul on the current engine: the median of `reps` timed
+ * products after a warm-up, each read back with dataSync, timed by this process's CPU time
+ * (user + system) as `npm run bench` does (robust to other work on a shared machine; with one
+ * compute thread it equals wall time on an idle one). The product is disposed explicitly: a
+ * `tf.tidy` returning the read-back array would walk its n² elements looking for tensors,
+ * which cost more than the product (notebook 00 once showed 0.8 GFLOP/s for ~100).
+ */
 export async function matmulGflops(n: number, reps = 5): Promise<number> {
   const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
   const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
-  tf.tidy(() => tf.matMul(a, b).dataSync()); // warm-up (kernel compilation, allocation)
+  const once = () => {
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    c.dispose();
+  };
+  const w0 = performance.now();
+  once(); // warm-up (kernel compilation, allocation, packed weights)
+  once();
+  // rounds of >= ~50 ms: CPU-time accounting can be as coarse as a few ms
+  const k = Math.max(1, Math.ceil(50 / Math.max(1e-3, (performance.now() - w0) / 2)));
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    tf.tidy(() => tf.matMul(a, b).dataSync());
-    times.push((performance.now() - t0) / 1000);
+    const c0 = process.cpuUsage();
+    for (let j = 0; j < k; j++) once();
+    const cu = process.cpuUsage(c0);
+    times.push(Math.max(1e-6, (cu.user + cu.system) / 1e6 / k));
   }
   tf.dispose([a, b]);
   times.sort((x, y) => x - y);

@@ -2,9 +2,13 @@
  * AdamW (Loshchilov & Hutter, arXiv 1711.05101) with decoupled weight decay, applied only to
  * parameters flagged `decay`, and gradient clipping by global norm. The moments are plain
  * tf.Variables so the checkpoint can save and restore them exactly.
+ *
+ * On the wasm and cpu engines `step` updates every parameter in one fused pass (adamw-fused.ts);
+ * elsewhere, and in `stepPerTensor`, ~12 TF.js ops per tensor do the same arithmetic.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkNumber } from '../errors';
+import { fusedAdamWFor, fusedAdamWUpdate, sumOfSquares } from './adamw-fused';
 import type { Param } from './params';
 
 export interface AdamWConfig {
@@ -48,16 +52,48 @@ export class AdamW {
    * when it is not finite, nothing is updated and the non-finite norm is returned.
    */
   step(grads: tf.NamedTensorMap, lr: number): number {
+    const gs = this.params.map((p) => grads[p.variable.name]).filter((g) => g != null);
+    const all = [...this.params.map((p) => p.variable), ...gs, ...this.m, ...this.v];
+    return fusedAdamWFor(all) != null ? this.stepFused(grads, lr) : this.stepPerTensor(grads, lr);
+  }
+
+  private gradsInOrder(grads: tf.NamedTensorMap): tf.Tensor[] {
+    return this.params.map((p) => {
+      const g = grads[p.variable.name];
+      if (!g) throw new Error(`no gradient for parameter '${p.name}' (is it used by the loss?)`);
+      return g;
+    });
+  }
+
+  /** `step` in one pass over all parameters (wasm and cpu engines; adamw-fused.ts). */
+  stepFused(grads: tf.NamedTensorMap, lr: number): number {
+    const { beta1, beta2, eps, weightDecay, clipNorm } = this.config;
+    const gs = this.gradsInOrder(grads);
+    const normValue = Math.fround(Math.sqrt(sumOfSquares(gs)));
+    if (!Number.isFinite(normValue)) return normValue;
+    this.t += 1;
+    const scale = clipNorm > 0 && normValue > clipNorm ? clipNorm / (normValue + 1e-6) : 1;
+    const bc1 = 1 - Math.pow(beta1, this.t);
+    const bc2 = 1 - Math.pow(beta2, this.t);
+    const vars = this.params.map((p) => p.variable);
+    const out = fusedAdamWUpdate(vars, gs, this.m, this.v, this.params.map((p) => p.decay), { beta1, beta2, eps, lr, weightDecay, bc1, bc2, scale });
+    this.params.forEach((p, i) => {
+      p.variable.assign(out.p[i]);
+      this.m[i].assign(out.m[i]);
+      this.v[i].assign(out.v[i]);
+    });
+    tf.dispose([...out.p, ...out.m, ...out.v]);
+    return normValue;
+  }
+
+  /** `step` with TF.js ops, tensor by tensor (every engine). */
+  stepPerTensor(grads: tf.NamedTensorMap, lr: number): number {
     const { beta1, beta2, eps, weightDecay, clipNorm } = this.config;
     this.t += 1;
     const bc1 = 1 - Math.pow(beta1, this.t);
     const bc2 = 1 - Math.pow(beta2, this.t);
     return tf.tidy(() => {
-      const gs = this.params.map((p) => {
-        const g = grads[p.variable.name];
-        if (!g) throw new Error(`no gradient for parameter '${p.name}' (is it used by the loss?)`);
-        return g;
-      });
+      const gs = this.gradsInOrder(grads);
       const norm = tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g)))));
       const normValue = norm.dataSync()[0];
       // A non-finite gradient must not reach the weights: the caller stops the run instead.

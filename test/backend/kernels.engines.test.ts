@@ -193,6 +193,26 @@ describe('training kernels against the cpu engine (values and gradients)', () =>
         const ss = tf.stridedSlice(c, [0, 1, 0], [3, 9, 4], [1, 2, 2]);
         return tf.concat([tf.pad(s, [[0, 0], [1, 2], [0, 0]]).reshape([3, -1]), ss.reshape([3, -1])], 1);
       }, [[3, 4, 4], [3, 5, 4]], 11)],
+    ['concat and split on every axis, 3 parts, an empty part, RoPE rotate-half (fast run-copy kernels)', 0, () =>
+      gradsOf((a, b, c) => {
+        const outs = [0, 1, 2, -1].map((ax) => tf.concat([a, b, c].map((t) => (ax === 1 || ax === 2 || ax === -1 ? t : tf.slice(t, [0, 0, 0], [2, 3, 4]))), ax));
+        const [p, q, r] = tf.split(a, [1, -1, 2], 2); // [2, 3, 1], [2, 3, 1], [2, 3, 2]
+        const [u, v] = tf.split(tf.concat([a, tf.zeros([2, 0, 4]), b], 1), 2, 1); // empty part dropped
+        const [x1, x2] = tf.split(c, 2, -1); // rotate-half: [-x2, x1]
+        const rot = tf.concat([tf.neg(x2), x1], -1);
+        return tf.concat([...outs, p, q, r, u, v, rot].map((t) => t.reshape([-1])), 0);
+      }, [[2, 3, 4], [2, 3, 4], [2, 3, 4]], 41)],
+    ['cast to the same dtype and across dtypes, with the gradient of a product', 0, () => [
+      tf.cast(randTensor([3, 4], 42), 'float32'), tf.cast(tf.cast(randTensor([3, 4], 43), 'int32'), 'float32'), tf.cast(tf.cast(tf.range(-2, 3), 'bool'), 'float32'),
+      ...gradsOf((a, b) => tf.mul(a, b), [[3, 4], [4]], 44),
+    ]],
+    ['concat and split of int32 and bool', 0, () => {
+      const i = tf.reshape(tf.range(0, 24, 1, 'int32'), [2, 3, 4]);
+      const b = tf.greater(tf.mod(i, 5), 1);
+      const [i0, i1] = tf.split(i, [3, 1], 2);
+      const [b0, b1] = tf.split(b, [1, 2], 1);
+      return [tf.concat([i, i0], 2), i1, tf.concat([b, b0, b1], 1), tf.concat([b0, b], 1)].map((t) => t.cast('float32'));
+    }],
     ['transpose, reshape, tile, stack/unstack, expandDims, squeeze', 1e-5, () =>
       gradsOf((x) => {
         const t = tf.transpose(x.reshape([2, 3, 4, 5]), [0, 2, 1, 3]);

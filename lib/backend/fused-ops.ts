@@ -1,0 +1,176 @@
+/**
+ * Fused LayerNorm and RMSNorm (forward and backward) over the last axis, as one pass over the
+ * engine's own float32 memory each way (the wasm heap or the cpu engine's arrays).
+ *
+ * Why (npm run bench, per-op profile): a norm written with TF.js ops is ~9 kernels forward and
+ * ~20 in its autodiff backward; at the small widths of the cpu presets (MAE [128, 5, 64],
+ * LLaMA [16, 64, 64]) each kernel's fixed cost outweighs its arithmetic, and the profile's
+ * largest rows after the matmuls are exactly these elementwise ops and the per-kernel overhead.
+ * Here: one forward pass (row mean and 1/σ in float64) and one backward pass, with the
+ * analytic gradient (x̂ = (x − μ)·r, r = 1/√(σ² + ε), δ = dy·g):
+ *   LayerNorm  y = x̂·g + b        dx = r·(δ − mean(δ) − x̂·mean(δ·x̂)),  dg = Σ dy·x̂,  db = Σ dy
+ *   RMSNorm    y = x·r·g (μ = 0)   dx = r·(δ − x̂·mean(δ·x̂)),           dg = Σ dy·x̂
+ * Elsewhere (tfjs-node, WebGPU) and for tensors not on the current engine the TF.js ops serve
+ * (`layerNormOps`, `rmsNormOps`), the same functions the fused path is tested against.
+ *
+ * Shapes: x [..., D], g and b [D]; per-row statistics [N] with N = size / D.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { WasmBackend } from './wasm-heap';
+
+interface CpuBackend {
+  data: { get(d: unknown): { values: tf.TypedArray }; has(d: unknown): boolean };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.TypedArray): tf.TensorInfo;
+}
+
+let enabled = true;
+
+/** Turns the fused norms off (true: back on) for this process: tests and the benchmark's "before" rows. */
+export function setFusedNorms(on: boolean): void {
+  enabled = on;
+}
+
+/** 'wasm' or 'cpu' when every tensor is float32 and lives on that current engine; else null. */
+function rawEngine(xs: tf.Tensor[]): 'wasm' | 'cpu' | null {
+  if (!enabled) return null;
+  const name = tf.getBackend();
+  if (name !== 'wasm' && name !== 'cpu') return null;
+  const be = tf.backend() as unknown as { dataIdMap?: { has(d: unknown): boolean }; data?: { has(d: unknown): boolean } };
+  const store = name === 'wasm' ? be.dataIdMap : be.data;
+  return store && xs.every((x) => x.dtype === 'float32' && store.has(x.dataId)) ? name : null;
+}
+
+/**
+ * Allocates float32 outputs of `shapes` on the engine, then runs `body` on views of the inputs
+ * and the outputs (views taken after every allocation: heap growth replaces them).
+ */
+function rawOp(engine: 'wasm' | 'cpu', inputs: tf.Tensor[], shapes: number[][], body: (ins: Float32Array[], outs: Float32Array[]) => void): tf.Tensor[] {
+  const wrap = (i: tf.TensorInfo) => tf.engine().makeTensorFromTensorInfo(i);
+  if (engine === 'cpu') {
+    const be = tf.backend() as unknown as CpuBackend;
+    const outs = shapes.map((s) => new Float32Array(s.reduce((p, d) => p * d, 1)));
+    body(inputs.map((x) => be.data.get(x.dataId).values as Float32Array), outs);
+    return outs.map((o, i) => wrap(be.makeTensorInfo(shapes[i], 'float32', o)));
+  }
+  const be = tf.backend() as unknown as WasmBackend;
+  const infos = shapes.map((s) => be.makeOutput(s, 'float32'));
+  const heap = be.wasm.HEAPF32;
+  const view = (d: unknown, n: number) => {
+    const o = be.dataIdMap.get(d).memoryOffset >>> 2;
+    return heap.subarray(o, o + n);
+  };
+  body(inputs.map((x) => view(x.dataId, x.size)), infos.map((t, i) => view(t.dataId, shapes[i].reduce((p, d) => p * d, 1))));
+  return infos.map(wrap);
+}
+
+/** Row statistics and y. centre: LayerNorm (μ, σ²) or RMSNorm (mean x²). */
+function normForward(x: Float32Array, g: Float32Array | null, b: Float32Array | null, D: number, eps: number, centre: boolean, y: Float32Array, mu: Float32Array, r: Float32Array): void {
+  const N = x.length / D;
+  for (let n = 0; n < N; n++) {
+    const o = n * D;
+    let m = 0;
+    if (centre) {
+      for (let d = 0; d < D; d++) m += x[o + d];
+      m /= D;
+    }
+    let v = 0;
+    for (let d = 0; d < D; d++) {
+      const c = x[o + d] - m;
+      v += c * c;
+    }
+    const rs = 1 / Math.sqrt(v / D + eps);
+    mu[n] = m;
+    r[n] = rs;
+    for (let d = 0; d < D; d++) {
+      const h = (x[o + d] - m) * rs;
+      y[o + d] = g ? (b ? h * g[d] + b[d] : h * g[d]) : h;
+    }
+  }
+}
+
+function normBackward(
+  x: Float32Array, g: Float32Array | null, dy: Float32Array, mu: Float32Array, r: Float32Array, D: number, centre: boolean,
+  dx: Float32Array, dg: Float32Array | null, db: Float32Array | null,
+): void {
+  const N = x.length / D;
+  const accG = dg ? new Float64Array(D) : null;
+  const accB = db ? new Float64Array(D) : null;
+  for (let n = 0; n < N; n++) {
+    const o = n * D;
+    const m = mu[n];
+    const rs = r[n];
+    let sd = 0;
+    let sdh = 0;
+    for (let d = 0; d < D; d++) {
+      const h = (x[o + d] - m) * rs;
+      const del = g ? dy[o + d] * g[d] : dy[o + d];
+      sd += del;
+      sdh += del * h;
+      if (accG) accG[d] += dy[o + d] * h;
+      if (accB) accB[d] += dy[o + d];
+    }
+    const md = centre ? sd / D : 0;
+    const mdh = sdh / D;
+    for (let d = 0; d < D; d++) {
+      const h = (x[o + d] - m) * rs;
+      const del = g ? dy[o + d] * g[d] : dy[o + d];
+      dx[o + d] = rs * (del - md - h * mdh);
+    }
+  }
+  if (dg && accG) dg.set(accG);
+  if (db && accB) db.set(accB);
+}
+
+/** LayerNorm with TF.js ops (the reference and the fallback). */
+export function layerNormOps(x: tf.Tensor, g: tf.Tensor | null, b: tf.Tensor | null, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  if (g) y = b ? tf.add(tf.mul(y, g), b) : tf.mul(y, g);
+  return y;
+}
+
+/** RMSNorm with TF.js ops (the reference and the fallback). */
+export function rmsNormOps(x: tf.Tensor, g: tf.Tensor | null, eps: number): tf.Tensor {
+  const y = tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)));
+  return g ? tf.mul(y, g) : y;
+}
+
+function fusedNorm(x: tf.Tensor, g: tf.Tensor | null, b: tf.Tensor | null, eps: number, centre: boolean): tf.Tensor | null {
+  if (b && !g) return null;
+  const params = [g, b].filter((t): t is tf.Tensor => t != null);
+  const engine = rawEngine([x, ...params]);
+  if (engine == null) return null;
+  const D = x.shape[x.rank - 1];
+  const N = x.size / D;
+  const f = tf.customGrad(((...args: unknown[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const ins = args.slice(0, -1) as tf.Tensor[]; // x, then g and b when present
+    const [y, mu, r] = rawOp(engine, ins, [x.shape, [N], [N]], ([xv, gv, bv], [yv, mv, rv]) =>
+      normForward(xv, g ? gv : null, b ? bv : null, D, eps, centre, yv, mv, rv));
+    save([ins[0], ...(g ? [ins[1]] : []), mu, r]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ...rest] = saved;
+        const gs = g ? rest[0] : null;
+        const [ms, rs] = rest.slice(g ? 1 : 0);
+        const eng = rawEngine([dy, xs, ms, rs, ...(gs ? [gs] : [])]);
+        if (eng == null) throw new Error('fused norm: the gradient left the engine of the forward pass');
+        const shapes = [x.shape, ...(g ? [[D]] : []), ...(b ? [[D]] : [])];
+        return rawOp(eng, [xs, gs ?? xs, dy, ms, rs], shapes, ([xv, gv, dyv, mv, rv], [dxv, ...pv]) =>
+          normBackward(xv, gs ? gv : null, dyv, mv, rv, D, centre, dxv, g ? pv[0] : null, b ? pv[g ? 1 : 0] : null));
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, ...params) as tf.Tensor;
+}
+
+/** LayerNorm over the last axis: fused on wasm and cpu, TF.js ops elsewhere. */
+export function layerNorm(x: tf.Tensor, g: tf.Tensor | null, b: tf.Tensor | null, eps: number): tf.Tensor {
+  return fusedNorm(x, g, b, eps, true) ?? layerNormOps(x, g, b, eps);
+}
+
+/** RMSNorm over the last axis: fused on wasm and cpu, TF.js ops elsewhere. */
+export function rmsNorm(x: tf.Tensor, g: tf.Tensor | null, eps: number): tf.Tensor {
+  return fusedNorm(x, g, null, eps, false) ?? rmsNormOps(x, g, eps);
+}

@@ -1,0 +1,77 @@
+/**
+ * The fused LayerNorm / RMSNorm (lib/backend/fused-ops.ts) and the sigmoid-form GELU against the
+ * unfused TF.js ops on random inputs: values and the gradients of x, g and b, for affine and
+ * plain norms, rank 2 to 4, widths 1 to 130; the fallback on an engine without the fused path;
+ * no leaked tensors. Runs on every engine pass of `npm test`.
+ */
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../../lib/backend';
+import { layerNorm, layerNormOps, rmsNorm, rmsNormOps, setFusedNorms } from '../../lib/backend/fused-ops';
+import { gelu, geluTanh } from '../../lib/models/transformer';
+import { assertClose, randTensor } from './compare';
+
+before(async () => {
+  await initEngine({ quiet: true });
+});
+
+/** Values and gradients (w.r.t. every input) of sum(f(...) · w) for a fixed random w. */
+function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], seed: number): Float32Array[] {
+  return tf.tidy(() => {
+    const y = f(...xs);
+    const w = randTensor(y.shape, seed);
+    const gs = tf.grads((...ins: tf.Tensor[]) => tf.sum(tf.mul(f(...ins), w)))(xs);
+    return [y, ...gs].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+const SHAPES: number[][] = [[5, 8], [3, 4, 16], [2, 3, 2, 130], [7, 1], [64, 50, 32]];
+
+describe('fused norms against the TF.js ops', () => {
+  for (const shape of SHAPES) {
+    const D = shape[shape.length - 1];
+    test(`LayerNorm and RMSNorm ${JSON.stringify(shape)}: values and gradients of x, g, b`, () => {
+      const before = tf.memory().numTensors;
+      const x = tf.tidy(() => tf.add(tf.mul(randTensor(shape, 1), 3), 0.5)); // off-centre, so LayerNorm's mean matters
+      const g = tf.tidy(() => tf.add(randTensor([D], 2), 1));
+      const b = randTensor([D], 3);
+      const cases: [string, (...a: tf.Tensor[]) => tf.Tensor, (...a: tf.Tensor[]) => tf.Tensor, tf.Tensor[]][] = [
+        ['layerNorm affine', (a, c, d) => layerNorm(a, c, d, 1e-6), (a, c, d) => layerNormOps(a, c, d, 1e-6), [x, g, b]],
+        ['layerNorm plain', (a) => layerNorm(a, null, null, 1e-5), (a) => layerNormOps(a, null, null, 1e-5), [x]],
+        ['rmsNorm affine', (a, c) => rmsNorm(a, c, 1e-6), (a, c) => rmsNormOps(a, c, 1e-6), [x, g]],
+        ['rmsNorm plain', (a) => rmsNorm(a, null, 1e-6), (a) => rmsNormOps(a, null, 1e-6), [x]],
+      ];
+      for (const [what, fused, ops, ins] of cases) {
+        const a = valueAndGrads(fused, ins, 9);
+        const r = valueAndGrads(ops, ins, 9);
+        // width 1: LayerNorm is 0 and its gradient pure rounding noise, compared in absolute terms
+        assertClose(a, r, D === 1 ? 1e-3 : 2e-5, `${what} ${JSON.stringify(shape)}`);
+      }
+      tf.dispose([x, g, b]);
+      assert.equal(tf.memory().numTensors, before, 'leaked tensors');
+    });
+  }
+
+  test('the fused path runs on wasm and cpu (one kernel call), and switching it off gives the ops back', async () => {
+    const x = randTensor([4, 6], 5);
+    const calls = async () => (await tf.profile(() => tf.tidy(() => layerNorm(x, null, null, 1e-6).dataSync()))).kernels.length;
+    setFusedNorms(false);
+    const off = await calls();
+    setFusedNorms(true);
+    const on = await calls();
+    if (['wasm', 'cpu'].includes(tf.getBackend())) assert.ok(on === 1 && off >= 6, `kernel calls: fused ${on}, ops ${off}`);
+    else assert.equal(on, off);
+    x.dispose();
+  });
+});
+
+describe('GELU as x·σ(2u)', () => {
+  test('equals 0.5·x·(1 + tanh(u)) with its gradient, tails included', () => {
+    const x = tf.tidy(() => tf.mul(randTensor([6, 50], 11), 4)); // |x| up to ~8
+    const a = valueAndGrads(gelu, [x], 12);
+    const r = valueAndGrads(geluTanh, [x], 12);
+    assertClose(a, r, 1e-5, 'gelu');
+    x.dispose();
+  });
+});
