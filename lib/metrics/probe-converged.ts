@@ -75,12 +75,20 @@ function checkPair(what: string, f: Features, labels: ArrayLike<number>): void {
   if (labels.length !== f.n) throw new ConfigError(`${what}: ${f.n} feature rows but ${labels.length} labels`);
 }
 
+/** The values of the tensor `fn` builds (inside tidy), the tensor itself disposed. */
+function values(fn: () => tf.Tensor): Float32Array {
+  const t = tf.tidy(fn);
+  const v = t.dataSync() as Float32Array;
+  t.dispose();
+  return v;
+}
+
 /** The probe's objective on standardised rows `z` (a kept [N, D] tensor): value and gradient (float64). */
 function objective(z: tf.Tensor2D, y: Int32Array, D: number, C: number, l2: number) {
   const N = y.length;
   return (theta: Float64Array): { f: number; g: Float64Array; logits: Float32Array } => {
     // theta = [W (D×C, row-major); b (C)]
-    const logits = tf.tidy(() => tf.add(tf.matMul(z, tf.tensor2d(Float32Array.from(theta.subarray(0, D * C)), [D, C])), tf.tensor1d(Float32Array.from(theta.subarray(D * C))))).dataSync() as Float32Array; // [N, C]
+    const logits = values(() => tf.add(tf.matMul(z, tf.tensor2d(Float32Array.from(theta.subarray(0, D * C)), [D, C])), tf.tensor1d(Float32Array.from(theta.subarray(D * C))))); // [N, C]
     let f = 0;
     const r = new Float32Array(N * C); // (P − Y)/N
     const gb = new Float64Array(C);
@@ -97,7 +105,7 @@ function objective(z: tf.Tensor2D, y: Int32Array, D: number, C: number, l2: numb
         gb[c] += v;
       }
     }
-    const gw = tf.tidy(() => tf.matMul(z, tf.tensor2d(r, [N, C]), true, false)).dataSync(); // [D, C]
+    const gw = values(() => tf.matMul(z, tf.tensor2d(r, [N, C]), true, false)); // [D, C]
     const g = new Float64Array(D * C + C);
     for (let k = 0; k < D * C; k++) {
       f += l2 * theta[k] ** 2;
@@ -218,9 +226,7 @@ export function convergedProbe(
       return hit / y.length;
     };
     const trainLogits = fg(res.x).logits;
-    const testLogits = tf.tidy(() =>
-      tf.add(tf.matMul(zTe, tf.tensor2d(Float32Array.from(res.x.subarray(0, D * C)), [D, C])), tf.tensor1d(Float32Array.from(res.x.subarray(D * C)))).dataSync(),
-    );
+    const testLogits = values(() => tf.add(tf.matMul(zTe, tf.tensor2d(Float32Array.from(res.x.subarray(0, D * C)), [D, C])), tf.tensor1d(Float32Array.from(res.x.subarray(D * C)))));
     return {
       testAccuracy: accuracy(testLogits, testLabels),
       trainAccuracy: accuracy(trainLogits, yTr),
