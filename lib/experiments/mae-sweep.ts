@@ -20,7 +20,7 @@ import { validateWiring, type WiringConfig } from '../residual';
 import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain } from '../train/loop';
 import { summarise, type ColumnTable, type RunRecord } from '../report';
 import type { Experiment, Json, RunContext, RunResult, RunSpec } from './types';
-import { baselineOf, BASELINE_KINDS, BASELINE_ROWS, evaluateFrozen, pixelFeatures, type BaselineKind } from './frozen-features';
+import { baselineGainLines, baselineOf, BASELINE_KINDS, BASELINE_ROWS, evaluateFrozen, pixelFeatures, type BaselineKind } from './frozen-features';
 
 /** One table row: how the encoder is wired, and whether the decoder gets the encoder→decoder skips. */
 export interface MaeSweepRow {
@@ -327,7 +327,8 @@ function baselineRun(c: MaeSweepRunConfig, trainSet: ImageSet, testSet: ImageSet
     const queries = pixelFeatures(testSet.images, c.evalTest, hw);
     const metrics = evaluateFrozen(pixelFeatures(trainSet.images, c.evalTrain, hw), bankLabels, queries, testLabels, evalCfg);
     const erank = effectiveRank(queries.data, c.evalTest, hw);
-    return { metrics: { ...metrics, erank, finalLoss: null, trainSeconds: 0, evalSeconds: (Date.now() - t0) / 1000, params: 0 }, extra: { blockErank: [erank] } };
+    // No per-block ranks: pixels have no blocks (the rank heatmaps show trained rows and the untrained encoder).
+    return { metrics: { ...metrics, erank, finalLoss: null, trainSeconds: 0, evalSeconds: (Date.now() - t0) / 1000, params: 0 } };
   }
   const model = new Mae(c.model, 'mae-untrained');
   try {
@@ -527,6 +528,19 @@ export function sweepVerdict(records: RunRecord[]): string {
         `(Δ = ${d >= 0 ? '+' : ''}${d.toFixed(1)} points, ${sig ? (d > 0 ? 'better beyond 2 standard errors' : 'worse beyond 2 standard errors') : 'within 2 standard errors'})`;
     };
     lines.push(`**${label}** — best decayed row ${judge(best)}${at06 && at06 !== best ? `; ${judge(at06)}` : ''}.`);
+  }
+  const trained = records.filter((r) => !baselineOf(r.config));
+  if (records.some((r) => baselineOf(r.config))) {
+    const std = trained.find((r) => alphaMinOf(r.config) === 1 && skipsOf(r.config))?.row ?? 'α_min=1.0 (standard)';
+    const at06 = trained.find((r) => alphaMinOf(r.config) === 0.6 && skipsOf(r.config))?.row;
+    const rows = [std, ...(at06 ? [at06] : [])];
+    lines.push(
+      '**Against the baselines** (points; the trained rows of earlier runs have only the 300-step Adam probe, `linearProbe`; ' +
+        '`lpConverged` is the L-BFGS probe):\n' +
+        baselineGainLines(records, rows, std, [['knn', 'kNN'], ['linearProbe', 'LP (Adam 300)']]).join('\n') +
+        '\n' +
+        baselineGainLines(records, [BASELINE_ROWS.pixels, BASELINE_ROWS.untrained], std, [['lpConverged', 'LP (converged)']]).filter((l) => !/no finished run/.test(l)).join('\n'),
+    );
   }
   return lines.join('\n\n');
 }
