@@ -104,7 +104,7 @@ describe('mae-sweep experiment', () => {
       ...[0, 1, 2].map((s) => ({ ...records[0], runId: `u${s}`, row: BASELINE_ROWS.untrained, seed: s, config: { baseline: 'untrained', model: { encoder: { wiring: { kind: 'residual' } }, skips: true } }, metrics: { knn: 0.5 + 0.01 * s, linearProbe: 0.5, lpConverged: 0.55 } })),
     ];
     const vb = sweepVerdict(withBase);
-    assert.match(vb, /- α_min=0.6, kNN: 70.1 ± 0.1 \(3 seeds\); vs standard \+10.0 ± 0.1 \(better beyond 2 SE\); vs raw pixels -7.9 ± 0.1 \(worse beyond 2 SE\); vs untrained encoder \+19.0 ± 0.6 \(better beyond 2 SE\)/);
+    assert.match(vb, /- α_min=0.6, kNN: 70.1 ± 0.1 \(3 seeds\); vs standard \+10.0 ± 0.1 \(better beyond 2 SE\); vs raw pixels -7.9 ± 0.1 \(worse beyond 2 SE\); vs untrained encoder \+19.1 ± 0.6 \(better beyond 2 SE\)/);
     assert.match(vb, /best decayed row α_min=0.6: 70.1/, 'baselines are not decayed rows');
     assert.match(v, /\*\*linear probe\*\* — best decayed row α_min=0.6: 70.0 ± 0.0 vs standard 70.0 ± 0.0 \(Δ = \+0.0 points, (within|better beyond) 2 standard errors\)/);
   });
