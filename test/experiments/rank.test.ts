@@ -41,7 +41,7 @@ describe('rank analysis', () => {
     assert.match(v, /Across all 4 runs: Spearman ρ\(erank, kNN\) = -1.00 \(lower rank went with better features\)/);
     assert.match(v, /standard 8.50 vs α_min = 0.6 4.50 \(decayed shortcuts lowered the rank, as the paper reports\)/);
     // Baselines stay out of the correlations and the per-block table; pixels have no blocks.
-    const withBase = [
+    const withBase: RunRecord[] = [
       ...records,
       { ...rec('baseline: raw pixels', { kind: 'residual' }, 0, 300, 0.78, 0.8, [300]), config: { baseline: 'pixels' } },
       { ...rec('baseline: untrained encoder', { kind: 'residual' }, 0, 19, 0.55, 0.55, [20, 20, 19]), config: { baseline: 'untrained', model: { encoder: { wiring: { kind: 'residual' } }, skips: true } } },
