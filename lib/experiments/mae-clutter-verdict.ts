@@ -95,3 +95,41 @@ export function clutterVerdict(records: RunRecord[], planned?: { total: number; 
   }
   return out.join('\n\n');
 }
+
+/**
+ * The plain study (mae-sweep) and the cluttered one side by side, one line per row present in either:
+ * kNN and the Adam probe in both (the protocol the plain study's trained rows have), the converged probe
+ * where it was computed. `mean ± std (n)` strings; '—' where a study has no such row.
+ */
+export function studiesSideBySide(plain: RunRecord[], cluttered: RunRecord[]): Record<string, string>[] {
+  const rows: string[] = [];
+  for (const r of [...cluttered, ...plain]) if (!rows.includes(r.row)) rows.push(r.row);
+  const cell = (recs: RunRecord[], row: string, metric: string) => {
+    const s = metricStats(recs, row, metric);
+    return s.n ? `${s.mean.toFixed(1)}${s.n > 1 ? ` ± ${s.std.toFixed(1)}` : ''} (${s.n})` : '—';
+  };
+  return rows.map((row) => ({
+      row,
+      'plain kNN': cell(plain, row, 'knn'),
+      'cluttered kNN': cell(cluttered, row, 'knn'),
+      'plain LP (Adam 300)': cell(plain, row, 'linearProbe'),
+      'cluttered LP (Adam 300)': cell(cluttered, row, 'linearProbe'),
+      'plain LP (converged)': cell(plain, row, 'lpConverged'),
+      'cluttered LP (converged)': cell(cluttered, row, 'lpConverged'),
+  }));
+}
+
+/** kNN / converged LP (%) against α_min over the cluttered study's decayed rows with skips at lr ×1, for errorBarFigure. */
+export function clutterAlphaCurve(records: RunRecord[], metric: 'knn' | 'lpConverged'): { x: number[]; mean: number[]; std: number[] } {
+  const rows = new Map<number, string>();
+  for (const r of records) {
+    const c = r.config as { baseline?: unknown; lrScale?: number; model?: { skips?: boolean; encoder?: { wiring?: { kind: string; alphaMin?: number } } } };
+    const w = c.model?.encoder?.wiring;
+    if (c.baseline || c.lrScale !== 1 || c.model?.skips === false || !w) continue;
+    const a = w.kind === 'residual' ? 1 : w.kind === 'decayed' ? w.alphaMin : undefined;
+    if (a !== undefined) rows.set(a, r.row);
+  }
+  const x = [...rows.keys()].sort((a, b) => b - a);
+  const stats = x.map((a) => metricStats(records, rows.get(a)!, metric));
+  return { x, mean: stats.map((s) => s.mean), std: stats.map((s) => s.std) };
+}
