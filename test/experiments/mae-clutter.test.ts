@@ -35,8 +35,10 @@ describe('mae-clutter experiment', () => {
     // 17 rows; the matched row equals α_min=0.6 at 12 blocks and is left out; pixels run once; lr-sweep rows one seed.
     assert.equal(specs.length, 1 + 3 + 8 * 3 + 6);
     assert.ok(!specs.some((s) => s.row === 'α_min matched to ViT-B α_eff'));
-    assert.deepEqual(specs.slice(0, 6).map((s) => `${s.row}/${s.seed}`), [
-      `${BASELINE_ROWS.pixels}/0`, `${BASELINE_ROWS.untrained}/0`, 'α_min=1.0 (standard)/0', 'α_min=0.6/0', 'standard, lr ×20/0', 'α_min=0.6, lr ×20/0',
+    assert.deepEqual(specs.slice(0, 12).map((s) => `${s.row}/${s.seed}`), [
+      `${BASELINE_ROWS.pixels}/0`, `${BASELINE_ROWS.untrained}/0`, `${BASELINE_ROWS.untrained}/1`, `${BASELINE_ROWS.untrained}/2`,
+      'α_min=1.0 (standard)/0', 'α_min=0.6/0', 'standard, lr ×20/0', 'α_min=0.6, lr ×20/0',
+      'α_min=1.0 (standard)/1', 'α_min=0.6/1', 'α_min=1.0 (standard)/2', 'α_min=0.6/2',
     ]);
     const run = (row: string) => specs.find((s) => s.row === row)!.config as unknown as MaeClutterRunConfig;
     const std = run('α_min=1.0 (standard)');
