@@ -57,10 +57,15 @@ export function clutterVerdict(records: RunRecord[], planned?: { total: number; 
   }
   const trained = [...new Set(records.filter((r) => !r.config || !(r.config as { baseline?: unknown }).baseline).map((r) => r.row))];
   const mainRows = trained.filter((r) => !/lr ×/.test(r));
-  out.push(
-    '**Every row against standard and both baselines** (points, mean ± std over seeds; Δ ± SE; "beyond 2 SE" needs ≥ 2 seeds on a side with spread):\n' +
-      baselineGainLines(records, mainRows, STANDARD, [['knn', 'kNN'], ['lpConverged', 'LP (converged)']]).join('\n'),
-  );
+  if (mainRows.length) {
+    out.push(
+      '**Every row against standard and both baselines** (points, mean ± std over seeds; Δ ± SE; "beyond 2 SE" needs ≥ 2 seeds on a side with spread):\n' +
+        baselineGainLines(records, mainRows, STANDARD, [['knn', 'kNN'], ['lpConverged', 'LP (converged)']]).join('\n'),
+    );
+  } else {
+    const u = gainOver(records, BASELINE_ROWS.untrained, BASELINE_ROWS.pixels, 'knn');
+    out.push(`**No trained row has finished yet**: nothing can be said about decayed vs standard shortcuts. The untrained encoder against raw pixels: kNN ${describeGain(u)}.`);
+  }
   for (const [metric, label] of [['knn', 'kNN'], ['lpConverged', 'LP (converged)']] as const) {
     const decayed = mainRows.filter((r) => /^α_min=0\.\d$/.test(r));
     const std = metricStats(records, STANDARD, metric);
