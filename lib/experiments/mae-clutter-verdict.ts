@@ -75,7 +75,7 @@ export function clutterVerdict(records: RunRecord[], planned?: { total: number; 
     const g = gainOver(records, best.r, STANDARD, metric);
     const gp = gainOver(records, best.r, BASELINE_ROWS.pixels, metric);
     const gu = gainOver(records, best.r, BASELINE_ROWS.untrained, metric);
-    const claim = g && g.judged === 'better' ? 'decayed shortcuts beat standard residuals here, as paper A reports' : g && g.judged === 'worse' ? 'decayed shortcuts are WORSE than standard here' : 'no difference from standard beyond the seed noise';
+    const claim = g && g.judged === 'no error estimate' ? 'one seed, so no verdict on the difference' : g && g.judged === 'better' ? 'decayed shortcuts beat standard residuals here, as paper A reports' : g && g.judged === 'worse' ? 'decayed shortcuts are WORSE than standard here' : 'no difference from standard beyond the seed noise';
     const abs = gp && gu ? (gp.delta > 0 && gu.delta > 0 ? 'and it beats both baselines' : gp.delta <= 0 ? 'but it does not beat raw pixels' : 'but it does not beat the untrained encoder') : '(a baseline is missing)';
     out.push(`**${label}**: best decayed row ${best.r} vs standard ${describeGain(g)} — ${claim}; ${abs} (vs pixels ${describeGain(gp)}, vs untrained ${describeGain(gu)}).`);
   }
