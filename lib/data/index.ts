@@ -17,3 +17,7 @@ export type { Doc, BrownCorpus } from './brown';
 export { BatchSampler, SequenceSampler, sequenceBatches, gatherImages, gatherLabels, hashTokens } from './batches';
 export type { BatchSamplerState, BatchSamplerOptions, SequenceBatch, SequenceSamplerState } from './batches';
 export { imageBatch, labelBatch, sequenceBatchTensors } from './tensors';
+export { clutteredImages, clutteredSet, renderCluttered, validateClutter, CLUTTER_DEFAULTS } from './cluttered';
+export type { ClutterConfig } from './cluttered';
+export { randomResizedCropFlip, cropBox, validateCropFlip, CROP_FLIP_DEFAULTS } from './augment';
+export type { CropFlipConfig } from './augment';

@@ -197,7 +197,7 @@ function runs(c: DiffusionFidConfig): RunSpec[] {
 type RunConfig = Omit<DiffusionFidConfig, 'rows' | 'seeds'> & { row: DiffusionRow };
 
 /** Images (pixels in [0, 1]) to the model's scale 2·x − 1. // [B, 28, 28, 1] */
-function modelInput(set: ImageSet, idx: ArrayLike<number>): tf.Tensor4D {
+export function modelInput(set: ImageSet, idx: ArrayLike<number>): tf.Tensor4D {
   return tf.tidy(() => tf.sub(tf.mul(tf.tensor4d(gatherImages(set, idx), [idx.length, set.height, set.width, 1]), 2), 1) as tf.Tensor4D);
 }
 
@@ -212,7 +212,7 @@ export function cyclingLabels(n: number, classes: number): Int32Array {
 }
 
 /** Mid-trunk features of n images at noise level t (fixed noise), batched. // -> [n, D] */
-function midFeatures(model: DiT, set: ImageSet, n: number, t: number, seed: number): Features {
+export function midFeatures(model: DiT, set: ImageSet, n: number, t: number, seed: number): Features {
   const D = model.config.width;
   const data = new Float32Array(n * D);
   const B = 250;

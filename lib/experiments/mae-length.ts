@@ -14,6 +14,7 @@ import { summarise, type ColumnTable, type RunRecord } from '../report';
 import { experiment as maeSweep, inPercent, rowStats, sweepRunSpec, type MaeSweepConfig } from './mae-sweep';
 import { resolveConfig } from './run';
 import type { Experiment, Json, RunSpec } from './types';
+import { baselineOf, BASELINE_ROWS, describeGain, gainOver } from './frozen-features';
 
 export interface MaeLengthConfig {
   /** The `mae-sweep` preset whose config every run copies (model, data, recipe, evaluation). */
@@ -87,19 +88,23 @@ export const experiment: Experiment<MaeLengthConfig> = {
 // ---------------------------------------------------------------------------------------------
 // Tables and the reading, from the study's records plus the sweep's records of the same rows.
 
+/** Training steps of a run: 0 for the untrained encoder, NaN for raw pixels (no network). */
 function stepsOf(r: RunRecord): number {
+  const b = baselineOf(r.config);
+  if (b) return b === 'untrained' ? 0 : NaN;
   return ((r.config as unknown as MaeSweepConfig).train?.steps ?? NaN) as number;
 }
 
-/** The study's records and the sweep's records of the same rows, by length then row order. */
+/** The study's records and the sweep's records of the same rows and of the two baselines, by length then row order. */
 export function lengthRecords(study: RunRecord[], sweep: RunRecord[], rows: string[]): RunRecord[] {
-  const all = [...study, ...sweep.filter((r) => rows.includes(r.row))];
-  return all.sort((a, b) => stepsOf(a) - stepsOf(b) || rows.indexOf(a.row) - rows.indexOf(b.row) || a.seed - b.seed);
+  const all = [...study, ...sweep.filter((r) => rows.includes(r.row) || baselineOf(r.config))];
+  const key = (r: RunRecord) => (Number.isNaN(stepsOf(r)) ? -1 : stepsOf(r));
+  return all.sort((a, b) => key(a) - key(b) || rows.indexOf(a.row) - rows.indexOf(b.row) || a.seed - b.seed);
 }
 
 /** kNN %, LP %, effective rank and final loss per row and length, mean ± std over seeds. */
 export function lengthTable(records: RunRecord[]): ColumnTable {
-  const withSteps = records.map((r) => inPercent({ ...r, metrics: { ...r.metrics, steps: stepsOf(r) } }));
+  const withSteps = records.map((r) => inPercent({ ...r, metrics: { ...r.metrics, steps: Number.isNaN(stepsOf(r)) ? null : stepsOf(r) } }));
   return summarise(withSteps, {
     by: ['row', 'steps'],
     metrics: ['knn', 'linearProbe', 'erank', 'finalLoss', 'trainSeconds'],
@@ -120,7 +125,7 @@ export interface LengthGap {
 
 /** For each length: the variant row's kNN and LP minus the baseline row's (rows[0]), in points. */
 export function lengthGaps(records: RunRecord[], baseline: string, variant: string): LengthGap[] {
-  const lengths = [...new Set(records.map(stepsOf))].sort((a, b) => a - b);
+  const lengths = [...new Set(records.filter((r) => !baselineOf(r.config)).map(stepsOf))].sort((a, b) => a - b);
   const out: LengthGap[] = [];
   for (const steps of lengths) {
     const at = records.filter((r) => stepsOf(r) === steps).map(inPercent);
@@ -160,6 +165,19 @@ export function lengthVerdict(records: RunRecord[], baseline: string, variant: s
     }
     lines.push(`**${label}**, ${variant} − ${baseline}: ${parts.join('; ')}${trend ? ` — ${trend}.` : '.'}`);
   }
+  const base = records.filter((r) => baselineOf(r.config));
+  if (base.length) {
+    const parts: string[] = [];
+    for (const steps of [...new Set(gaps.map((g) => g.steps))]) {
+      const at = [...records.filter((r) => stepsOf(r) === steps && !baselineOf(r.config)), ...base];
+      for (const row of [baseline, variant]) {
+        const gp = gainOver(at, row, BASELINE_ROWS.pixels, 'knn');
+        const gu = gainOver(at, row, BASELINE_ROWS.untrained, 'knn');
+        parts.push(`${steps} steps, ${row}: vs raw pixels ${describeGain(gp)}, vs untrained ${describeGain(gu)}`);
+      }
+    }
+    lines.push(`**kNN against the baselines** (the sweep's pixel and untrained-encoder rows, same protocol): ${parts.join('; ')}.`);
+  }
   return lines.join('\n\n');
 }
 
@@ -171,6 +189,7 @@ export function lengthCurves(
 ): { name: string; x: number[]; mean: number[]; std: number[] }[] {
   const scaled = metric === 'erank' ? records : records.map(inPercent);
   return rows.map((row) => {
+    // (a baseline row in `rows` gives its one point: the untrained encoder at 0 steps)
     const lengths = [...new Set(scaled.filter((r) => r.row === row).map(stepsOf))].sort((a, b) => a - b);
     const stats = lengths.map((steps) => rowStats(scaled.filter((r) => r.row === row && stepsOf(r) === steps), metric)[0]);
     return { name: row, x: lengths, mean: stats.map((s) => s.mean), std: stats.map((s) => s.std) };

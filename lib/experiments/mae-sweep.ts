@@ -12,14 +12,15 @@ import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import { DeepPartial, PresetName } from '../config';
 import { checkNumber, checkPositiveInt, ConfigError, DataError, checkSeeds, checkKeys } from '../errors';
-import { BatchSampler, BatchSamplerState, gatherImages, limitSet, loadFashionMnist } from '../data';
+import { BatchSampler, BatchSamplerState, gatherImages, limitSet, loadFashionMnist, type ImageSet } from '../data';
 import { Mae, MAE_DEFAULTS, MAE_PRESETS, validateMae, type MaeConfig } from '../models/mae';
 import { extractFeatures } from '../models/vit';
-import { effectiveRank, knnAccuracy, linearProbe, validateProbe, KNN_DEFAULTS, PROBE_DEFAULTS, type ProbeConfig } from '../metrics';
+import { effectiveRank, validateProbe, KNN_DEFAULTS, PROBE_DEFAULTS, type ProbeConfig } from '../metrics';
 import { validateWiring, type WiringConfig } from '../residual';
 import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain } from '../train/loop';
 import { summarise, type ColumnTable, type RunRecord } from '../report';
 import type { Experiment, Json, RunContext, RunResult, RunSpec } from './types';
+import { baselineGainLines, baselineOf, BASELINE_KINDS, BASELINE_ROWS, evaluateFrozen, pixelFeatures, type BaselineKind } from './frozen-features';
 
 /** One table row: how the encoder is wired, and whether the decoder gets the encoder→decoder skips. */
 export interface MaeSweepRow {
@@ -29,6 +30,8 @@ export interface MaeSweepRow {
   wiring: WiringConfig;
   /** Encoder→decoder skips (paper A's decoder); false = the standard MAE decoder input. */
   skips: boolean;
+  /** A baseline row (raw pixels, or the encoder at its init) evaluated without training; absent on MAE rows. */
+  baseline?: BaselineKind;
 }
 
 export interface MaeSweepConfig {
@@ -71,6 +74,9 @@ export const MAE_SWEEP_ROWS: MaeSweepRow[] = [
   { name: 'α_min=0.6, no skips', wiring: { kind: 'decayed', alphaMin: 0.6 }, skips: false },
   { name: 'standard, no skips', wiring: { kind: 'residual' }, skips: false },
   { name: 'ancre (τ=0.01)', wiring: { kind: 'ancre', tau: 0.01 }, skips: true },
+  // Not trained: the same kNN and probes on raw pixels and on the encoder at its initialisation.
+  { name: BASELINE_ROWS.pixels, wiring: { kind: 'residual' }, skips: true, baseline: 'pixels' },
+  { name: BASELINE_ROWS.untrained, wiring: { kind: 'residual' }, skips: true, baseline: 'untrained' },
 ];
 
 const defaults: MaeSweepConfig = {
@@ -102,7 +108,7 @@ const defaults: MaeSweepConfig = {
   },
 };
 
-const SMOKE_ROWS = ['α_min=1.0 (standard)', 'α_min=0.8', 'α_min=0.6', 'learnable α (init α_min=0.6)', 'α_min=0.6, no skips', 'ancre (τ=0.01)'];
+const SMOKE_ROWS = ['α_min=1.0 (standard)', 'α_min=0.8', 'α_min=0.6', 'learnable α (init α_min=0.6)', 'α_min=0.6, no skips', 'ancre (τ=0.01)', BASELINE_ROWS.pixels, BASELINE_ROWS.untrained];
 
 const presets: Record<PresetName, DeepPartial<MaeSweepConfig>> = {
   smoke: {
@@ -155,6 +161,9 @@ function validate(c: MaeSweepConfig): void {
     names.add(r.name);
     validateWiring(r.wiring);
     if (typeof r.skips !== 'boolean') throw new ConfigError(`rows[${i}].skips must be true or false; got ${JSON.stringify(r.skips)}`);
+    if (r.baseline !== undefined && !BASELINE_KINDS.includes(r.baseline)) {
+      throw new ConfigError(`rows[${i}].baseline must be one of ${BASELINE_KINDS.join(', ')} or absent; got ${JSON.stringify(r.baseline)}`);
+    }
   });
   const fm = c.data.kind === 'fashion-mnist';
   if (fm && (c.model.encoder.image !== 28 || c.model.encoder.channels !== 1)) {
@@ -181,6 +190,8 @@ export interface MaeSweepRunConfig extends Omit<MaeSweepConfig, 'rows' | 'seeds'
   row: string;
   /** Keep reconstructions of masked test images with this run (the first seed of each row). */
   keepReconstructions: boolean;
+  /** Baseline rows only (absent on trained rows, so their run ids are those of the earlier records). */
+  baseline?: BaselineKind;
 }
 
 /** The run of one row at one seed (`mae-length` builds its runs the same way, with other step counts). */
@@ -190,18 +201,21 @@ export function sweepRunSpec(c: MaeSweepConfig, r: MaeSweepRow, seed: number, ke
     ...rest,
     model: { ...rest.model, encoder: { ...rest.model.encoder, wiring: r.wiring, seed }, skips: r.skips },
     row: r.name,
-    keepReconstructions: keepReconstructions && c.reconstructions > 0,
+    keepReconstructions: keepReconstructions && c.reconstructions > 0 && !r.baseline,
+    ...(r.baseline ? { baseline: r.baseline } : {}),
   };
   return { row: r.name, seed, config: config as unknown as { [k: string]: Json } };
 }
 
 function runs(c: MaeSweepConfig): RunSpec[] {
   // Seed-major: after the first seed the whole table has one run per row, so an interrupted sweep is still a table.
-  return c.seeds.flatMap((seed, si) => c.rows.map((r) => sweepRunSpec(c, r, seed, si === 0)));
+  // Raw pixels do not depend on the seed: one run.
+  return c.seeds.flatMap((seed, si) => c.rows.filter((r) => !(r.baseline === 'pixels' && si > 0)).map((r) => sweepRunSpec(c, r, seed, si === 0)));
 }
 
 /** α_min of a run's encoder wiring for the α_min axis: 1 for standard residuals, null for other kinds. */
 export function alphaMinOf(config: Json): number | null {
+  if (baselineOf(config)) return null;
   const w = (config as unknown as MaeSweepRunConfig).model?.encoder?.wiring;
   if (!w) return null;
   if (w.kind === 'residual') return 1;
@@ -230,6 +244,7 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
   const trainSet = limitSet(loadFashionMnist('train'), c.trainExamples);
   const testSet = loadFashionMnist('test');
   const hw = trainSet.height * trainSet.width;
+  if (c.baseline) return baselineRun(c, trainSet, testSet);
   const model = new Mae(c.model, `mae-${ctx.runId}`);
   let sampler = new BatchSampler(trainSet.n, c.batch, spec.seed);
   const rankImages = testSet.images.subarray(0, c.rankExamples * hw);
@@ -266,16 +281,8 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
     const last = (f: typeof bank, n: number) => ({ data: f.blocks[f.blocks.length - 1], n, dim: f.dim });
     const bankLabels = trainSet.labels.subarray(0, c.evalTrain);
     const testLabels = testSet.labels.subarray(0, c.evalTest);
-    const knn = knnAccuracy(last(bank, c.evalTrain), bankLabels, last(queries, c.evalTest), testLabels, { ...c.knn, classes: 10 });
-    const probe = linearProbe(last(bank, c.evalTrain), bankLabels, last(queries, c.evalTest), testLabels, { ...c.probe, classes: 10 });
+    const frozen = evaluateFrozen(last(bank, c.evalTrain), bankLabels, last(queries, c.evalTest), testLabels, { knn: c.knn, probe: c.probe, classes: 10 });
     const perBlock = blockRanks(queries, c.evalTest);
-    let featureNorm = 0;
-    const fl = last(queries, c.evalTest);
-    for (let i = 0; i < fl.n; i++) {
-      let s = 0;
-      for (let j = 0; j < fl.dim; j++) s += fl.data[i * fl.dim + j] ** 2;
-      featureNorm += Math.sqrt(s) / fl.n;
-    }
     const extra: { [k: string]: Json } = {
       blockErank: perBlock,
       coefficients: wiring.coefficients(),
@@ -290,12 +297,9 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
     const { step, loss } = result.history;
     return {
       metrics: {
-        knn,
-        linearProbe: probe.testAccuracy,
-        probeTrainAccuracy: probe.trainAccuracy,
+        ...frozen,
         alphaEff: wiring.alphaEff(),
         erank: perBlock[perBlock.length - 1],
-        featureNorm,
         finalLoss: loss[loss.length - 1],
         trainSeconds: result.trainSeconds,
         msPerStep: (1000 * result.trainSeconds) / c.train.steps,
@@ -304,6 +308,40 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
       },
       history: { step, loss, rankStep: result.evals.step, erank: result.evals.erank ?? [] },
       extra,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * A baseline row: the kNN and both probes of raw pixels, or of the encoder at its initialisation (same
+ * config and seed as the trained rows, zero training steps), with the same effective ranks as a run.
+ */
+function baselineRun(c: MaeSweepRunConfig, trainSet: ImageSet, testSet: ImageSet): RunResult {
+  const hw = trainSet.height * trainSet.width;
+  const bankLabels = trainSet.labels.subarray(0, c.evalTrain);
+  const testLabels = testSet.labels.subarray(0, c.evalTest);
+  const evalCfg = { knn: c.knn, probe: c.probe, classes: 10 };
+  const t0 = Date.now();
+  if (c.baseline === 'pixels') {
+    const queries = pixelFeatures(testSet.images, c.evalTest, hw);
+    const metrics = evaluateFrozen(pixelFeatures(trainSet.images, c.evalTrain, hw), bankLabels, queries, testLabels, evalCfg);
+    const erank = effectiveRank(queries.data, c.evalTest, hw);
+    // No per-block ranks: pixels have no blocks (the rank heatmaps show trained rows and the untrained encoder).
+    return { metrics: { ...metrics, erank, finalLoss: null, trainSeconds: 0, evalSeconds: (Date.now() - t0) / 1000, params: 0 } };
+  }
+  const model = new Mae(c.model, 'mae-untrained');
+  try {
+    const bank = extractFeatures(model.encoder, trainSet.images.subarray(0, c.evalTrain * hw), c.evalTrain);
+    const queries = extractFeatures(model.encoder, testSet.images.subarray(0, c.evalTest * hw), c.evalTest);
+    const last = (f: typeof bank, n: number) => ({ data: f.blocks[f.blocks.length - 1], n, dim: f.dim });
+    const metrics = evaluateFrozen(last(bank, c.evalTrain), bankLabels, last(queries, c.evalTest), testLabels, evalCfg);
+    const perBlock = queries.blocks.map((b) => effectiveRank(b, c.evalTest, queries.dim));
+    const wiring = model.encoder.stack.wiring;
+    return {
+      metrics: { ...metrics, alphaEff: wiring.alphaEff(), erank: perBlock[perBlock.length - 1], finalLoss: null, trainSeconds: 0, evalSeconds: (Date.now() - t0) / 1000, params: model.paramCount() },
+      extra: { blockErank: perBlock, coefficients: wiring.coefficients(), describe: wiring.describe() },
     };
   } finally {
     model.dispose();
@@ -353,14 +391,21 @@ export const PAPER_A_RESULTS = {
 export function inPercent(r: RunRecord): RunRecord {
   const m = r.metrics;
   const pct = (v: unknown) => (typeof v === 'number' ? 100 * v : null);
-  return { ...r, metrics: { ...m, knn: pct(m.knn), linearProbe: pct(m.linearProbe) } };
+  return {
+    ...r,
+    metrics: { ...m, knn: pct(m.knn), linearProbe: pct(m.linearProbe), probeTrainAccuracy: pct(m.probeTrainAccuracy), lpConverged: pct(m.lpConverged), lpConvergedTrain: pct(m.lpConvergedTrain) },
+  };
 }
 
-/** The sweep table in the paper's form: kNN %, LP %, α_eff, erank, loss and time, mean ± std over seeds per row. */
+/**
+ * The sweep table in the paper's form, mean ± std over seeds per row: kNN %, `linearProbe` (the first
+ * protocol: 300 full-batch Adam steps) and its train accuracy, `lpConverged` (L-BFGS to tolerance; only in
+ * runs made since it exists: the baselines, the new study) and its train accuracy, α_eff, erank, loss, time.
+ */
 export function sweepTable(records: RunRecord[]): ColumnTable {
   return summarise(records.map(inPercent), {
-    metrics: ['knn', 'linearProbe', 'alphaEff', 'erank', 'finalLoss', 'trainSeconds'],
-    digits: { knn: 1, linearProbe: 1, alphaEff: 4, erank: 2, finalLoss: 4, trainSeconds: 0 },
+    metrics: ['knn', 'linearProbe', 'probeTrainAccuracy', 'lpConverged', 'lpConvergedTrain', 'alphaEff', 'erank', 'finalLoss', 'trainSeconds'],
+    digits: { knn: 1, linearProbe: 1, probeTrainAccuracy: 1, lpConverged: 1, lpConvergedTrain: 1, alphaEff: 4, erank: 2, finalLoss: 4, trainSeconds: 0 },
   });
 }
 
@@ -485,6 +530,19 @@ export function sweepVerdict(records: RunRecord[]): string {
         `(Δ = ${d >= 0 ? '+' : ''}${d.toFixed(1)} points, ${sig ? (d > 0 ? 'better beyond 2 standard errors' : 'worse beyond 2 standard errors') : 'within 2 standard errors'})`;
     };
     lines.push(`**${label}** — best decayed row ${judge(best)}${at06 && at06 !== best ? `; ${judge(at06)}` : ''}.`);
+  }
+  const trained = records.filter((r) => !baselineOf(r.config));
+  if (records.some((r) => baselineOf(r.config))) {
+    const std = trained.find((r) => alphaMinOf(r.config) === 1 && skipsOf(r.config))?.row ?? 'α_min=1.0 (standard)';
+    const at06 = trained.find((r) => alphaMinOf(r.config) === 0.6 && skipsOf(r.config))?.row;
+    const rows = [std, ...(at06 ? [at06] : [])];
+    lines.push(
+      '**Against the baselines** (points; the trained rows of earlier runs have only the 300-step Adam probe, `linearProbe`; ' +
+        '`lpConverged` is the L-BFGS probe):\n' +
+        baselineGainLines(records, rows, std, [['knn', 'kNN'], ['linearProbe', 'LP (Adam 300)']]).join('\n') +
+        '\n' +
+        baselineGainLines(records, [BASELINE_ROWS.pixels, BASELINE_ROWS.untrained], std, [['lpConverged', 'LP (converged)']]).filter((l) => !/no finished run/.test(l)).join('\n'),
+    );
   }
   return lines.join('\n\n');
 }

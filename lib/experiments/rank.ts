@@ -11,6 +11,7 @@
  */
 import type { RunRecord } from '../report';
 import { alphaMinOf, skipsOf } from './mae-sweep';
+import { baselineOf, BASELINE_ROWS, metricStats } from './frozen-features';
 
 /** The experiment name (the results folder). */
 export const RANK_EXPERIMENT = 'rank';
@@ -57,9 +58,11 @@ export interface RankPoint {
   linearProbe: number;
 }
 
+/** One point per trained run (baseline rows are not MAE runs: they stay out of the correlations). */
 export function rankPoints(records: RunRecord[]): RankPoint[] {
   const out: RankPoint[] = [];
   for (const r of records) {
+    if (baselineOf(r.config)) continue;
     const { erank, knn, linearProbe } = r.metrics;
     if (typeof erank !== 'number' || typeof knn !== 'number' || typeof linearProbe !== 'number') continue;
     out.push({ row: r.row, seed: r.seed, alphaMin: alphaMinOf(r.config), skips: skipsOf(r.config), erank, knn: 100 * knn, linearProbe: 100 * linearProbe });
@@ -78,7 +81,7 @@ export function blockErankByRow(records: RunRecord[]): { rows: string[]; erank: 
   const by = new Map<string, number[][]>();
   for (const r of records) {
     const b = r.extra?.blockErank as number[] | undefined;
-    if (!Array.isArray(b)) continue;
+    if (!Array.isArray(b) || baselineOf(r.config) === 'pixels') continue; // pixels have no blocks
     if (!by.has(r.row)) by.set(r.row, []);
     by.get(r.row)!.push(b);
   }
@@ -95,7 +98,7 @@ export function blockErankByRow(records: RunRecord[]): { rows: string[]; erank: 
 /** Per-block erank as records whose metrics are `block1 … blockL` (1-based), for `summarise`. */
 export function blockErankRecords(records: RunRecord[]): RunRecord[] {
   return records
-    .filter((r) => Array.isArray(r.extra?.blockErank))
+    .filter((r) => Array.isArray(r.extra?.blockErank) && baselineOf(r.config) !== 'pixels')
     .map((r) => ({
       ...r,
       metrics: Object.fromEntries((r.extra!.blockErank as number[]).map((v, l) => [`block${l + 1}`, v])),
@@ -124,6 +127,14 @@ export function rankVerdict(records: RunRecord[]): string {
     lines.push(
       `Final-feature erank: standard ${mean(std).toFixed(2)} vs α_min = 0.6 ${mean(dec).toFixed(2)} ` +
         `(${mean(dec) < mean(std) ? 'decayed shortcuts lowered the rank, as the paper reports' : 'decayed shortcuts did NOT lower the rank here'}).`,
+    );
+  }
+  const px = metricStats(records, BASELINE_ROWS.pixels, 'erank', 1);
+  const un = metricStats(records, BASELINE_ROWS.untrained, 'erank', 1);
+  if (px.n || un.n) {
+    lines.push(
+      `Baselines (not in the correlations): raw pixels erank ${px.n ? px.mean.toFixed(2) : 'n/a'}, untrained encoder ${un.n ? `${un.mean.toFixed(2)}${un.n > 1 ? ` ± ${un.std.toFixed(2)}` : ''}` : 'n/a'}` +
+        (std.length && dec.length ? `; standard ${mean(std).toFixed(2)}, α_min = 0.6 ${mean(dec).toFixed(2)}.` : '.'),
     );
   }
   return lines.join('\n\n');

@@ -3,3 +3,4 @@ export * from './probe';
 export * from './rank';
 export * from './fid';
 export * from './accuracy';
+export * from './probe-converged';

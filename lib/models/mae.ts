@@ -227,6 +227,7 @@ export class Mae {
         finalNorm: true, // decoder_norm
         wiring: { kind: 'residual' }, // paper A: decayed shortcuts in the encoder only
         seed: c.encoder.seed * 7919 + 3,
+        ...(c.encoder.recipe === 'official' ? { gelu: 'exact' as const } : {}),
       },
       `${name}/dec/trunk`,
     );
@@ -301,8 +302,15 @@ export class Mae {
     return { recon: out.recon, mask: out.mask, loss };
   }
 
+  /**
+   * Every trainable parameter with its weight-decay flag. 'official' recipe: timm's `add_weight_decay` as the
+   * official code calls it — decay every tensor of rank > 1 (weights, cls and mask tokens), exempt 1-D tensors
+   * (norm gains, wiring scalars) and biases; 'project': Dense weights only.
+   */
   params(): Param[] {
-    return [...this.encoder.params(), ...this.reg.params(), ...this.decoder.params()];
+    const all = [...this.encoder.params(), ...this.reg.params(), ...this.decoder.params()];
+    if (this.config.encoder.recipe !== 'official') return all;
+    return all.map((p) => ({ ...p, decay: p.variable.rank > 1 && !p.name.endsWith('/b') }));
   }
 
   paramCount(): number {

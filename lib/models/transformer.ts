@@ -106,6 +106,8 @@ export interface DenseOptions {
   bias?: boolean;
   /** Start the weight at 0 (zero-initialised branch outputs, paper A). Default false. */
   zeroInit?: boolean;
+  /** Initialise the bias U(−a, a) instead of 0 (PyTorch's default for a conv/linear bias: a = 1/√fanIn). */
+  biasBound?: number;
 }
 
 /** y = x W + b on the last axis. */
@@ -114,7 +116,8 @@ export class Dense {
   readonly b: tf.Variable | null; // [out]
   constructor(reg: ParamRegistry, readonly inDim: number, readonly outDim: number, opts: DenseOptions = {}) {
     this.w = reg.add('w', opts.zeroInit ? tf.zeros([inDim, outDim]) : xavierUniform(inDim, outDim, reg.nextSeed()), true);
-    this.b = opts.bias === false ? null : reg.add('b', tf.zeros([outDim]), false);
+    const a = opts.biasBound ?? 0;
+    this.b = opts.bias === false ? null : reg.add('b', a > 0 ? tf.randomUniform([outDim], -a, a, 'float32', reg.nextSeed()) : tf.zeros([outDim]), false);
   }
 
   apply(x: tf.Tensor): tf.Tensor {
@@ -172,6 +175,15 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
 }
 
+/** GELU, exact: x·Φ(x) = x/2·(1 + erf(x/√2)) (PyTorch's nn.GELU(), the official MAE's). */
+export function geluExact(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+}
+
+/** Which GELU an MLP uses: 'tanh' (the approximation, the project's first recipe) or 'exact'. */
+export type GeluKind = 'tanh' | 'exact';
+export const GELU_KINDS: readonly GeluKind[] = ['tanh', 'exact'];
+
 /** SiLU x·σ(x). */
 export function silu(x: tf.Tensor): tf.Tensor {
   return tf.mul(x, tf.sigmoid(x));
@@ -181,13 +193,15 @@ export function silu(x: tf.Tensor): tf.Tensor {
 export class Mlp {
   readonly fc1: Dense;
   readonly fc2: Dense;
-  constructor(reg: ParamRegistry, dim: number, hidden: number, opts: { bias?: boolean; zeroInitOut?: boolean } = {}) {
+  readonly act: (x: tf.Tensor) => tf.Tensor;
+  constructor(reg: ParamRegistry, dim: number, hidden: number, opts: { bias?: boolean; zeroInitOut?: boolean; gelu?: GeluKind } = {}) {
     this.fc1 = new Dense(reg.scope('fc1'), dim, hidden, { bias: opts.bias });
     this.fc2 = new Dense(reg.scope('fc2'), hidden, dim, { bias: opts.bias, zeroInit: opts.zeroInitOut });
+    this.act = opts.gelu === 'exact' ? geluExact : gelu;
   }
 
   apply(x: tf.Tensor): tf.Tensor {
-    return this.fc2.apply(gelu(this.fc1.apply(x))); // [B, T, D] -> [B, T, F] -> [B, T, D]
+    return this.fc2.apply(this.act(this.fc1.apply(x))); // [B, T, D] -> [B, T, F] -> [B, T, D]
   }
 }
 
@@ -347,6 +361,8 @@ export interface TransformerStackConfig {
   wiring: WiringConfig;
   /** Seed of every initialiser. */
   seed: number;
+  /** GELU of the 'gelu' MLP: 'tanh' (default when absent) or 'exact' (the official MAE recipe). */
+  gelu?: GeluKind;
 }
 
 export const TRANSFORMER_DEFAULTS: TransformerStackConfig = {
@@ -383,6 +399,7 @@ export function validateTransformerStack(c: TransformerStackConfig, where = 'tra
   checkPositiveInt(`${where}.mlpHidden`, c.mlpHidden);
   checkOneOf(`${where}.mlp`, c.mlp, ['gelu', 'swiglu'] as const);
   checkOneOf(`${where}.norm`, c.norm, ['layernorm', 'rmsnorm'] as const);
+  if (c.gelu !== undefined) checkOneOf(`${where}.gelu`, c.gelu, GELU_KINDS);
   checkNumber(`${where}.seed`, c.seed, { integer: true });
   if (c.width % c.heads) throw new ConfigError(`${where}.width must be divisible by heads; got width ${c.width}, heads ${c.heads}`);
   if (c.rotary && (c.width / c.heads) % 2) throw new ConfigError(`${where}: rotary needs an even head width; got ${c.width / c.heads}`);
@@ -443,7 +460,7 @@ export class TransformerBlock {
     this.mlp =
       c.mlp === 'swiglu'
         ? new SwiGluMlp(reg.scope('mlp'), c.width, c.mlpHidden, { zeroInitOut })
-        : new Mlp(reg.scope('mlp'), c.width, c.mlpHidden, { bias: c.bias, zeroInitOut });
+        : new Mlp(reg.scope('mlp'), c.width, c.mlpHidden, { bias: c.bias, zeroInitOut, gelu: c.gelu });
   }
 
   /** [attn branch, mlp branch], each f(x) without the residual add; `getMods` from the modulation hook. */

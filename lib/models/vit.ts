@@ -15,7 +15,7 @@
  * P = p·p·C pixels per patch, T tokens (1 + visible patches), D width.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, checkNumber, checkPositiveInt } from '../errors';
+import { ConfigError, checkNumber, checkOneOf, checkPositiveInt } from '../errors';
 import type { WiringConfig } from '../residual';
 import { Dense, ParamRegistry, TransformerStack, TRANSFORMER_DEFAULTS, type ForwardOptions } from './transformer';
 import type { Param } from '../train/params';
@@ -39,7 +39,18 @@ export interface VitConfig {
   wiring: WiringConfig;
   /** Seed of every initialiser. */
   seed: number;
+  /** Model-side recipe (absent = 'project'); see {@link MaeRecipe}. */
+  recipe?: MaeRecipe;
 }
+
+/**
+ * 'official': what paper A's MAE code does — exact GELU, the patch embedding's bias with PyTorch's default
+ * init U(±1/√P) (only Linear and LayerNorm are re-initialised there), and (in Mae.params) timm's weight-decay
+ * groups: every tensor of rank > 1 decayed, 1-D tensors and biases exempt. 'project': the recipe the first
+ * studies ran with — tanh GELU, zero patch bias, decay on Dense weights only.
+ */
+export type MaeRecipe = 'official' | 'project';
+export const MAE_RECIPES: readonly MaeRecipe[] = ['official', 'project'];
 
 export const VIT_DEFAULTS: VitConfig = {
   image: 28,
@@ -62,6 +73,7 @@ export function validateVit(c: VitConfig, where = 'vit'): void {
   checkPositiveInt(`${where}.heads`, c.heads);
   checkNumber(`${where}.mlpRatio`, c.mlpRatio, { lo: 0, loOpen: true });
   checkNumber(`${where}.seed`, c.seed, { integer: true });
+  if (c.recipe !== undefined) checkOneOf(`${where}.recipe`, c.recipe, MAE_RECIPES);
   if (c.image % c.patch) throw new ConfigError(`${where}.patch must divide image ${c.image}; got ${c.patch}`);
   if (c.width % 4) throw new ConfigError(`${where}.width must be divisible by 4 (2-D sin-cos embedding); got ${c.width}`);
   if (c.width % c.heads) throw new ConfigError(`${where}.width must be divisible by heads; got width ${c.width}, heads ${c.heads}`);
@@ -144,7 +156,8 @@ export class VitEncoder {
     this.patchDim = c.patch * c.patch * c.channels;
     this.reg = ParamRegistry.create(name, c.seed);
     // The official code initialises the patch conv like a Linear (Xavier on the flattened kernel).
-    this.patchEmbed = new Dense(this.reg.scope('patch'), this.patchDim, c.width);
+    const official = c.recipe === 'official';
+    this.patchEmbed = new Dense(this.reg.scope('patch'), this.patchDim, c.width, official ? { biasBound: 1 / Math.sqrt(this.patchDim) } : {});
     // timm's trunc_normal_(std=.02) is effectively normal(0, 0.02).
     this.cls = this.reg.add('cls', tf.randomNormal([1, 1, c.width], 0, 0.02, 'float32', this.reg.nextSeed()), false);
     this.pos = tf.keep(tf.tensor2d(sincos2d(c.width, g), [1 + this.numPatches, c.width]));
@@ -159,6 +172,7 @@ export class VitEncoder {
         finalNorm: false,
         wiring: c.wiring,
         seed: c.seed * 7919 + 1,
+        ...(official ? { gelu: 'exact' as const } : {}),
       },
       `${name}/trunk`,
     );

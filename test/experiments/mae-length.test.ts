@@ -66,5 +66,14 @@ describe('mae-length experiment', () => {
     assert.match(v, /kNN[^]*the deficit closed with training/);
     assert.match(v, /linear probe[^]*the deficit narrowed at every length but did not close/);
     assert.match(lengthVerdict([], 'std', 'dec', 128, 60000), /No length has runs/);
+    // The sweep's baselines join the study: the untrained encoder at 0 steps, pixels without a length.
+    const base = (row: string, b: string, seed: number, knn: number): RunRecord => ({ ...rec(row, 1000, seed, knn, knn), config: { baseline: b, train: { steps: 1000 } } as never });
+    const withBase = lengthRecords(study, [...sweep, base('baseline: raw pixels', 'pixels', 0, 0.78), base('baseline: untrained encoder', 'untrained', 0, 0.5), base('baseline: untrained encoder', 'untrained', 1, 0.52)], ['std', 'dec']);
+    assert.equal(withBase.length, 15);
+    assert.deepEqual(lengthGaps(withBase, 'std', 'dec').filter((g) => g.metric === 'knn').map((g) => g.steps), [400, 1000, 4000], 'baselines are not a length');
+    const tb = lengthTable(withBase).objects() as any[];
+    assert.deepEqual(tb.slice(0, 2).map((r) => `${r.row}@${r.steps}`), ['baseline: raw pixels@null', 'baseline: untrained encoder@0']);
+    const vb = lengthVerdict(withBase, 'std', 'dec', 128, 60000);
+    assert.match(vb, /4000 steps, dec: vs raw pixels \+6\.0 ± 1\.0 \(better beyond 2 SE\), vs untrained \+33\.0 ± 1\.4 \(better beyond 2 SE\)/);
   });
 });

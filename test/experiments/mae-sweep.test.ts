@@ -6,6 +6,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { experiment, alphaMinOf, skipsOf, maskSeed, sweepVerdict, alphaSweep, type MaeSweepConfig } from '../../lib/experiments/mae-sweep';
 import { mergeChecked } from '../../lib/config';
+import { BASELINE_ROWS } from '../../lib/experiments/frozen-features';
 import type { RunContext } from '../../lib/experiments/types';
 import type { RunRecord } from '../../lib/report';
 import { initTestEngine } from '../residual/engine';
@@ -23,12 +24,16 @@ function ctx(): RunContext {
 }
 
 describe('mae-sweep experiment', () => {
-  test('presets validate; cpu is 11 rows × 3 seeds, seed-major, reconstructions kept with the first seed only', () => {
+  test('presets validate; cpu is 11 trained rows × 3 seeds + untrained × 3 + pixels once, seed-major, reconstructions kept with the first seed only', () => {
     for (const p of ['smoke', 'cpu', 'paper'] as const) resolved(p);
     const c = resolved('cpu');
     const specs = experiment.runs(c);
-    assert.equal(specs.length, 33);
-    assert.deepEqual(specs.slice(0, 11).map((s) => s.seed), new Array(11).fill(0));
+    assert.equal(specs.length, 37);
+    assert.deepEqual(specs.slice(0, 13).map((s) => s.seed), new Array(13).fill(0));
+    assert.equal(specs.filter((s) => s.row === BASELINE_ROWS.pixels).length, 1);
+    assert.equal(alphaMinOf(specs.find((s) => s.row === BASELINE_ROWS.untrained)!.config), null, 'a baseline is not the standard row');
+    // Trained rows carry no baseline key: their run ids are those of the committed records.
+    assert.ok(specs.filter((s) => !s.row.startsWith('baseline')).every((s) => !('baseline' in s.config)));
     assert.deepEqual(specs.map((s) => (s.config as { keepReconstructions: boolean }).keepReconstructions).filter(Boolean).length, 11);
     assert.ok(c.model.encoder.depth >= 8, 'the cpu preset keeps depth ≥ 8');
     const byRow = Object.fromEntries(specs.filter((s) => s.seed === 0).map((s) => [s.row, s.config]));
@@ -67,6 +72,13 @@ describe('mae-sweep experiment', () => {
     const rec = r.extra!.reconstructions as { n: number; images: number[]; mask: number[] };
     assert.equal(rec.images.length, rec.n * 784);
     assert.equal(rec.mask.filter((v) => v === 0).length, rec.n * 4);
+    for (const k of ['lpConverged', 'lpConvergedTrain']) assert.ok(m[k] >= 0 && m[k] <= 1, `${k} ${m[k]}`);
+    const base = await experiment.runOne(experiment.runs(c).find((s) => s.row === BASELINE_ROWS.untrained)!, ctx());
+    assert.equal(base.metrics.trainSeconds, 0);
+    assert.equal((base.extra!.blockErank as number[]).length, 4);
+    const px = await experiment.runOne(experiment.runs(c).find((s) => s.row === BASELINE_ROWS.pixels)!, ctx());
+    assert.ok((px.metrics.knn as number) > 0.3, `raw-pixel kNN ${px.metrics.knn}`);
+    assert.equal(tf.memory().numTensors, before, 'baselines leak no tensors');
     const paper = resolved('paper');
     await assert.rejects(experiment.runOne(experiment.runs(paper)[0], ctx()), /no ImageNet reader yet/);
   });
@@ -86,6 +98,14 @@ describe('mae-sweep experiment', () => {
     assert.ok(Math.abs(curve.mean[1] - 70.1) < 1e-9);
     const v = sweepVerdict(records);
     assert.match(v, /\*\*kNN\*\* — best decayed row α_min=0.6: 70.1 ± 0.1 vs standard 60.1 ± 0.1 \(Δ = \+10.0 points, better beyond 2 standard errors\)/);
+    const withBase = [
+      ...records,
+      { ...records[0], runId: 'px', row: BASELINE_ROWS.pixels, seed: 0, config: { baseline: 'pixels' }, metrics: { knn: 0.78, linearProbe: 0.8, lpConverged: 0.795 } },
+      ...[0, 1, 2].map((s) => ({ ...records[0], runId: `u${s}`, row: BASELINE_ROWS.untrained, seed: s, config: { baseline: 'untrained', model: { encoder: { wiring: { kind: 'residual' } }, skips: true } }, metrics: { knn: 0.5 + 0.01 * s, linearProbe: 0.5, lpConverged: 0.55 } })),
+    ];
+    const vb = sweepVerdict(withBase);
+    assert.match(vb, /- α_min=0.6, kNN: 70.1 ± 0.1 \(3 seeds\); vs standard \+10.0 ± 0.1 \(better beyond 2 SE\); vs raw pixels -7.9 ± 0.1 \(worse beyond 2 SE\); vs untrained encoder \+19.1 ± 0.6 \(better beyond 2 SE\)/);
+    assert.match(vb, /best decayed row α_min=0.6: 70.1/, 'baselines are not decayed rows');
     assert.match(v, /\*\*linear probe\*\* — best decayed row α_min=0.6: 70.0 ± 0.0 vs standard 70.0 ± 0.0 \(Δ = \+0.0 points, (within|better beyond) 2 standard errors\)/);
   });
 });

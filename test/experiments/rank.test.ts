@@ -40,5 +40,14 @@ describe('rank analysis', () => {
     const v = rankVerdict(records);
     assert.match(v, /Across all 4 runs: Spearman ρ\(erank, kNN\) = -1.00 \(lower rank went with better features\)/);
     assert.match(v, /standard 8.50 vs α_min = 0.6 4.50 \(decayed shortcuts lowered the rank, as the paper reports\)/);
+    // Baselines stay out of the correlations and the per-block table; pixels have no blocks.
+    const withBase: RunRecord[] = [
+      ...records,
+      { ...rec('baseline: raw pixels', { kind: 'residual' }, 0, 300, 0.78, 0.8, [300]), config: { baseline: 'pixels' } },
+      { ...rec('baseline: untrained encoder', { kind: 'residual' }, 0, 19, 0.55, 0.55, [20, 20, 19]), config: { baseline: 'untrained', model: { encoder: { wiring: { kind: 'residual' } }, skips: true } } },
+    ];
+    assert.equal(rankCorrelations(rankPoints(withBase)).knn, -1);
+    assert.deepEqual(blockErankByRow(withBase).rows, ['α_min=1.0 (standard)', 'α_min=0.6', 'baseline: untrained encoder']);
+    assert.match(rankVerdict(withBase), /Baselines \(not in the correlations\): raw pixels erank 300.00, untrained encoder 19.00/);
   });
 });
