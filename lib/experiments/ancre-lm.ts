@@ -195,8 +195,11 @@ const presets: Record<PresetName, DeepPartial<AncreLmConfig>> = {
     width: 16,
     heads: 2,
     mlpHidden: 32,
-    depths: [2],
+    depths: [1, 2],
     wirings: [ANCRE_LM_WIRINGS[0], ANCRE_LM_WIRINGS[1]],
+    recipe: 'official',
+    lrs: [1e-2, 2e-2],
+    routingEvery: 10,
     seqLen: 16,
     batch: 4,
     evalEvery: 10,
@@ -514,5 +517,19 @@ export const experiment: Experiment<AncreLmConfig> = {
   runOne,
 };
 
-// The notebook's analysis helpers live in ./ancre-lm-analysis (re-exported here for the notebook).
+// The notebook's analysis helpers live in ./ancre-lm-analysis and ./ancre-lm-sweep (re-exported here for the notebook).
 export * from './ancre-lm-analysis';
+export * from './ancre-lm-sweep';
+
+/**
+ * Overrides of the cpu preset that give back the first study (the 'project' recipe: Xavier-uniform Linears,
+ * clipping at 1.0, β2 0.95, one lr 3e-3, 1500 steps, two seeds, six wirings); its 36 records stay in runs.jsonl.
+ */
+export const PROJECT_STUDY: DeepPartial<AncreLmConfig> = {
+  recipe: 'project',
+  wirings: ANCRE_LM_WIRINGS,
+  lrs: [],
+  seeds: defaults.seeds,
+  routingEvery: 0,
+  train: defaults.train,
+};

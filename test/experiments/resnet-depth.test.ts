@@ -33,7 +33,7 @@ describe('resnet-depth experiment', () => {
       const c = preset(p);
       experiment.validate(c);
       const specs = experiment.runs(c);
-      const perSeed = c.sweep.reduce((n, e) => n + e.blocks.length, 0);
+      const perSeed = c.sweep.reduce((n, e) => n + (e.blocks ?? e.layers!).length, 0);
       assert.equal(specs.length, perSeed * c.seeds.length);
       assert.deepEqual(specs.slice(0, perSeed).map((s) => s.seed), new Array(perSeed).fill(c.seeds[0]));
     }
