@@ -104,7 +104,10 @@ const defaults: ResnetDepthConfig = {
 };
 
 const presets: Record<PresetName, DeepPartial<ResnetDepthConfig>> = {
+  // The teacher task (the cpu preset's path) at toy size; the Fashion-MNIST path is `{ task: 'fashion-mnist' }`.
   smoke: {
+    task: 'teacher',
+    teacher: { inputs: 8, width: 16, depth: 4, gain: 1.2, outputs: 2, seed: 3 },
     width: 32,
     sweep: [
       { wiring: { kind: 'ancre', tau: 0.01 }, blocks: [2] },

@@ -15,6 +15,8 @@ import { initTestEngine } from '../residual/engine';
 before(initTestEngine);
 
 const preset = (p: 'smoke' | 'cpu' | 'paper'): ResnetDepthConfig => mergeChecked(experiment.defaults, experiment.presets[p], p);
+/** The smoke preset on the Fashion-MNIST path (the first study's task). */
+const fashionSmoke = (): ResnetDepthConfig => mergeChecked(preset('smoke'), { task: 'fashion-mnist' }, 'fashion smoke');
 
 function ctx(): RunContext {
   return { preset: 'smoke', runId: 'test', checkpointDir: fs.mkdtempSync(path.join(os.tmpdir(), 'rd-')), progress: () => {}, log: () => {} };
@@ -81,7 +83,8 @@ describe('resnet-depth experiment', () => {
   });
 
   test('teacher smoke: the regression run learns (test MSE below the target variance) and records its curve', async () => {
-    const c = mergeChecked(preset('smoke'), { task: 'teacher', teacher: { inputs: 8, width: 16, depth: 4, gain: 1.2, outputs: 2, seed: 3 }, testExamples: 512, batch: 64, train: { steps: 60, schedule: { lr: 3e-3 } } }, 'teacher smoke');
+    const c = mergeChecked(preset('smoke'), { testExamples: 512, batch: 64, train: { schedule: { lr: 3e-3 } } }, 'teacher smoke');
+    assert.equal(c.task, 'teacher');
     experiment.validate(c);
     const spec = experiment.runs(c).find((s) => s.row.startsWith('residual'))!;
     const n0 = tf.memory().numTensors;
@@ -111,7 +114,7 @@ describe('resnet-depth experiment', () => {
   });
 
   test('smoke runOne trains an ANCRe net above chance and returns its routing matrix', async () => {
-    const c = preset('smoke');
+    const c = fashionSmoke();
     const spec = experiment.runs(c).find((s) => s.row.startsWith('ancre'))!;
     const n0 = tf.memory().numTensors;
     const r = await experiment.runOne(spec, ctx());
@@ -126,7 +129,7 @@ describe('resnet-depth experiment', () => {
   });
 
   test('an interrupted ANCRe run resumes from its checkpoint to exactly the uninterrupted result', async () => {
-    const c = preset('smoke');
+    const c = fashionSmoke();
     const base = experiment.runs(c).find((s) => s.row.startsWith('ancre'))!;
     const spec = { ...base, config: { ...base.config, train: { ...c.train, steps: 40, logEvery: 10, checkpointEvery: 20 } } } as unknown as typeof base;
     const ref = await experiment.runOne(spec, ctx());
