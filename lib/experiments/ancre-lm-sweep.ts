@@ -118,7 +118,7 @@ export function baselineDepthCheck(records: LmRecord[], wiring = 'residual'): De
 }
 
 /** The records of each depth at its given lr (the comparison at the baseline's setting). */
-export function atSetting(records: LmRecord[], setting: Map<number, number>): LmRecord[] {
+export function atSetting<R extends LmRecord>(records: R[], setting: Map<number, number>): R[] {
   return records.filter((r) => setting.get(num(r.metrics.depth)) === lrOf(r));
 }
 
