@@ -28,6 +28,7 @@ import { loadBrown, type Doc } from '../data/brown';
 import { hashString } from '../data/rng';
 import { SequenceSampler, type SequenceSamplerState } from '../data/batches';
 import { sequenceBatchTensors } from '../data/tensors';
+import { DocumentSampler, splitDocuments, type DocumentSamplerState } from '../data/documents';
 import { BpeTokenizer, cachedTokenizer, tokenizerJson } from '../data/tokenizer';
 import { Llama, LLAMA_DEFAULTS, LLAMA_PRESETS, type LlamaConfig, type LlamaPresetName, LLAMA_PRESET_NAMES } from '../models/llama';
 import { perplexity } from '../metrics/perplexity';
@@ -68,6 +69,10 @@ export const ANCRE_LM_OFFICIAL_WIRINGS: WiringRow[] = [
 ];
 
 export type CorpusName = 'brown' | 'c4';
+
+/** How training rows are cut from the corpus; the runtime list is {@link ANCRE_LM_PACKINGS}. */
+export type AncreLmPacking = 'stream' | 'document';
+export const ANCRE_LM_PACKINGS: readonly AncreLmPacking[] = ['stream', 'document'];
 
 /** Training recipe of the LLaMA family; the runtime list is {@link ANCRE_LM_RECIPES}. */
 export type AncreLmRecipe = 'official' | 'project';
@@ -142,6 +147,12 @@ export interface AncreLmConfig {
   lrs: number[];
   /** Record the routing matrix every this many steps (a multiple of evalEvery; 0 = only at the end). */
   routingEvery: number;
+  /**
+   * Training rows: 'stream' (windows of T+1 tokens of the concatenated corpus, the default) or 'document' (the
+   * official loader: one document per row, truncated or padded to T+1, pads masked out of the loss; on Brown's
+   * 450 long training documents this gives only 450 distinct rows). Validation always scores stream windows.
+   */
+  packing: AncreLmPacking;
   /** Training loop: steps, peak lr, logging and checkpoints (the recipe fixes the optimiser and schedule shape). */
   train: TrainConfig;
 }
@@ -178,6 +189,7 @@ const defaults: AncreLmConfig = {
   recipe: 'project',
   lrs: [],
   routingEvery: 0,
+  packing: 'stream',
   train: {
     ...TRAIN_DEFAULTS,
     steps: 1500,
@@ -240,7 +252,7 @@ const presets: Record<PresetName, DeepPartial<AncreLmConfig>> = {
 };
 
 /** The model config of one run (a paper preset, or width/heads/mlpHidden at `depth`). */
-export function modelConfig(c: Omit<AncreLmConfig, 'depths' | 'seeds' | 'wirings' | 'lrs' | 'recipe' | 'routingEvery'> & { recipe?: AncreLmRecipe }, depth: number, wiring: WiringConfig, seed: number): LlamaConfig {
+export function modelConfig(c: Omit<AncreLmConfig, 'depths' | 'seeds' | 'wirings' | 'lrs' | 'recipe' | 'routingEvery' | 'packing'> & { recipe?: AncreLmRecipe }, depth: number, wiring: WiringConfig, seed: number): LlamaConfig {
   const base = c.modelPreset ? LLAMA_PRESETS[c.modelPreset] : { ...LLAMA_DEFAULTS, width: c.width, heads: c.heads, mlpHidden: c.mlpHidden };
   return { ...base, depth, vocabSize: c.vocabSize, maxSeqLen: c.seqLen, wiring, seed, linearInitStd: RECIPE_SETTINGS[c.recipe ?? 'project'].linearInitStd };
 }
@@ -251,6 +263,7 @@ function validate(c: AncreLmConfig): void {
   c.lrs.forEach((lr, i) => checkNumber(`lrs[${i}]`, lr, { lo: 0, loOpen: true }));
   if (new Set(c.lrs).size !== c.lrs.length) throw new ConfigError(`lrs holds a value twice: ${show(c.lrs)}`);
   checkNumber('routingEvery', c.routingEvery, { lo: 0, integer: true });
+  checkOneOf('packing', c.packing, ANCRE_LM_PACKINGS);
   if (c.routingEvery % c.evalEvery !== 0) throw new ConfigError(`routingEvery must be a multiple of evalEvery (${c.evalEvery}); got ${c.routingEvery}`);
   checkOneOf('corpus', c.corpus, ['brown', 'c4'] as const);
   if (typeof c.c4Dir !== 'string') throw new ConfigError(`c4Dir must be a folder path; got ${show(c.c4Dir)}`);
@@ -294,7 +307,7 @@ function modelConfigCheck(c: AncreLmConfig, depth: number, wiring: WiringConfig)
 export const lrTag = (lr: number): string => `lr=${lr.toExponential()}`;
 
 function runs(c: AncreLmConfig): RunSpec[] {
-  const { depths, wirings, seeds, lrs, recipe, routingEvery, ...rest } = c;
+  const { depths, wirings, seeds, lrs, recipe, routingEvery, packing, ...rest } = c;
   const out: RunSpec[] = [];
   const sweep = lrs.length ? lrs : [c.train.schedule.lr];
   // Seed-major: a stopped cpu run still has every row at seed 0.
@@ -305,7 +318,8 @@ function runs(c: AncreLmConfig): RunSpec[] {
           const train = recipeTrain(recipe, { ...c.train, schedule: { ...c.train.schedule, lr } });
           // The 'project' recipe without a sweep or routing log resolves to exactly the config of the earlier
           // records (the same run ids), so they are reused rather than rerun.
-          const extra = recipe === 'project' && routingEvery === 0 ? {} : { recipe, routingEvery };
+          // Likewise 'stream' packing is left out (the default of every earlier record).
+          const extra = { ...(recipe === 'project' && routingEvery === 0 ? {} : { recipe, routingEvery }), ...(packing === 'stream' ? {} : { packing }) };
           out.push({
             row: `d${depth} ${w.label}${lrs.length ? ` ${lrTag(lr)}` : ''}`,
             seed,
@@ -361,13 +375,14 @@ export function loadC4(dir: string, split: 'train' | 'validation', maxDocs: numb
   return docs;
 }
 
-type RunCfg = Omit<AncreLmConfig, 'depths' | 'seeds' | 'wirings' | 'lrs' | 'recipe' | 'routingEvery'> & {
+type RunCfg = Omit<AncreLmConfig, 'depths' | 'seeds' | 'wirings' | 'lrs' | 'recipe' | 'routingEvery' | 'packing'> & {
   depth: number;
   label: string;
   wiring: WiringConfig;
   /** Absent in the records of the first ('project') study. */
   recipe?: AncreLmRecipe;
   routingEvery?: number;
+  packing?: AncreLmPacking;
 };
 
 function corpusDocs(c: Pick<AncreLmConfig, 'corpus' | 'c4Dir' | 'c4MaxTrainDocs' | 'c4MaxValidationDocs'>, split: 'train' | 'validation'): Doc[] {
@@ -428,6 +443,8 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
   const model = new Llama(modelConfig(c, c.depth, c.wiring, spec.seed), 'llama');
   // Same seed ⇒ same windows in the same order for every wiring and depth.
   let sampler = SequenceSampler.create(trainTokens, c.seqLen, c.batch, spec.seed);
+  const docs = c.packing === 'document' ? splitDocuments(trainTokens) : null;
+  let docSampler = docs ? DocumentSampler.create(docs, c.seqLen, c.batch, spec.seed) : null;
   // The routing matrix p[l][i] every routingEvery steps (kept in the checkpoint so a resumed run keeps it).
   let routing: { step: number[]; p: number[][][] } = { step: [], p: [] };
   const routingEvery = c.routingEvery ?? 0;
@@ -441,6 +458,10 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
       {
         params: model.params(),
         loss: () => {
+          if (docSampler) {
+            const b = docSampler.next();
+            return tf.tidy(() => model.loss(tf.tensor2d(b.inputs, [b.batchSize, b.seqLen], 'int32'), tf.tensor2d(b.targets, [b.batchSize, b.seqLen], 'int32'), tf.tensor2d(b.mask, [b.batchSize, b.seqLen])));
+          }
           const { inputs, targets } = sequenceBatchTensors(sampler.next());
           try {
             return model.loss(inputs, targets);
@@ -448,11 +469,13 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
             tf.dispose([inputs, targets]);
           }
         },
-        getState: () => (routingEvery ? { sampler: sampler.state(), routing } : sampler.state()) as unknown as Json,
+        getState: () =>
+          (docSampler ? { docSampler: docSampler.state(), routing } : routingEvery ? { sampler: sampler.state(), routing } : sampler.state()) as unknown as Json,
         setState: (s) => {
-          const st = s as unknown as { sampler?: SequenceSamplerState; routing?: typeof routing };
-          if (st.sampler) routing = st.routing ?? routing;
-          sampler = SequenceSampler.fromState(trainTokens, (st.sampler ?? s) as unknown as SequenceSamplerState);
+          const st = s as unknown as { sampler?: SequenceSamplerState; docSampler?: DocumentSamplerState; routing?: typeof routing };
+          if (st.sampler || st.docSampler) routing = st.routing ?? routing;
+          if (st.docSampler) docSampler = DocumentSampler.fromState(docs!, st.docSampler);
+          else sampler = SequenceSampler.fromState(trainTokens, (st.sampler ?? s) as unknown as SequenceSamplerState);
         },
         evaluate: {
           every: c.evalEvery,
@@ -481,6 +504,7 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
         wiring: c.label,
         lr: c.train.schedule.lr,
         recipe: c.recipe ?? 'project',
+        packing: c.packing ?? 'stream',
         valPerplexity: final.perplexity,
         valLoss: final.loss,
         valTokens: final.tokens,

@@ -22,7 +22,7 @@ import { makeWiring, type Wiring, type WiringConfig } from '../residual';
 import { ConfigError, checkNumber, checkPositiveInt, show } from '../errors';
 import { LLAMA_STACK, ParamRegistry, TransformerStack, TRANSFORMER_DEFAULTS, validateTransformerStack, type TransformerStackConfig } from './transformer';
 import type { Param } from '../train/params';
-import { tokenCrossEntropy } from '../metrics/perplexity';
+import { maskedTokenCrossEntropy, tokenCrossEntropy } from '../metrics/perplexity';
 
 export interface LlamaConfig {
   /** Vocabulary size V (embedding rows and head columns). Paper: 32000 (T5 tokenizer). */
@@ -201,8 +201,12 @@ export class Llama {
     });
   }
 
-  /** Mean next-token cross-entropy (nats): inputs, targets [B, T] int32. */
-  loss(inputs: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
+  /**
+   * Mean next-token cross-entropy (nats): inputs, targets [B, T] int32. With `mask` [B, T] (1 = a real target,
+   * 0 = a pad of a document row), the mean over the unmasked positions only.
+   */
+  loss(inputs: tf.Tensor2D, targets: tf.Tensor2D, mask?: tf.Tensor2D): tf.Scalar {
+    if (mask) return tf.tidy(() => tf.div(maskedTokenCrossEntropy(this.logits(inputs), targets, mask), tf.maximum(tf.sum(mask), 1)) as tf.Scalar);
     return tf.tidy(() => tf.div(tokenCrossEntropy(this.logits(inputs), targets), inputs.size) as tf.Scalar);
   }
 

@@ -46,6 +46,18 @@ describe('ancre-lm experiment', () => {
     assert.equal(anc.metrics.lr, 2e-2);
   });
 
+  test('document packing: one document per row, pads masked; its runs have their own run ids', async () => {
+    const r = await runExperiment(experiment, { preset: 'smoke', workers: 1, verbose: false, overrides: { depths: [1], lrs: [2e-2], wirings: [ANCRE_LM_WIRINGS[0]], packing: 'document' } });
+    assert.equal(r.records.length, 1);
+    const m = r.records[0].metrics;
+    assert.equal(m.packing, 'document');
+    assert.ok(typeof m.valPerplexity === 'number' && m.valPerplexity > 1 && m.valPerplexity < 512, `${m.valPerplexity}`);
+    const c = resolveConfig(experiment, 'smoke', { packing: 'document' });
+    assert.ok(experiment.runs(c).every((s) => (s.config as { packing?: string }).packing === 'document'));
+    assert.ok(experiment.runs(resolveConfig(experiment, 'smoke')).every((s) => !('packing' in s.config)));
+    assert.throws(() => resolveConfig(experiment, 'smoke', { packing: 'rows' as never }), /unknown packing 'rows'; expected one of stream, document/);
+  });
+
   test('cpu preset: the official recipe, residual lr sweep rows, per-run lr; project study keeps the first records\' run ids', () => {
     const c = resolveConfig(experiment, 'cpu');
     assert.equal(c.recipe, 'official');
