@@ -5,6 +5,7 @@
  */
 import type { AncreLmConfig, LmRecord } from './ancre-lm';
 import { convergenceTable, meanPerplexity, overheadTable, PAPER_FEWER_STEPS } from './ancre-lm';
+import type { DepthEfficiencyRow, DepthPaysCheck, OwnBestRow } from './ancre-lm-sweep';
 
 /** `backToBack`: the step-time overhead measured back to back, as a phrase (e.g. `3% at 2 layers, ...`). */
 export function ancreLmVerdict(records: LmRecord[], config: AncreLmConfig, backToBack: string): string {
@@ -72,4 +73,55 @@ function maxWeight(records: LmRecord[], d: number, label: string): number {
   const p = records.filter((r) => r.metrics.depth === d && r.metrics.wiring === label).map((r) => r.extra!.coefficients as number[][]);
   const m = p.flatMap((q) => q.slice(1).map((row) => Math.max(...row)));
   return m.reduce((a, b) => a + b, 0) / m.length;
+}
+
+/**
+ * The official-recipe verdict: first whether the residual baseline gains from depth (the comparison is a fair
+ * test only where it does), then each wiring against residual at the baseline's setting, at each wiring's own
+ * best lr, steps to the baseline's final perplexity, and depth efficiency (ANCRe at L vs residual at 2L).
+ * Robust to partial data: a depth or wiring without finished runs is named as missing, not guessed.
+ */
+export function ancreLmOfficialVerdict(
+  check: DepthPaysCheck,
+  comparison: LmRecord[],
+  ownBest: OwnBestRow[],
+  efficiency: DepthEfficiencyRow[],
+): string {
+  const out: string[] = [`**Baseline.** ${check.text}`];
+  const depths = [...check.setting.keys()];
+  const labels = [...new Set(comparison.map((r) => String(r.metrics.wiring)))].filter((l) => l !== 'residual');
+  const stats = (d: number, l: string) => {
+    const v = comparison.filter((r) => r.metrics.depth === d && r.metrics.wiring === l).map((r) => r.metrics.valPerplexity as number);
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    return { m, sd: v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : NaN, n: v.length };
+  };
+  const versus = (d: number, l: string) => {
+    const b = stats(d, 'residual');
+    const a = stats(d, l);
+    if (!a.n || !b.n) return `${d} layers: ${!a.n ? l : 'residual'} not run yet`;
+    const noise = Math.max(a.sd, b.sd);
+    const rel = a.m / b.m - 1;
+    const v = !Number.isFinite(noise) ? 'one seed, no spread' : Math.abs(a.m - b.m) <= noise ? 'within seed spread' : a.m < b.m ? 'lower' : 'higher';
+    return `${d} layers ${a.m.toFixed(1)} vs ${b.m.toFixed(1)} (${rel >= 0 ? '+' : ''}${(100 * rel).toFixed(1)}%, ${v}; ${Math.min(a.n, b.n)} seed${Math.min(a.n, b.n) > 1 ? 's' : ''})`;
+  };
+  for (const l of labels) out.push(`**${l}** against residual at the baseline's lr: ${depths.map((d) => versus(d, l)).join('; ')}.`);
+  if (!labels.length) out.push('**Wirings.** No wiring other than residual has finished runs at this setting yet.');
+  const own = labels.length
+    ? depths.map((d) => {
+        const rows = ownBest.filter((r) => r.depth === d);
+        const best = rows.reduce<OwnBestRow | null>((a, b) => (a === null || b.mean < a.mean ? b : a), null);
+        return best ? `${d} layers: ${best.wiring} (${best.mean.toFixed(1)} at lr ${best.lr}, ${best.seeds} seed${best.seeds > 1 ? 's' : ''}; tried ${best.tried.join(', ')})` : `${d} layers: none`;
+      })
+    : [];
+  if (own.length) out.push(`**At each wiring's own best lr**, the best wiring per depth: ${own.join('; ')}.`);
+  const conv = convergenceTable(comparison).filter((r) => r.wiring.startsWith('ancre-in'));
+  if (conv.length) {
+    out.push(`**Steps to the baseline's final perplexity** (paper: ${(100 * PAPER_FEWER_STEPS).toFixed(1)}% fewer): ` +
+      conv.map((r) => `${r.wiring} at ${r.depth} layers ${r.fewer === null ? `never (${r.reached} seeds reached it)` : `${(100 * r.fewer).toFixed(1)}% fewer (${r.reached})`}`).join('; ') + '.');
+  }
+  const eff = efficiency.filter((r) => r.matches !== null);
+  out.push(eff.length
+    ? `**Depth efficiency** (a wiring at L layers against residual at 2L): ` + eff.map((r) => `${r.wiring} at ${r.depth} layers ${r.ppl} vs residual at ${2 * r.depth} ${r.residualDeeper}: ${r.matches ? 'matches or beats it' : 'worse'}${r.withinNoise === null ? ' (no seed spread yet)' : r.withinNoise ? ' (within seed spread)' : ''}`).join('; ') + '.'
+    : '**Depth efficiency** (a wiring at L layers against residual at 2L): no pair with finished runs yet.');
+  return out.join('\n\n');
 }

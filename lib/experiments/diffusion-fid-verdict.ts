@@ -53,7 +53,8 @@ function verdictOf(records: RunRecord[], config: DiffusionFidConfig): string {
   const skips = findRow(config.rows, 'residual', true)?.name;
   const dec8 = findRow(config.rows, 'decayed', true, 0.8)?.name;
   const dec6 = findRow(config.rows, 'decayed', true, 0.6)?.name;
-  const ancre = findRow(config.rows, 'ancre', false)?.name;
+  const ancre = config.rows.find((r) => r.wiring.kind === 'ancre' && !r.longSkips && (r.wiring.tau ?? 0.01) === 0.01)?.name ?? findRow(config.rows, 'ancre', false)?.name;
+  const ancre01 = config.rows.find((r) => r.wiring.kind === 'ancre' && !r.longSkips && r.wiring.tau === 0.1)?.name;
   if (!std) return 'The table has no standard row (residual wiring without long skips): nothing to compare against.';
   const vals = (row: string, k: string) => records.filter((r) => r.row === row).map((r) => r.metrics[k] as number);
   const pair = (variant: string | undefined, base: string | undefined, k: string, better: 'lower' | 'higher') =>
@@ -80,6 +81,7 @@ function verdictOf(records: RunRecord[], config: DiffusionFidConfig): string {
     `- Paper A (FID 17.2 → 16.5 → 11.8, −31%): ${pair(skips, std, 'fid', 'lower')}; ${pair(dec8, std, 'fid', 'lower')}; ${pair(dec8, skips, 'fid', 'lower')}; ${pair(dec6, std, 'fid', 'lower')}.`,
     `- Paper A, representations: ${pair(dec8, std, 'knn', 'higher')}; ${pair(dec8, std, 'lp', 'higher')}; ${pair(dec6, std, 'knn', 'higher')}; ${pair(dec6, std, 'lp', 'higher')}.`,
     `- Paper B (DiT-S/2 −4.9%, DiT-B/2 −6.0%): ${pair(ancre, std, 'fid', 'lower')}; ${pair(ancre, std, 'knn', 'higher')}.`,
+    ...(ancre01 ? [`- Paper B at τ = 0.1 (the latest official DiT scripts): ${pair(ancre01, std, 'fid', 'lower')}; ${pair(ancre01, std, 'knn', 'higher')}.`] : []),
     '',
     `Budget: ${config.train.steps} steps × batch ${config.batch} = ${seen.toLocaleString('en-US')} training images seen (${(seen / config.trainExamples).toFixed(2)} epochs of ${config.trainExamples.toLocaleString('en-US')} images), ` +
       `a ${(vals(std, 'params')[0] / 1e3).toFixed(0)}k-parameter model, ${config.fidSamples} samples per FID; the papers train 400k steps × batch 256 (≈ 102M images) with 33M–675M parameters and 50k samples. ` +

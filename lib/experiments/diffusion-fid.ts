@@ -90,6 +90,8 @@ const ROWS: DiffusionRow[] = [
   { name: 'decayed α_min=0.8 + skips', wiring: { kind: 'decayed', alphaMin: 0.8 }, longSkips: true },
   { name: 'decayed α_min=0.6 + skips', wiring: { kind: 'decayed', alphaMin: 0.6 }, longSkips: true },
   { name: 'ANCRe τ=0.01', wiring: { kind: 'ancre', tau: 0.01 }, longSkips: false },
+  // The latest official DiT scripts (zhangyilang/ANCRe) use τ = 0.1 (0.01 in an earlier commit).
+  { name: 'ANCRe τ=0.1', wiring: { kind: 'ancre', tau: 0.1 }, longSkips: false },
 ];
 
 const { wiring: _w, longSkips: _l, seed: _s, ...ditShape } = DIT_DEFAULTS;

@@ -104,3 +104,36 @@ export function perplexity(logitsFn: (tokens: tf.Tensor2D) => tf.Tensor, tokens:
   const loss = sum / count;
   return { loss, perplexity: Math.exp(loss), tokens: count };
 }
+
+/**
+ * Σ_n mask_n · (−log softmax(logits_n)[target_n]): the summed cross-entropy over the positions with mask 1
+ * (padded positions of document rows carry mask 0 and no gradient). logits [..., V], targets and mask with
+ * one entry per position -> scalar. Call inside tf.tidy.
+ */
+export function maskedTokenCrossEntropy(logits: tf.Tensor, targets: tf.Tensor, mask: tf.Tensor): tf.Scalar {
+  const V = logits.shape[logits.shape.length - 1];
+  const N = logits.size / V;
+  if (targets.size !== N || mask.size !== N) throw new ConfigError(`logits hold ${N} positions but targets ${targets.size} and mask ${mask.size}`);
+  const t1 = targets.reshape([N]).toFloat(); // [N]
+  const m1 = mask.reshape([N]).toFloat(); // [N]
+  const ce = tf.customGrad(((l: tf.Tensor, tIn: tf.Tensor, mIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    const t = tf.cast(tIn, 'int32'); // [N]
+    const l2 = l.reshape([N, V]); // [N, V]
+    const mx = tf.max(l2, -1, true); // [N, 1]
+    const e = tf.exp(tf.sub(l2, mx)); // [N, V]
+    const z = tf.sum(e, -1, true); // [N, 1]
+    const p = tf.div(e, z); // softmax [N, V]
+    const flat = tf.add(tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')), t);
+    const lpT = tf.sub(tf.sub(tf.gather(l2.reshape([N * V]), flat), mx.reshape([N])), tf.log(z.reshape([N]))); // [N]
+    save([p, t, mIn]);
+    return {
+      value: tf.neg(tf.sum(tf.mul(lpT, mIn))) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        tf.mul(tf.mul(tf.sub(saved[0], tf.oneHot(saved[1], V)), saved[2].reshape([N, 1])), dy).reshape(l.shape),
+        tf.zerosLike(tIn),
+        tf.zerosLike(mIn),
+      ],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return ce(logits, t1, m1) as tf.Scalar;
+}

@@ -22,7 +22,7 @@ import { makeWiring, type Wiring, type WiringConfig } from '../residual';
 import { ConfigError, checkNumber, checkPositiveInt, show } from '../errors';
 import { LLAMA_STACK, ParamRegistry, TransformerStack, TRANSFORMER_DEFAULTS, validateTransformerStack, type TransformerStackConfig } from './transformer';
 import type { Param } from '../train/params';
-import { tokenCrossEntropy } from '../metrics/perplexity';
+import { maskedTokenCrossEntropy, tokenCrossEntropy } from '../metrics/perplexity';
 
 export interface LlamaConfig {
   /** Vocabulary size V (embedding rows and head columns). Paper: 32000 (T5 tokenizer). */
@@ -46,6 +46,12 @@ export interface LlamaConfig {
   zeroInitBranches: boolean;
   /** Std of the normal initialisation of the token embeddings (HF LLaMA initializer_range 0.02). */
   embedInitStd: number;
+  /**
+   * Initialisation of every Linear (trunk projections and head): 0 = Xavier-uniform (this project's
+   * earlier recipe); > 0 = N(0, linearInitStd²), the official LLaMA/ANCRe `_init_weights` (0.02).
+   * Needs zeroInitBranches false (it would overwrite the zero-initialised projections).
+   */
+  linearInitStd: number;
   /** Seed of every initialiser. */
   seed: number;
 }
@@ -60,6 +66,7 @@ export const LLAMA_DEFAULTS: LlamaConfig = {
   wiring: { kind: 'residual' },
   zeroInitBranches: false,
   embedInitStd: 0.02,
+  linearInitStd: 0,
   seed: 0,
 };
 
@@ -100,6 +107,10 @@ export function validateLlama(c: LlamaConfig, where = 'llama'): void {
   checkNumber(`${where}.vocabSize`, c.vocabSize, { lo: 2, hi: 1 << 20, integer: true });
   checkPositiveInt(`${where}.maxSeqLen`, c.maxSeqLen);
   checkNumber(`${where}.embedInitStd`, c.embedInitStd, { lo: 0, loOpen: true });
+  checkNumber(`${where}.linearInitStd`, c.linearInitStd ?? 0, { lo: 0 });
+  if ((c.linearInitStd ?? 0) > 0 && c.zeroInitBranches) {
+    throw new ConfigError(`${where}.linearInitStd ${c.linearInitStd} re-initialises every Linear, zero-initialised branch outputs included: set zeroInitBranches false`);
+  }
   validateTransformerStack(stackConfig(c), where);
 }
 
@@ -146,6 +157,17 @@ export class Llama {
     this.trunk = new TransformerStack(stackConfig(c), `${name}/trunk`);
     const a = Math.sqrt(6 / (c.width + c.vocabSize));
     this.head = this.reg.add('head', tf.randomUniform([c.width, c.vocabSize], -a, a, 'float32', this.reg.nextSeed()), true);
+    const std = c.linearInitStd ?? 0;
+    if (std > 0) {
+      // Every Linear weight (the rank-2 parameters: attention qkv/out, SwiGLU gate/up/down, head) ~ N(0, std²);
+      // norm gains and routing logits (rank 1) keep their initial values. Seeds drawn after the head's, so
+      // linearInitStd 0 builds exactly the earlier models.
+      for (const p of [...this.trunk.params(), { variable: this.head }]) {
+        if (p.variable.rank !== 2) continue;
+        const v = p.variable;
+        tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, std, 'float32', this.reg.nextSeed())));
+      }
+    }
   }
 
   get wiring(): Wiring {
@@ -179,8 +201,12 @@ export class Llama {
     });
   }
 
-  /** Mean next-token cross-entropy (nats): inputs, targets [B, T] int32. */
-  loss(inputs: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
+  /**
+   * Mean next-token cross-entropy (nats): inputs, targets [B, T] int32. With `mask` [B, T] (1 = a real target,
+   * 0 = a pad of a document row), the mean over the unmasked positions only.
+   */
+  loss(inputs: tf.Tensor2D, targets: tf.Tensor2D, mask?: tf.Tensor2D): tf.Scalar {
+    if (mask) return tf.tidy(() => tf.div(maskedTokenCrossEntropy(this.logits(inputs), targets, mask), tf.maximum(tf.sum(mask), 1)) as tf.Scalar);
     return tf.tidy(() => tf.div(tokenCrossEntropy(this.logits(inputs), targets), inputs.size) as tf.Scalar);
   }
 

@@ -7,7 +7,8 @@
  * where Block_l keeps its own internal residuals (y ← y + f(y) for each of its sub-layer branches, as
  * a LLaMA decoder layer does), so at c = 0, h_1 = 2 h_0 + F_0(h_0): not a plain residual net at step 0.
  *
- * Normalisations (both from the official code):
+ * Normalisations (both defined in the official code; every official run uses incoming, outgoing is an unexported
+ * class no official experiment uses, kept here as an extra variant):
  *   incoming  p_{l,·} = softmax(c_l / τ) over the sources i = 0…l; c_l has l+1 logits; c_0 is a frozen 0.
  *   outgoing  each source i has logits over its destinations l = i…K−1, and p_{l,i} = softmax(c_i / τ)[l − i];
  *             the last source's single logit is frozen.

@@ -51,7 +51,8 @@ export interface WiringConfig {
   tau?: number;
   /**
    * `ancre`, `constant-average`: 'incoming' = softmax over the sources i of each target l
-   * (the paper's equation); 'outgoing' = softmax over the destinations of each source (the code's variant).
+   * (the paper's equation and every official run); 'outgoing' = softmax over the destinations of each source (a class in
+   * the official code that is not exported and that no official experiment uses: an extra variant, not the official one).
    * Default 'incoming'.
    */
   normalisation?: AncreNormalisation;

@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { experiment, loadC4, stepsToReach, ANCRE_LM_WIRINGS, modelConfig } from '../../lib/experiments/ancre-lm';
+import { experiment, loadC4, stepsToReach, ANCRE_LM_WIRINGS, ANCRE_LM_OFFICIAL_WIRINGS, PROJECT_STUDY, modelConfig, recipeTrain } from '../../lib/experiments/ancre-lm';
+import type { TrainConfig } from '../../lib/train/loop';
 import { resolveConfig, runExperiment } from '../../lib/experiments/run';
 import { llamaParamCount, LLAMA_PRESETS } from '../../lib/models/llama';
 import { ConfigError, DataError } from '../../lib/errors';
@@ -20,7 +21,7 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('ancre-lm experiment', () => {
   test('smoke: runs end to end; perplexity finite and below the vocabulary; routing matrix recorded', async () => {
-    const r = await runExperiment(experiment, { preset: 'smoke', workers: 1, verbose: false });
+    const r = await runExperiment(experiment, { preset: 'smoke', workers: 1, verbose: false, overrides: { depths: [2], lrs: [2e-2] } });
     assert.equal(r.records.length, 2);
     for (const rec of r.records) {
       const m = rec.metrics;
@@ -37,18 +38,56 @@ describe('ancre-lm experiment', () => {
     }
     const [res, anc] = r.records;
     assert.equal((anc.metrics.params as number) - (res.metrics.params as number), 2, 'ANCRe adds K(K+1)/2 − 1 trainable scalars');
+    // The routing matrix every routingEvery (10) steps, the last one equal to the final matrix.
+    const log = anc.extra!.routing as { step: number[]; p: number[][][] };
+    assert.deepEqual(log.step, [10, 20]);
+    assert.deepEqual(log.p[1], anc.extra!.coefficients);
+    assert.equal(anc.metrics.recipe, 'official');
+    assert.equal(anc.metrics.lr, 2e-2);
   });
 
-  test('cpu preset: 3 depths × 5 wirings × 2 seeds, identical schedule in every run', () => {
+  test('document packing: one document per row, pads masked; its runs have their own run ids', async () => {
+    const r = await runExperiment(experiment, { preset: 'smoke', workers: 1, verbose: false, overrides: { depths: [1], lrs: [2e-2], wirings: [ANCRE_LM_WIRINGS[0]], packing: 'document' } });
+    assert.equal(r.records.length, 1);
+    const m = r.records[0].metrics;
+    assert.equal(m.packing, 'document');
+    assert.ok(typeof m.valPerplexity === 'number' && m.valPerplexity > 1 && m.valPerplexity < 512, `${m.valPerplexity}`);
+    const c = resolveConfig(experiment, 'smoke', { packing: 'document' });
+    assert.ok(experiment.runs(c).every((s) => (s.config as { packing?: string }).packing === 'document'));
+    assert.ok(experiment.runs(resolveConfig(experiment, 'smoke')).every((s) => !('packing' in s.config)));
+    assert.throws(() => resolveConfig(experiment, 'smoke', { packing: 'rows' as never }), /unknown packing 'rows'; expected one of stream, document/);
+  });
+
+  test('cpu preset: the official recipe, residual lr sweep rows, per-run lr; project study keeps the first records\' run ids', () => {
     const c = resolveConfig(experiment, 'cpu');
+    assert.equal(c.recipe, 'official');
     const specs = experiment.runs(c);
-    assert.equal(specs.length, c.depths.length * ANCRE_LM_WIRINGS.length * c.seeds.length);
-    assert.ok(c.depths.length >= 3 && c.seeds.length >= 2);
-    const sched = new Set(specs.map((s) => JSON.stringify((s.config as { train: unknown }).train)));
-    assert.equal(sched.size, 1);
-    assert.equal(c.train.optimizer.weightDecay, 0);
-    assert.deepEqual(c.train.schedule.warmupFraction, 0.1);
-    assert.deepEqual(c.train.schedule.minRatio, 0.1);
+    assert.equal(specs.length, c.depths.length * ANCRE_LM_OFFICIAL_WIRINGS.length * c.lrs.length * c.seeds.length);
+    assert.ok(c.lrs.length >= 3 && c.seeds.length >= 3 && c.depths.join() === '2,4,8');
+    for (const s of specs) {
+      const t = (s.config as unknown as { train: TrainConfig; recipe: string }).train;
+      assert.deepEqual(t.optimizer, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clipNorm: 0 });
+      assert.equal(t.schedule.warmupFraction, 0.1);
+      assert.equal(t.schedule.minRatio, 0.1);
+      assert.ok(c.lrs.includes(t.schedule.lr));
+      assert.match(s.row, new RegExp(` lr=${t.schedule.lr.toExponential()}$`));
+      assert.equal((s.config as { recipe?: string }).recipe, 'official');
+    }
+    assert.ok(ANCRE_LM_OFFICIAL_WIRINGS.some((w) => w.label === 'ancre-out (extra)' && w.wiring.normalisation === 'outgoing'));
+    // The first study: no recipe field in its run configs, the project's optimiser, one lr.
+    const p = resolveConfig(experiment, 'cpu', PROJECT_STUDY);
+    const ps = experiment.runs(p);
+    assert.equal(ps.length, 3 * ANCRE_LM_WIRINGS.length * 2);
+    for (const s of ps) {
+      assert.equal('recipe' in s.config, false);
+      const t = (s.config as unknown as { train: TrainConfig }).train;
+      assert.deepEqual([t.optimizer.beta2, t.optimizer.clipNorm, t.schedule.lr, t.steps], [0.95, 1, 3e-3, 1500]);
+      assert.doesNotMatch(s.row, /lr=/);
+    }
+    // Official init in the model config of the official recipe only.
+    assert.equal(modelConfig(c, 2, { kind: 'residual' }, 0).linearInitStd, 0.02);
+    assert.equal(modelConfig(p, 2, { kind: 'residual' }, 0).linearInitStd, 0);
+    assert.deepEqual(recipeTrain('official', p.train).optimizer, { ...p.train.optimizer, beta2: 0.999, clipNorm: 0 });
   });
 
   test('paper preset: LLaMA-60M on C4 (its parameter count); a missing C4 folder is a DataError naming it', () => {
@@ -85,6 +124,12 @@ describe('ancre-lm experiment', () => {
     assert.throws(() => resolveConfig(experiment, 'cpu', { vocabSize: 100 }), /vocabSize must be .*got 100/);
     assert.throws(() => resolveConfig(experiment, 'cpu', { wirings: [ANCRE_LM_WIRINGS[0], ANCRE_LM_WIRINGS[0]] }), /used twice/);
     assert.throws(() => resolveConfig(experiment, 'cpu', { width: 65 }), /divisible by heads/);
+    const cfg = (e: unknown, re: RegExp) => e instanceof ConfigError && re.test(e.message);
+    assert.throws(() => resolveConfig(experiment, 'cpu', { recipe: 'galore' as never }), (e) => cfg(e, /unknown recipe 'galore'; expected one of official, project/));
+    assert.throws(() => resolveConfig(experiment, 'cpu', { lrs: [1e-3, 0] }), (e) => cfg(e, /lrs\[1\] must be .*got 0/));
+    assert.throws(() => resolveConfig(experiment, 'cpu', { lrs: [-1e-3] }), (e) => cfg(e, /lrs\[0\] must be .*got -0\.001/));
+    assert.throws(() => resolveConfig(experiment, 'cpu', { lrs: [1e-3, 1e-3] }), (e) => cfg(e, /lrs holds a value twice/));
+    assert.throws(() => resolveConfig(experiment, 'cpu', { routingEvery: 75 }), (e) => cfg(e, /routingEvery must be a multiple of evalEvery \(50\); got 75/));
   });
 
   test('stepsToReach interpolates between evaluations; null when never reached', () => {

@@ -5,16 +5,17 @@ import { resolveConfig } from '../../lib/experiments/run';
 import { ditParamCount, DIT_PAPER_CONFIGS } from '../../lib/models/dit';
 
 describe('diffusion-fid experiment spec', () => {
-  test('cpu preset: 5 rows × 3 seeds, same steps and schedule for every row', () => {
+  test('cpu preset: 6 rows × 3 seeds, same steps and schedule for every row', () => {
     const c = resolveConfig(experiment, 'cpu');
     const specs = experiment.runs(c);
-    assert.equal(specs.length, 15);
+    assert.equal(specs.length, 18);
     assert.deepEqual([...new Set(specs.map((s) => s.row))], [
       'standard',
       'long skips (α_min=1)',
       'decayed α_min=0.8 + skips',
       'decayed α_min=0.6 + skips',
       'ANCRe τ=0.01',
+      'ANCRe τ=0.1',
     ]);
     const trainJson = new Set(specs.map((s) => JSON.stringify(s.config.train)));
     assert.equal(trainJson.size, 1, 'every row trains with the same loop settings');
@@ -69,8 +70,11 @@ describe('diffusion-fid verdict', () => {
       rec('decayed α_min=0.8 + skips', s, 70 + s, 0.7),
       rec('decayed α_min=0.6 + skips', s, 79.5 + s, 0.5),
       rec('ANCRe τ=0.01', s, 90 + s, 0.6),
+      rec('ANCRe τ=0.1', s, 79 - s / 10, 0.61),
     ]);
     const v = diffusionVerdict(records as never, shuffled);
+    assert.match(v, /- Paper B \(DiT-S\/2 −4\.9%, DiT-B\/2 −6\.0%\): ANCRe τ=0\.01 vs standard, fid/);
+    assert.match(v, /- Paper B at τ = 0\.1 \(the latest official DiT scripts\): ANCRe τ=0\.1 vs standard, fid: 78\.90 ± 0\.10 vs 81\.00 ± 1\.00 \(-2\.6%\) → \*\*held\*\*/);
     assert.match(v, /decayed α_min=0\.8 \+ skips vs standard, fid: 71\.00 ± 1\.00 vs 81\.00 ± 1\.00 \(-12\.3%\) → \*\*held\*\*/);
     assert.match(v, /decayed α_min=0\.6 \+ skips vs standard, fid: [^→]*→ \*\*same direction, within noise\*\*/);
     assert.match(v, /ANCRe τ=0\.01 vs standard, fid: [^→]*→ \*\*did not hold\*\*/);

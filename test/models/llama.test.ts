@@ -62,6 +62,34 @@ describe('Llama: shapes, causality, bad inputs', () => {
     });
   }
 
+  test('official init (linearInitStd 0.02): every Linear ~ N(0, 0.02²); 0 keeps the Xavier-uniform models exactly', () => {
+    const big = tiny({ width: 64, heads: 2, mlpHidden: 128, vocabSize: 256, linearInitStd: 0.02 });
+    const n0 = tf.memory().numTensors;
+    const m = new Llama(big);
+    const mats = m.params().filter((p) => p.variable.rank === 2);
+    // embedding, head, and per layer qkv/out/gate/up/down (however the attention packs them): all rank 2.
+    assert.ok(mats.length >= 2 + 2 * 5, `rank-2 parameters: ${mats.map((p) => p.name).join(', ')}`);
+    for (const p of mats) {
+      const v = Array.from(p.variable.dataSync() as Float32Array);
+      const mean = v.reduce((a, b) => a + b, 0) / v.length;
+      const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
+      assert.ok(Math.abs(sd - 0.02) < 0.002 && Math.abs(mean) < 0.002, `${p.name}: mean ${mean}, std ${sd}`);
+    }
+    // Norm gains stay at 1.
+    for (const p of m.params().filter((q) => q.variable.rank === 1)) assert.ok(p.variable.dataSync().every((x) => x === 1), p.name);
+    m.dispose();
+    assert.equal(tf.memory().numTensors, n0, 'no leaked tensors');
+    // linearInitStd 0 (the default): the same weights as a config without the field (the earlier models).
+    const { linearInitStd: _, ...without } = tiny();
+    const a = new Llama(tiny({ linearInitStd: 0 }), 'a');
+    const b = new Llama(without as LlamaConfig, 'b');
+    a.params().forEach((p, i) => assert.deepEqual(Array.from(p.variable.dataSync()), Array.from(b.params()[i].variable.dataSync()), p.name));
+    a.dispose();
+    b.dispose();
+    assert.throws(() => new Llama(tiny({ linearInitStd: 0.02, zeroInitBranches: true })), (e: unknown) => e instanceof ConfigError && /linearInitStd 0\.02 re-initialises every Linear.*zeroInitBranches false/.test((e as Error).message));
+    assert.throws(() => new Llama(tiny({ linearInitStd: -1 })), (e: unknown) => e instanceof ConfigError && /linearInitStd must be .*got -1/.test((e as Error).message));
+  });
+
   test('invalid configs: ConfigError naming the value', () => {
     assert.throws(() => new Llama(tiny({ width: 18, heads: 4 })), /divisible by heads/);
     assert.throws(() => new Llama(tiny({ maxSeqLen: 0 })), /maxSeqLen must be/);
