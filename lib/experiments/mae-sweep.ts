@@ -155,7 +155,7 @@ function validate(c: MaeSweepConfig): void {
   if (!Array.isArray(c.rows) || c.rows.length === 0) throw new ConfigError(`rows must be a non-empty list; got ${JSON.stringify(c.rows)}`);
   const names = new Set<string>();
   c.rows.forEach((r, i) => {
-    checkKeys(`rows[${i}]`, r, ['name', 'wiring', 'skips']);
+    checkKeys(`rows[${i}]`, r, ['name', 'wiring', 'skips', 'baseline']);
     if (typeof r.name !== 'string' || !r.name) throw new ConfigError(`rows[${i}].name must be a non-empty string; got ${JSON.stringify(r.name)}`);
     if (names.has(r.name)) throw new ConfigError(`rows[${i}].name '${r.name}' appears twice`);
     names.add(r.name);
