@@ -14,6 +14,11 @@
  * (`layerNormOps`, `rmsNormOps`), the same functions the fused path is tested against.
  *
  * Shapes: x [..., D], g and b [D]; per-row statistics [N] with N = size / D.
+ *
+ * Attention's softmax, fused the same way (`scaledSoftmax`): y = softmax(scale·s + causal mask) over the last
+ * axis in one pass (the ops path is a multiply, a mask add and the softmax's ~4 kernels, ~8 more backward),
+ * with dx = scale·y·(dy − Σ_j dy_j·y_j) backward. The causal mask is exact zeros above the diagonal (the ops
+ * path adds −1e9 there, whose exp is 0 in float32 too).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackend } from './wasm-heap';
@@ -25,7 +30,7 @@ interface CpuBackend {
 
 let enabled = true;
 
-/** Turns the fused norms off (true: back on) for this process: tests and the benchmark's "before" rows. */
+/** Turns the fused norms and the fused softmax off (true: back on) for this process: tests and the benchmark's "before" rows. */
 export function setFusedNorms(on: boolean): void {
   enabled = on;
 }
@@ -173,4 +178,72 @@ export function layerNorm(x: tf.Tensor, g: tf.Tensor | null, b: tf.Tensor | null
 /** RMSNorm over the last axis: fused on wasm and cpu, TF.js ops elsewhere. */
 export function rmsNorm(x: tf.Tensor, g: tf.Tensor | null, eps: number): tf.Tensor {
   return fusedNorm(x, g, null, eps, false) ?? rmsNormOps(x, g, eps);
+}
+
+/** softmax(scale·s + causal mask) over the last axis with TF.js ops (the reference and the fallback). */
+export function scaledSoftmaxOps(s: tf.Tensor, scale: number, causal: boolean): tf.Tensor {
+  return tf.tidy(() => {
+    let z = scale === 1 ? s : tf.mul(s, scale);
+    if (causal) {
+      const [Tq, Tk] = s.shape.slice(-2);
+      const m = new Float32Array(Tq * Tk);
+      for (let i = 0; i < Tq; i++) for (let j = i + 1; j < Tk; j++) m[i * Tk + j] = -1e9;
+      z = tf.add(z, tf.tensor2d(m, [Tq, Tk]));
+    }
+    return tf.softmax(z, -1);
+  });
+}
+
+function softmaxForward(s: Float32Array, y: Float32Array, T: number, Tq: number, scale: number, causal: boolean): void {
+  const N = s.length / T;
+  for (let n = 0; n < N; n++) {
+    const o = n * T;
+    const len = causal ? Math.min(T, (n % Tq) + 1) : T; // row i of a [Tq, T] block sees j <= i
+    let max = -Infinity;
+    for (let j = 0; j < len; j++) if (s[o + j] > max) max = s[o + j];
+    let sum = 0;
+    for (let j = 0; j < len; j++) {
+      const e = Math.exp(scale * (s[o + j] - max));
+      y[o + j] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let j = 0; j < len; j++) y[o + j] *= inv;
+    for (let j = len; j < T; j++) y[o + j] = 0;
+  }
+}
+
+function softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, T: number, scale: number): void {
+  const N = y.length / T;
+  for (let n = 0; n < N; n++) {
+    const o = n * T;
+    let dot = 0;
+    for (let j = 0; j < T; j++) dot += dy[o + j] * y[o + j];
+    for (let j = 0; j < T; j++) dx[o + j] = scale * y[o + j] * (dy[o + j] - dot);
+  }
+}
+
+/**
+ * softmax(scale·s + causal mask) over the last axis: fused on wasm and cpu, TF.js ops elsewhere.
+ * s [..., Tq, Tk]; `causal` masks j > i within each [Tq, Tk] block (attention scores [B, H, T, T]).
+ * `scale` must be > 0 (the max is taken of s, before scaling).
+ */
+export function scaledSoftmax(s: tf.Tensor, scale: number, causal: boolean): tf.Tensor {
+  const engine = s.rank >= 2 && scale > 0 ? rawEngine([s]) : null;
+  if (engine == null) return scaledSoftmaxOps(s, scale, causal);
+  const T = s.shape[s.rank - 1];
+  const Tq = s.shape[s.rank - 2];
+  const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y] = rawOp(engine, [x], [x.shape], ([xv], [yv]) => softmaxForward(xv, yv, T, Tq, scale, causal));
+    save([y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const eng = rawEngine([dy, saved[0]]);
+        if (eng == null) throw new Error('fused softmax: the gradient left the engine of the forward pass');
+        return rawOp(eng, [saved[0], dy], [x.shape], ([yv, dyv], [dxv]) => softmaxBackward(yv, dyv, dxv, T, scale))[0];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(s) as tf.Tensor;
 }

@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Param } from '../train/params';
 import { makeWiring, uniqueVariableName, type Wiring, type WiringConfig, type Block, type BeforeBlockHook } from '../residual';
 import { ConfigError, checkOneOf, checkPositiveInt, checkNumber } from '../errors';
-import { layerNorm, rmsNorm } from '../backend/fused-ops';
+import { layerNorm, rmsNorm, scaledSoftmax } from '../backend/fused-ops';
 
 export type { Param } from '../train/params';
 
@@ -285,24 +285,11 @@ export class MultiHeadAttention {
   readonly qkv: Dense;
   readonly proj: Dense;
   readonly headDim: number;
-  private readonly masks = new Map<number, tf.Tensor2D>();
   constructor(reg: ParamRegistry, readonly dim: number, readonly heads: number, readonly opts: AttentionOptions = {}) {
     if (dim % heads) throw new ConfigError(`width must be divisible by heads; got width ${dim}, heads ${heads}`);
     this.headDim = dim / heads;
     this.qkv = new Dense(reg.scope('qkv'), dim, 3 * dim, { bias: opts.bias });
     this.proj = new Dense(reg.scope('proj'), dim, dim, { bias: opts.bias, zeroInit: opts.zeroInitOut });
-  }
-
-  /** Additive causal mask [T, T]: 0 on and below the diagonal, −1e9 above; cached per T. */
-  private causalMask(T: number): tf.Tensor2D {
-    let m = this.masks.get(T);
-    if (!m) {
-      const a = new Float32Array(T * T);
-      for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) a[i * T + j] = -1e9;
-      m = tf.keep(tf.tensor2d(a, [T, T]));
-      this.masks.set(T, m);
-    }
-    return m;
   }
 
   /** x [B, T, D] -> [B, T, D]. */
@@ -315,17 +302,14 @@ export class MultiHeadAttention {
       q = this.opts.rotary.apply(q);
       k = this.opts.rotary.apply(k);
     }
-    let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(Dh)); // [B, H, T, T]
-    if (this.opts.causal) scores = tf.add(scores, this.causalMask(T));
-    const attn = tf.softmax(scores, -1); // [B, H, T, T]
+    // softmax(q·kᵀ/√Dh + causal mask), one fused kernel on wasm/cpu (lib/backend/fused-ops.ts)
+    const attn = scaledSoftmax(tf.matMul(q, k, false, true), 1 / Math.sqrt(Dh), !!this.opts.causal); // [B, H, T, T]
     const y = tf.matMul(attn, v).transpose([0, 2, 1, 3]).reshape([B, T, H * Dh]); // [B, H, T, Dh] -> [B, T, D]
     return this.proj.apply(y);
   }
 
-  dispose(): void {
-    for (const m of this.masks.values()) m.dispose();
-    this.masks.clear();
-  }
+  /** Nothing cached any more (the causal mask lives in the fused softmax); kept for the stack's dispose. */
+  dispose(): void {}
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/backend';
-import { layerNorm, layerNormOps, rmsNorm, rmsNormOps, setFusedNorms } from '../../lib/backend/fused-ops';
+import { layerNorm, layerNormOps, rmsNorm, rmsNormOps, scaledSoftmax, scaledSoftmaxOps, setFusedNorms } from '../../lib/backend/fused-ops';
 import { gelu, geluTanh } from '../../lib/models/transformer';
 import { assertClose, randTensor } from './compare';
 
@@ -73,5 +73,40 @@ describe('GELU as x·σ(2u)', () => {
     const r = valueAndGrads(geluTanh, [x], 12);
     assertClose(a, r, 1e-5, 'gelu');
     x.dispose();
+  });
+});
+
+describe('fused scaled softmax (attention) against the TF.js ops', () => {
+  const cases: [number[], boolean][] = [[[2, 3, 5, 5], true], [[2, 3, 5, 5], false], [[1, 2, 1, 1], true], [[4, 7, 9], true], [[16, 2, 64, 64], true], [[3, 17], false]];
+  for (const [shape, causal] of cases) {
+    test(`${JSON.stringify(shape)} ${causal ? 'causal' : 'full'}: values and gradient`, () => {
+      const before = tf.memory().numTensors;
+      const s = tf.tidy(() => tf.mul(randTensor(shape, 21), 6)); // large logits: the max subtraction matters
+      const scale = 1 / Math.sqrt(8);
+      const a = valueAndGrads((x) => scaledSoftmax(x, scale, causal), [s], 22);
+      const r = valueAndGrads((x) => scaledSoftmaxOps(x, scale, causal), [s], 22);
+      assertClose(a, r, 2e-5, `softmax ${JSON.stringify(shape)}`);
+      // rows sum to 1 and nothing above the diagonal
+      const y = tf.tidy(() => scaledSoftmax(s, scale, causal));
+      const v = y.dataSync();
+      const T = shape[shape.length - 1];
+      for (let n = 0; n < v.length / T; n++) {
+        let sum = 0;
+        for (let j = 0; j < T; j++) sum += v[n * T + j];
+        assert.ok(Math.abs(sum - 1) < 1e-5, `row ${n} sums to ${sum}`);
+        if (causal) for (let j = (n % shape[shape.length - 2]) + 1; j < T; j++) assert.equal(v[n * T + j], 0, `row ${n} col ${j} above the diagonal`);
+      }
+      tf.dispose([s, y]);
+      assert.equal(tf.memory().numTensors, before, 'leaked tensors');
+    });
+  }
+
+  test('one kernel call on wasm and cpu; the ops elsewhere', async () => {
+    const s = randTensor([2, 2, 6, 6], 5);
+    const calls = async () => (await tf.profile(() => tf.tidy(() => scaledSoftmax(s, 0.5, true).dataSync()))).kernels.length;
+    const n = await calls();
+    if (['wasm', 'cpu'].includes(tf.getBackend())) assert.equal(n, 1, `kernel calls: ${n}`);
+    else assert.ok(n >= 3, `kernel calls: ${n}`);
+    s.dispose();
   });
 });
