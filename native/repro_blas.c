@@ -401,6 +401,73 @@ static napi_value adamw(napi_env env, napi_callback_info cbinfo) {
   return NULL;
 }
 
+/* Attention's softmax over rows of T (lib/backend/fused-ops.ts scaledSoftmax): y = softmax(scale*(x - max)),
+ * row n of each [Tq, T] block seeing columns j <= n % Tq when causal (zeros beyond). */
+static napi_value softmax_rows(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  void *px, *py;
+  size_t nx, ny;
+  int32_t T, Tq;
+  double scale_d;
+  bool causal;
+  if (argc != 6 || !get_typed(env, argv[0], napi_float32_array, &px, &nx) || !get_typed(env, argv[1], napi_float32_array, &py, &ny) ||
+      napi_get_value_int32(env, argv[2], &T) != napi_ok || napi_get_value_int32(env, argv[3], &Tq) != napi_ok ||
+      napi_get_value_double(env, argv[4], &scale_d) != napi_ok || napi_get_value_bool(env, argv[5], &causal) != napi_ok ||
+      nx != ny || T <= 0 || Tq <= 0 || nx % (size_t)T)
+    return fail(env, "repro_blas.softmaxRows: expected (Float32Array x, Float32Array y of x's length, int T > 0 dividing it, int Tq > 0, number scale, bool causal)");
+  const float *x = px;
+  float *y = py;
+  const float scale = (float)scale_d;
+  const size_t N = nx / (size_t)T;
+  for (size_t n = 0; n < N; n++) {
+    const float *xr = x + n * T;
+    float *yr = y + n * T;
+    int len = causal ? (int)(n % (size_t)Tq) + 1 : T;
+    if (len > T) len = T;
+    float mx = xr[0];
+    for (int j = 1; j < len; j++) mx = xr[j] > mx ? xr[j] : mx;
+    float sum = 0;
+    for (int j = 0; j < len; j++) {
+      float e = expf(scale * (xr[j] - mx));
+      yr[j] = e;
+      sum += e;
+    }
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < len; j++) yr[j] *= inv;
+    for (int j = len; j < T; j++) yr[j] = 0;
+  }
+  return NULL;
+}
+
+/* Its gradient: dx = scale * y * (dy - sum_j dy_j y_j) per row of T. */
+static napi_value softmax_rows_grad(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  void *py, *pdy, *pdx;
+  size_t ny, ndy, ndx;
+  int32_t T;
+  double scale_d;
+  if (argc != 5 || !get_typed(env, argv[0], napi_float32_array, &py, &ny) || !get_typed(env, argv[1], napi_float32_array, &pdy, &ndy) ||
+      !get_typed(env, argv[2], napi_float32_array, &pdx, &ndx) || napi_get_value_int32(env, argv[3], &T) != napi_ok ||
+      napi_get_value_double(env, argv[4], &scale_d) != napi_ok || ny != ndy || ny != ndx || T <= 0 || ny % (size_t)T)
+    return fail(env, "repro_blas.softmaxRowsGrad: expected (Float32Array y, dy, dx of one length, int T > 0 dividing it, number scale)");
+  const float *y = py, *dy = pdy;
+  float *dx = pdx;
+  const float scale = (float)scale_d;
+  const size_t N = ny / (size_t)T;
+  for (size_t n = 0; n < N; n++) {
+    const float *yr = y + n * T, *dr = dy + n * T;
+    float *out = dx + n * T;
+    float dot = 0;
+    for (int j = 0; j < T; j++) dot += dr[j] * yr[j];
+    for (int j = 0; j < T; j++) out[j] = scale * yr[j] * (dr[j] - dot);
+  }
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemmBatch", NULL, sgemm_batch, NULL, NULL, NULL, napi_default, NULL},
@@ -413,6 +480,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"libraryInfo", NULL, library_info, NULL, NULL, NULL, napi_default, NULL},
       {"sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_default, NULL},
       {"adamw", NULL, adamw, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxRows", NULL, softmax_rows, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxRowsGrad", NULL, softmax_rows_grad, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

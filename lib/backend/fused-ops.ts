@@ -18,9 +18,11 @@
  * Attention's softmax, fused the same way (`scaledSoftmax`): y = softmax(scale·s + causal mask) over the last
  * axis in one pass (the ops path is a multiply, a mask add and the softmax's ~4 kernels, ~8 more backward),
  * with dx = scale·y·(dy − Σ_j dy_j·y_j) backward. The causal mask is exact zeros above the diagonal (the ops
- * path adds −1e9 there, whose exp is 0 in float32 too).
+ * path adds −1e9 there, whose exp is 0 in float32 too). It runs in C through the native addon where that is
+ * loaded (a JS loop loses to the wasm engine's SIMD kernels; on the pure-JS cpu engine it wins).
  */
 import * as tf from '@tensorflow/tfjs';
+import { activeBlas } from './matmul';
 import type { WasmBackend } from './wasm-heap';
 
 interface CpuBackend {
@@ -230,18 +232,23 @@ function softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, T:
  */
 export function scaledSoftmax(s: tf.Tensor, scale: number, causal: boolean): tf.Tensor {
   const engine = s.rank >= 2 && scale > 0 ? rawEngine([s]) : null;
-  if (engine == null) return scaledSoftmaxOps(s, scale, causal);
+  // On wasm a JS loop is slower than the engine's own SIMD kernels: fused only through the native addon there.
+  const blas = activeBlas();
+  const native = blas?.softmaxRows && blas.softmaxRowsGrad ? blas : null;
+  if (engine == null || (engine === 'wasm' && !native)) return scaledSoftmaxOps(s, scale, causal);
   const T = s.shape[s.rank - 1];
   const Tq = s.shape[s.rank - 2];
   const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [y] = rawOp(engine, [x], [x.shape], ([xv], [yv]) => softmaxForward(xv, yv, T, Tq, scale, causal));
+    const [y] = rawOp(engine, [x], [x.shape], ([xv], [yv]) =>
+      native ? native.softmaxRows!(xv, yv, T, Tq, scale, causal) : softmaxForward(xv, yv, T, Tq, scale, causal));
     save([y]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const eng = rawEngine([dy, saved[0]]);
         if (eng == null) throw new Error('fused softmax: the gradient left the engine of the forward pass');
-        return rawOp(eng, [saved[0], dy], [x.shape], ([yv, dyv], [dxv]) => softmaxBackward(yv, dyv, dxv, T, scale))[0];
+        return rawOp(eng, [saved[0], dy], [x.shape], ([yv, dyv], [dxv]) =>
+          native ? native.softmaxRowsGrad!(yv, dyv, dxv, T, scale) : softmaxBackward(yv, dyv, dxv, T, scale))[0];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

@@ -40,6 +40,10 @@ export interface NativeBlas {
   sumSquares(heap: Float32Array, offs: Uint32Array, sizes: Uint32Array): number;
   /** the fused AdamW update (lib/train/adamw.ts); table rows: p g m v pOut mOut vOut size */
   adamw(heap: Float32Array, table: Uint32Array, decay: Uint8Array, scalars: Float64Array): void;
+  /** attention's softmax over rows of T (lib/backend/fused-ops.ts); absent in addons built before it */
+  softmaxRows?(x: Float32Array, y: Float32Array, T: number, Tq: number, scale: number, causal: boolean): void;
+  /** its gradient dx = scale·y·(dy − Σ dy·y) */
+  softmaxRowsGrad?(y: Float32Array, dy: Float32Array, dx: Float32Array, T: number, scale: number): void;
 }
 
 export interface NativeLoad {
