@@ -9,7 +9,8 @@ import type { DeepPartial, PresetName } from '../config';
 import { experimentDir } from '../paths';
 import { readRuns, type RunRecord } from '../report/runs';
 import { runIdOf } from './execute';
-import { resolveConfig } from './run';
+import { resolveConfig, runExperiment } from './run';
+import { ConfigError } from '../errors';
 import type { Experiment } from './types';
 
 export interface RecordedRuns<C extends object> {
@@ -40,4 +41,37 @@ export function recordedRuns<C extends object>(exp: Experiment<C>, preset: Prese
     else missing.push({ row: s.row, seed: s.seed });
   }
   return { experiment: exp.name, preset, config, records, missing, total: specs.length, dir };
+}
+
+/**
+ * Whether a notebook trains the runs a study still lacks: always on `smoke` (seconds), on `cpu` and `paper`
+ * (hours) only when asked with `REPRO_RUN_MISSING=1`, so opening and rerunning a reference notebook tables
+ * what finished and never starts hours of training by surprise. Any other value of the variable is an error.
+ */
+export function runsMissing(preset: PresetName, env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.REPRO_RUN_MISSING;
+  if (v !== undefined && v !== '' && v !== '0' && v !== '1') {
+    throw new ConfigError(`REPRO_RUN_MISSING must be 1 (train the missing runs) or 0/unset (table finished runs only); got '${v}'`);
+  }
+  return preset === 'smoke' || v === '1';
+}
+
+/**
+ * A study's runs for a notebook: with `runsMissing(preset)` every missing run is trained first (reusing finished
+ * ones, resuming interrupted ones), else only the finished runs are returned and the missing ones listed.
+ */
+export async function studyRuns<C extends object>(exp: Experiment<C>, preset: PresetName, overrides?: DeepPartial<C>): Promise<RecordedRuns<C>> {
+  if (runsMissing(preset)) await runExperiment(exp, { preset, overrides });
+  return recordedRuns(exp, preset, overrides);
+}
+
+/** One line for a notebook: how many of the planned runs have finished, and how to train the rest. */
+export function missingLine(r: RecordedRuns<object>): string {
+  if (!r.missing.length) return `${r.experiment}/${r.preset}: all ${r.total} runs finished.`;
+  const rows = [...new Set(r.missing.map((m) => m.row))];
+  return (
+    `${r.experiment}/${r.preset}: ${r.records.length} of ${r.total} runs finished; missing ${r.missing.length} ` +
+    `(${rows.slice(0, 6).join('; ')}${rows.length > 6 ? `; … ${rows.length - 6} more rows` : ''}). ` +
+    `Tables below use the finished runs only. Train the rest: REPRO_RUN_MISSING=1, or node build/scripts/run-experiment.js ${r.experiment} --preset ${r.preset}.`
+  );
 }
