@@ -60,8 +60,13 @@ export function runsMissing(preset: PresetName, env: NodeJS.ProcessEnv = process
  * A study's runs for a notebook: with `runsMissing(preset)` every missing run is trained first (reusing finished
  * ones, resuming interrupted ones), else only the finished runs are returned and the missing ones listed.
  */
-export async function studyRuns<C extends object>(exp: Experiment<C>, preset: PresetName, overrides?: DeepPartial<C>): Promise<RecordedRuns<C>> {
-  if (runsMissing(preset)) await runExperiment(exp, { preset, overrides });
+export async function studyRuns<C extends object>(
+  exp: Experiment<C>,
+  preset: PresetName,
+  overrides?: DeepPartial<C>,
+  opts: { workers?: number } = {},
+): Promise<RecordedRuns<C>> {
+  if (runsMissing(preset)) await runExperiment(exp, { preset, overrides, workers: opts.workers });
   return recordedRuns(exp, preset, overrides);
 }
 
