@@ -1,12 +1,13 @@
 /**
- * `npm run reproduce [-- --preset smoke|cpu|paper] [notebook ...]`
+ * `npm run reproduce [-- --preset smoke|cpu|paper] [--run-missing] [notebook ...]`
  *
  * Executes the notebooks through real Jupyter on the project kernel, with the preset passed as
  * `REPRO_PRESET`. With the `cpu` preset (the default, the reference runs) the executed notebooks
  * replace the committed ones, but only when every cell ran; other presets write them to
  * `build/executed/<preset>/`. Prints the tables the notebooks wrote, exits non-zero on a failed cell.
  * Finished runs are reused and interrupted ones resume, so rerunning after an interruption only
- * waits for the unfinished runs.
+ * waits for the unfinished runs. The long studies (notebooks 01–04) table only their finished runs on
+ * cpu and paper unless `--run-missing` (= REPRO_RUN_MISSING=1 in the kernel) asks them to train the rest.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -17,24 +18,26 @@ import { formatDuration } from '../lib/train/progress';
 
 function usage(msg?: string): never {
   if (msg) console.error(msg);
-  console.error('usage: npm run reproduce [-- --preset smoke|cpu|paper] [--out DIR] [notebook-or-experiment ...]');
+  console.error('usage: npm run reproduce [-- --preset smoke|cpu|paper] [--run-missing] [--out DIR] [notebook-or-experiment ...]');
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): { preset: PresetName; out: string | null; names: string[] } {
+function parseArgs(argv: string[]): { preset: PresetName; out: string | null; names: string[]; runMissing: boolean } {
   let preset: PresetName = 'cpu';
   let out: string | null = null;
+  let runMissing = false;
   const names: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--preset') preset = checkPreset(argv[++i]);
     else if (a.startsWith('--preset=')) preset = checkPreset(a.slice(9));
     else if (a === '--out') out = path.resolve(argv[++i] ?? usage('--out needs a folder'));
+    else if (a === '--run-missing') runMissing = true;
     else if (a === '--help' || a === '-h') usage();
     else if (a.startsWith('--')) usage(`unknown option ${a}`);
     else names.push(a);
   }
-  return { preset, out, names };
+  return { preset, out, names, runMissing };
 }
 
 /** Markdown tables under results/ modified since `since` (ms). */
@@ -78,7 +81,7 @@ async function main() {
     const input = path.join(nbDir, nb);
     const tmp = path.join(REPO_ROOT, 'build', 'executed', `.${nb}.${process.pid}.tmp.ipynb`);
     console.log(`\n--- ${nb} (${args.preset}) ---`);
-    const run = await executeNotebook(input, tmp, { REPRO_PRESET: args.preset });
+    const run = await executeNotebook(input, tmp, { REPRO_PRESET: args.preset, ...(args.runMissing ? { REPRO_RUN_MISSING: '1' } : {}) });
     const errors = run.status === 0 ? [] : fs.existsSync(tmp) ? notebookErrors(tmp) : [];
     const ok = run.status === 0 && errors.length === 0;
     let dest: string;
