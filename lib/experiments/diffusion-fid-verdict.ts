@@ -57,8 +57,9 @@ function verdictOf(records: RunRecord[], config: DiffusionFidConfig): string {
   const ancre01 = config.rows.find((r) => r.wiring.kind === 'ancre' && !r.longSkips && r.wiring.tau === 0.1)?.name;
   if (!std) return 'The table has no standard row (residual wiring without long skips): nothing to compare against.';
   const vals = (row: string, k: string) => records.filter((r) => r.row === row).map((r) => r.metrics[k] as number);
+  const finished = (row: string) => records.some((r) => r.row === row);
   const pair = (variant: string | undefined, base: string | undefined, k: string, better: 'lower' | 'higher') =>
-    variant && base ? judge(records, base, variant, k, better) : `(row missing for ${k})`;
+    !variant || !base ? `(row missing for ${k})` : !finished(variant) ? `${variant}: no finished runs yet (${k})` : judge(records, base, variant, k, better);
   const stdFid = vals(std, 'fid');
   const floor = mean(records.map((r) => r.metrics.fidFloor as number));
   const rowNames = config.rows.map((r) => r.name);
