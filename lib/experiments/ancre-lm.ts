@@ -222,8 +222,14 @@ const presets: Record<PresetName, DeepPartial<AncreLmConfig>> = {
     train: { steps: 20, schedule: { lr: 2e-2 }, logEvery: 5, checkpointEvery: 10 },
   },
   // The official recipe; the notebook runs the residual lr × depth sweep first, then the other wirings at the
-  // residual's best lr per depth (3 seeds) and at the other lrs (seed 0): ~87 runs, ~100 min on two idle cores.
+  // residual's best lr per depth (3 seeds) and at the other lrs (seed 0): 87 runs.
+  // A 512-token BPE and 128-token rows: at vocabulary 4096 and 64 tokens (OFFICIAL_V4096_STUDY) the residual model
+  // got worse from 2 to 8 layers at every lr, and at 4× the tokens too (V4096_MORE_TOKENS_PILOT); here, in a
+  // one-seed pilot, 8 layers beat 2 (29.7 vs 31.4). See notebooks/03-ancre-lm.ipynb.
   cpu: {
+    tokenizerVocab: 512,
+    vocabSize: 512,
+    seqLen: 128,
     recipe: 'official',
     wirings: ANCRE_LM_OFFICIAL_WIRINGS,
     lrs: [1e-3, 3e-3, 1e-2],
@@ -550,10 +556,34 @@ export * from './ancre-lm-sweep';
  * clipping at 1.0, β2 0.95, one lr 3e-3, 1500 steps, two seeds, six wirings); its 36 records stay in runs.jsonl.
  */
 export const PROJECT_STUDY: DeepPartial<AncreLmConfig> = {
+  tokenizerVocab: defaults.tokenizerVocab,
+  vocabSize: defaults.vocabSize,
+  seqLen: defaults.seqLen,
   recipe: 'project',
   wirings: ANCRE_LM_WIRINGS,
   lrs: [],
   seeds: defaults.seeds,
   routingEvery: 0,
   train: defaults.train,
+};
+
+/**
+ * Overrides of the cpu preset that give back the first official-recipe sweep (session 3): vocabulary 4096,
+ * 64-token rows, the same lrs, seeds, steps and wirings. Its residual records (22 of 27 sweep runs) stay in
+ * runs.jsonl; there the residual model got worse from 2 to 8 layers at every lr.
+ */
+export const OFFICIAL_V4096_STUDY: DeepPartial<AncreLmConfig> = {
+  tokenizerVocab: defaults.tokenizerVocab,
+  vocabSize: defaults.vocabSize,
+  seqLen: defaults.seqLen,
+};
+
+/** The "more tokens" pilot of that setting: batch 64 (4× the tokens, 2.8 epochs), residual at 2 and 8 layers, lr 3e-3, seed 0. */
+export const V4096_MORE_TOKENS_PILOT: DeepPartial<AncreLmConfig> = {
+  ...OFFICIAL_V4096_STUDY,
+  batch: 64,
+  wirings: [ANCRE_LM_WIRINGS[0]],
+  depths: [2, 8],
+  lrs: [3e-3],
+  seeds: [0],
 };

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { experiment, loadC4, stepsToReach, ANCRE_LM_WIRINGS, ANCRE_LM_OFFICIAL_WIRINGS, PROJECT_STUDY, modelConfig, recipeTrain } from '../../lib/experiments/ancre-lm';
+import { experiment, loadC4, stepsToReach, ANCRE_LM_WIRINGS, ANCRE_LM_OFFICIAL_WIRINGS, PROJECT_STUDY, OFFICIAL_V4096_STUDY, V4096_MORE_TOKENS_PILOT, modelConfig, recipeTrain } from '../../lib/experiments/ancre-lm';
 import type { TrainConfig } from '../../lib/train/loop';
 import { resolveConfig, runExperiment } from '../../lib/experiments/run';
 import { llamaParamCount, LLAMA_PRESETS } from '../../lib/models/llama';
@@ -74,8 +74,17 @@ describe('ancre-lm experiment', () => {
       assert.equal((s.config as { recipe?: string }).recipe, 'official');
     }
     assert.ok(ANCRE_LM_OFFICIAL_WIRINGS.some((w) => w.label === 'ancre-out (extra)' && w.wiring.normalisation === 'outgoing'));
+    // The setting where depth paid in the pilot: 512-token BPE, 128-token rows; the first official sweep's stays selectable.
+    assert.deepEqual([c.tokenizerVocab, c.vocabSize, c.seqLen, c.batch], [512, 512, 128, 16]);
+    const v = resolveConfig(experiment, 'cpu', OFFICIAL_V4096_STUDY);
+    assert.deepEqual([v.tokenizerVocab, v.vocabSize, v.seqLen, v.batch, v.train.steps], [4096, 4096, 64, 16, 1000]);
+    assert.deepEqual(experiment.runs(v).map((s) => s.row), specs.map((s) => s.row));
+    const pilot = resolveConfig(experiment, 'cpu', V4096_MORE_TOKENS_PILOT);
+    assert.deepEqual(experiment.runs(pilot).map((s) => `${s.row}/${s.seed}`), ['d2 residual lr=3e-3/0', 'd8 residual lr=3e-3/0']);
+    assert.equal(pilot.batch, 64);
     // The first study: no recipe field in its run configs, the project's optimiser, one lr.
     const p = resolveConfig(experiment, 'cpu', PROJECT_STUDY);
+    assert.deepEqual([p.tokenizerVocab, p.vocabSize, p.seqLen], [4096, 4096, 64]);
     const ps = experiment.runs(p);
     assert.equal(ps.length, 3 * ANCRE_LM_WIRINGS.length * 2);
     for (const s of ps) {
