@@ -264,8 +264,8 @@ export function checkDevice(where: string): void {
   }
 }
 
-/** For tests: mark the device lost as Dawn would. */
-export function simulateDeviceLost(reason: string): void {
+/** For tests: mark the device lost as Dawn would (null: as before). */
+export function simulateDeviceLost(reason: string | null): void {
   lostReason = reason;
 }
 

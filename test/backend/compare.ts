@@ -28,17 +28,18 @@ export async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<{ engine
       const r = f();
       return Array.isArray(r) ? r : [r];
     });
-  const read = (ts: tf.Tensor[]) => {
-    const out = ts.map((t) => Float32Array.from(t.dataSync() as ArrayLike<number>));
+  // Asynchronous reads: webgpu in Node cannot read GPU memory synchronously.
+  const read = async (ts: tf.Tensor[]) => {
+    const out = await Promise.all(ts.map(async (t) => Float32Array.from((await t.data()) as ArrayLike<number>)));
     ts.forEach((t) => t.dispose());
     return out;
   };
   const backend = tf.getBackend();
   const e = run();
   const shapes = e.map((t) => t.shape);
-  const engine = read(e);
+  const engine = await read(e);
   await tf.setBackend('cpu');
-  const cpu = read(run());
+  const cpu = await read(run());
   await tf.setBackend(backend);
   return { engine, cpu, shapes };
 }
