@@ -38,6 +38,7 @@ import { installCpuFixes } from './cpu-kernels';
 import { installGradients } from './gradients';
 import { setFastKernels } from './wasm-fast';
 import { installMissingKernels } from './wasm-kernels';
+import { installWebGpuFixes } from './webgpu-kernels';
 import { AdapterDescription, WebGpuUnavailable, adapterLabel, hasHardwareVulkanIcd, limitsLabel, startWebGpu } from './webgpu';
 
 export type EngineName = 'tfjs-node-gpu' | 'webgpu' | 'tfjs-node' | 'wasm' | 'cpu';
@@ -199,7 +200,8 @@ async function tryWebGpu(forced: boolean): Promise<EngineInfo | string> {
   try {
     const s = await startWebGpu(forced);
     muteCpuBanner();
-    return { engine: 'webgpu', version: s.version, threads: 1, matmul: 'webgpu-shaders', notes: [`adapter ${adapterLabel(s.adapter)}`, limitsLabel(s.adapter)], adapter: s.adapter };
+    const fixed = installWebGpuFixes();
+    return { engine: 'webgpu', version: s.version, threads: 1, matmul: 'webgpu-shaders', notes: [`adapter ${adapterLabel(s.adapter)}`, limitsLabel(s.adapter), `repaired webgpu kernels: ${fixed.join(', ')}`], adapter: s.adapter };
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     const msg = e instanceof Error ? e.message : String(e);

@@ -1,0 +1,108 @@
+/**
+ * Repairs to tfjs-backend-webgpu 4.22 kernels that the engine tests (against the cpu engine) found
+ * wrong. Each wraps the stock kernel and composes other webgpu kernels, so everything stays on
+ * the GPU:
+ *
+ *  - BatchMatMul / _FusedMatMul: a [2, 1]·[4] batch broadcast throws `Size(…) must match the
+ *    product of shape …`; the operand is tiled first (cpu-kernels.ts, shared with the cpu engine).
+ *  - Transpose of int32 or bool data on the GPU: the generated WGSL does not compile (`type
+ *    mismatch for argument 2 in call to 'setOutputAtIndex', expected 'f32', got 'i32'`) and the
+ *    output is garbage; the program writes through setOutputAtIndexI32 for such data.
+ *  - UnsortedSegmentSum: an id outside [0, numSegments) lands in some segment instead of being
+ *    dropped (TF semantics); such rows are zeroed and their ids sent to 0 first.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { installCpuFixes } from './cpu-kernels';
+
+type Backend = tf.KernelBackend & { makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo };
+
+function kernel(name: string): tf.KernelFunc {
+  const k = tf.getKernel(name, 'webgpu');
+  if (!k) throw new Error(`tfjs-backend-webgpu has no ${name} kernel`);
+  return k.kernelFunc;
+}
+
+function replace(name: string, make: (stock: tf.KernelFunc) => tf.KernelFunc): void {
+  const k = tf.getKernel(name, 'webgpu');
+  if (!k) return;
+  tf.unregisterKernel(name, 'webgpu');
+  tf.registerKernel({ ...k, kernelFunc: make(k.kernelFunc) });
+}
+
+/** Runs webgpu kernels in sequence, disposing every intermediate it made when done. */
+class Scratch {
+  private made: tf.TensorInfo[] = [];
+  constructor(readonly backend: Backend) {}
+  run(name: string, inputs: Record<string, tf.TensorInfo>, attrs: object = {}, keep = false): tf.TensorInfo {
+    const out = kernel(name)({ inputs, backend: this.backend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
+    if (!keep) this.made.push(out);
+    return out;
+  }
+  scalar(value: number, dtype: 'int32' | 'float32'): tf.TensorInfo {
+    const t = this.backend.makeTensorInfo([], dtype, dtype === 'int32' ? new Int32Array([value]) : new Float32Array([value]));
+    this.made.push(t);
+    return t;
+  }
+  dispose(): void {
+    for (const t of this.made) this.backend.disposeData(t.dataId);
+    this.made = [];
+  }
+}
+
+type Program = { shaderKey: string; getUserCode(): string };
+type ProgramRunner = (program: Program, ...rest: unknown[]) => tf.TensorInfo;
+
+/**
+ * The stock Transpose, with its generic program's `setOutputAtIndex(` (an f32 parameter) turned
+ * into `setOutputAtIndexI32(` for int32/bool data (the tiled 2-D program already goes through f32).
+ */
+const transposeInt = (stock: tf.KernelFunc): tf.KernelFunc => (args) => {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (x.dtype !== 'bool' && x.dtype !== 'int32') return stock(args);
+  const be = args.backend as unknown as { runWebGPUProgram: ProgramRunner };
+  const run = be.runWebGPUProgram;
+  be.runWebGPUProgram = function (this: unknown, program: Program, ...rest: unknown[]) {
+    if (program.shaderKey.startsWith('transpose_')) {
+      const code = program.getUserCode.bind(program);
+      program.getUserCode = () => code().replace(/setOutputAtIndex\(/g, 'setOutputAtIndexI32(');
+      program.shaderKey = `${program.shaderKey}_i32`;
+    }
+    return run.call(this, program, ...rest);
+  };
+  try {
+    return stock(args);
+  } finally {
+    be.runWebGPUProgram = run;
+  }
+};
+
+const segmentSumDropping = (stock: tf.KernelFunc): tf.KernelFunc => (args) => {
+  const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+  const { numSegments } = args.attrs as unknown as tf.UnsortedSegmentSumAttrs;
+  const s = new Scratch(args.backend as Backend);
+  try {
+    const valid = s.run(tf.LogicalAnd, {
+      a: s.run(tf.GreaterEqual, { a: segmentIds, b: s.scalar(0, 'int32') }),
+      b: s.run(tf.Less, { a: segmentIds, b: s.scalar(numSegments, 'int32') }),
+    });
+    const ids = s.run(tf.Multiply, { a: segmentIds, b: s.run(tf.Cast, { x: valid }, { dtype: 'int32' }) });
+    // [N, ...] mask broadcast over x's trailing dims
+    const rows = s.run(tf.Reshape, { x: s.run(tf.Cast, { x: valid }, { dtype: x.dtype }) }, { shape: [...segmentIds.shape, ...x.shape.slice(segmentIds.shape.length).map(() => 1)] });
+    const xm = s.run(tf.Multiply, { a: x, b: rows });
+    return stock({ ...args, inputs: { x: xm, segmentIds: ids } });
+  } finally {
+    s.dispose();
+  }
+};
+
+let done = false;
+
+/** Installs the repairs (idempotent); returns the kernel names touched. */
+export function installWebGpuFixes(): string[] {
+  const names = [...installCpuFixes('webgpu'), 'Transpose (int32, bool)', 'UnsortedSegmentSum (out-of-range ids)'];
+  if (done) return names;
+  replace('Transpose', transposeInt);
+  replace('UnsortedSegmentSum', segmentSumDropping);
+  done = true;
+  return names;
+}
