@@ -7,7 +7,9 @@
  *    product of shape …`; the operand is tiled first (cpu-kernels.ts, shared with the cpu engine).
  *  - Transpose of int32 or bool data on the GPU: the generated WGSL does not compile (`type
  *    mismatch for argument 2 in call to 'setOutputAtIndex', expected 'f32', got 'i32'`) and the
- *    output is garbage; the program writes through setOutputAtIndexI32 for such data.
+ *    output is garbage, and with it every other result of that command buffer (Sum of int32 over
+ *    a leading axis runs such a transpose internally); the program writes through
+ *    setOutputAtIndexI32 for such data.
  *  - UnsortedSegmentSum: an id outside [0, numSegments) lands in some segment instead of being
  *    dropped (TF semantics); such rows are zeroed and their ids sent to 0 first.
  */
@@ -50,31 +52,28 @@ class Scratch {
 }
 
 type Program = { shaderKey: string; getUserCode(): string };
-type ProgramRunner = (program: Program, ...rest: unknown[]) => tf.TensorInfo;
+type ProgramRunner = (program: Program, inputs: tf.TensorInfo[], outputDtype: tf.DataType, ...rest: unknown[]) => tf.TensorInfo;
 
 /**
- * The stock Transpose, with its generic program's `setOutputAtIndex(` (an f32 parameter) turned
- * into `setOutputAtIndexI32(` for int32/bool data (the tiled 2-D program already goes through f32).
+ * Every generic Transpose program (the Transpose kernel's, and those other kernels such as Sum
+ * run internally) writes its output through `setOutputAtIndex(`, whose parameter is f32: for int32
+ * or bool output it becomes `setOutputAtIndexI32(`. Patched where programs run, because one invalid
+ * shader invalidates the whole command buffer (every other result in it reads as zeros).
  */
-const transposeInt = (stock: tf.KernelFunc): tf.KernelFunc => (args) => {
-  const { x } = args.inputs as { x: tf.TensorInfo };
-  if (x.dtype !== 'bool' && x.dtype !== 'int32') return stock(args);
-  const be = args.backend as unknown as { runWebGPUProgram: ProgramRunner };
-  const run = be.runWebGPUProgram;
-  be.runWebGPUProgram = function (this: unknown, program: Program, ...rest: unknown[]) {
-    if (program.shaderKey.startsWith('transpose_')) {
+function patchTransposePrograms(backend: tf.KernelBackend): void {
+  const proto = Object.getPrototypeOf(backend) as { runWebGPUProgram: ProgramRunner; __reproTransposeI32?: boolean };
+  if (proto.__reproTransposeI32) return;
+  const run = proto.runWebGPUProgram;
+  proto.runWebGPUProgram = function (this: unknown, program: Program, inputs: tf.TensorInfo[], outputDtype: tf.DataType, ...rest: unknown[]) {
+    if ((outputDtype === 'int32' || outputDtype === 'bool') && program.shaderKey.startsWith('transpose_') && !program.shaderKey.endsWith('_i32')) {
       const code = program.getUserCode.bind(program);
       program.getUserCode = () => code().replace(/setOutputAtIndex\(/g, 'setOutputAtIndexI32(');
       program.shaderKey = `${program.shaderKey}_i32`;
     }
-    return run.call(this, program, ...rest);
+    return run.call(this, program, inputs, outputDtype, ...rest);
   };
-  try {
-    return stock(args);
-  } finally {
-    be.runWebGPUProgram = run;
-  }
-};
+  proto.__reproTransposeI32 = true;
+}
 
 const segmentSumDropping = (stock: tf.KernelFunc): tf.KernelFunc => (args) => {
   const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
@@ -101,7 +100,7 @@ let done = false;
 export function installWebGpuFixes(): string[] {
   const names = [...installCpuFixes('webgpu'), 'Transpose (int32, bool)', 'UnsortedSegmentSum (out-of-range ids)'];
   if (done) return names;
-  replace('Transpose', transposeInt);
+  patchTransposePrograms(tf.findBackend('webgpu')!);
   replace('UnsortedSegmentSum', segmentSumDropping);
   done = true;
   return names;

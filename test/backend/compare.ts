@@ -60,3 +60,38 @@ export function assertClose(engine: Float32Array[], cpu: Float32Array[], tol: nu
     assert.ok(worst / scale <= tol, `${what}[${k}]: relative error ${(worst / scale).toExponential(2)} > ${tol}`);
   });
 }
+
+/**
+ * Reading values on every engine: webgpu in Node cannot read GPU memory synchronously, so the
+ * engine tests read with await. Each runs `f` in a tidy, reads its result, disposes it.
+ */
+export async function valuesOf(f: () => tf.Tensor): Promise<Float32Array | Int32Array | Uint8Array> {
+  const t = tf.tidy(f);
+  try {
+    return (await t.data()) as Float32Array | Int32Array | Uint8Array;
+  } finally {
+    t.dispose();
+  }
+}
+
+export async function scalarOf(f: () => tf.Tensor): Promise<number> {
+  return (await valuesOf(f))[0];
+}
+
+export async function arrayOf<T = unknown>(f: () => tf.Tensor): Promise<T> {
+  const t = tf.tidy(f);
+  try {
+    return (await t.array()) as T;
+  } finally {
+    t.dispose();
+  }
+}
+
+/** Reads every tensor (as float32) and disposes them. */
+export async function readAll(ts: tf.Tensor[]): Promise<Float32Array[]> {
+  try {
+    return await Promise.all(ts.map(async (t) => Float32Array.from((await t.data()) as ArrayLike<number>)));
+  } finally {
+    tf.dispose(ts);
+  }
+}

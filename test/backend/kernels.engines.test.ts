@@ -35,9 +35,18 @@ async function forEachPath(body: (label: string) => Promise<void>): Promise<void
   }
 }
 
+/**
+ * Cases whose reductions a GPU sums in another order than the cpu engine: exact elsewhere, to
+ * float32 rounding on webgpu (the bound is a few ulps of the largest value).
+ */
+const GPU_REDUCTION_TOL: Record<string, number> = {
+  'cast to the same dtype and across dtypes, with the gradient of a product': 1e-6, // db sums over the broadcast rows
+};
+
 async function checkAgainstCpu(what: string, tol: number, f: () => tf.Tensor | tf.Tensor[]): Promise<void> {
   const before = tf.memory().numTensors;
   const { engine, cpu } = await onBoth(f);
+  if (tf.getBackend() === 'webgpu' && what in GPU_REDUCTION_TOL) tol = Math.max(tol, GPU_REDUCTION_TOL[what]);
   assertClose(engine, cpu, tol, what);
   assert.equal(tf.memory().numTensors, before, `${what}: leaked tensors`);
 }
@@ -332,18 +341,18 @@ describe('training kernels against the cpu engine (values and gradients)', () =>
         const y = tf.matMul(tf.matMul(att, v), vars.wo); // [B, T, D]
         return tf.losses.softmaxCrossEntropy(tf.oneHot(ids.reshape([-1]), 11), tf.matMul(y.reshape([-1, D]), vars.emb, false, true));
       }) as tf.Scalar;
-    const step = () => {
+    const step = async () => {
       const { value, grads } = tf.variableGrads(loss);
-      opt.step(grads, 1e-2);
-      const v = value.dataSync()[0];
+      await opt.stepAsync(grads, 1e-2);
+      const v = (await value.data())[0];
       value.dispose();
       tf.dispose(grads);
       return v;
     };
-    const first = step();
+    const first = await step();
     const count = tf.memory().numTensors;
     let last = first;
-    for (let i = 0; i < 5; i++) last = step();
+    for (let i = 0; i < 5; i++) last = await step();
     assert.equal(tf.memory().numTensors, count, 'tensors leaked across training steps');
     assert.ok(Number.isFinite(last) && last < first, `loss did not fall: ${first} -> ${last}`);
     opt.dispose();
