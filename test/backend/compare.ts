@@ -95,3 +95,20 @@ export async function readAll(ts: tf.Tensor[]): Promise<Float32Array[]> {
     tf.dispose(ts);
   }
 }
+
+/** The first value of each named tensor `f` returns (computed in a tidy, read with await, disposed). */
+export async function scalarsOf<K extends string>(f: () => Record<K, tf.Tensor>): Promise<Record<K, number>> {
+  const ts = tf.tidy(f);
+  const out = {} as Record<K, number>;
+  try {
+    for (const k of Object.keys(ts) as K[]) out[k] = (await ts[k].data())[0];
+  } finally {
+    tf.dispose(Object.values(ts) as tf.Tensor[]);
+  }
+  return out;
+}
+
+/** Every variable's values, read with await: a snapshot to compare after training. */
+export async function snapshot(vars: tf.Tensor[]): Promise<number[][]> {
+  return Promise.all(vars.map(async (v) => Array.from(await v.data())));
+}
