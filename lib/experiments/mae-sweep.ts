@@ -292,7 +292,7 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
       },
       describe: wiring.describe(),
     };
-    if (c.keepReconstructions) extra.reconstructions = reconstructions(model, testSet.images, c.reconstructions, trainSet.height, trainSet.width);
+    if (c.keepReconstructions) extra.reconstructions = await reconstructions(model, testSet.images, c.reconstructions, trainSet.height, trainSet.width);
     const evalSeconds = (Date.now() - t0) / 1000;
     const { step, loss } = result.history;
     return {
@@ -349,9 +349,9 @@ function baselineRun(c: MaeSweepRunConfig, trainSet: ImageSet, testSet: ImageSet
 }
 
 /** The first `n` test images masked with a fixed seed, and the model's reconstructions (3 decimals). */
-function reconstructions(model: Mae, images: Float32Array, n: number, h: number, w: number): Json {
+async function reconstructions(model: Mae, images: Float32Array, n: number, h: number, w: number): Promise<Json> {
   const x = tf.tensor3d(images.subarray(0, n * h * w), [n, h, w]);
-  const { recon, mask, loss } = model.reconstruct(x, 20240416);
+  const { recon, mask, loss } = await model.reconstruct(x, 20240416);
   const round = (a: ArrayLike<number>) => Array.from(a, (v) => Math.round(v * 1000) / 1000);
   const out = { n, height: h, width: w, patch: model.config.encoder.patch, maskSeed: 20240416, loss, mask: round(mask.dataSync()), images: round(recon.dataSync()) };
   tf.dispose([x, recon, mask]);

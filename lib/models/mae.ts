@@ -21,6 +21,7 @@
  * De encoder width, Dd decoder width, T_e = 1 + K encoder tokens, T_d = 1 + L decoder tokens.
  */
 import * as tf from '@tensorflow/tfjs';
+import { readable } from '../backend/webgpu';
 import { ConfigError, checkNumber, checkPositiveInt } from '../errors';
 import type { Param } from '../train/params';
 import { Dense, LayerNorm, ParamRegistry, silu, TransformerStack, TRANSFORMER_DEFAULTS } from './transformer';
@@ -281,7 +282,7 @@ export class Mae {
    * when the loss used normalised pixels), visible patches pasted from the input as in MAE's demo.
    * Returns images [B, H, W, C] and the mask [B, L] (1 = removed).
    */
-  reconstruct(imgs: tf.Tensor, maskSeed: number): { recon: tf.Tensor4D; mask: tf.Tensor2D; loss: number } {
+  async reconstruct(imgs: tf.Tensor, maskSeed: number): Promise<{ recon: tf.Tensor4D; mask: tf.Tensor2D; loss: number }> {
     const out = tf.tidy(() => {
       const p = this.config.encoder.patch;
       const patches = patchify(imgs, p);
@@ -297,8 +298,9 @@ export class Mae {
       const pasted = tf.add(tf.mul(pix, mk), tf.mul(patches, tf.sub(1, mk)));
       return { recon: unpatchify(pasted, p, this.config.encoder.channels), mask: m.mask, loss };
     });
-    const loss = out.loss.dataSync()[0];
+    const loss = (await out.loss.data())[0];
     out.loss.dispose();
+    await readable([out.recon, out.mask]); // the callers read them with dataSync
     return { recon: out.recon, mask: out.mask, loss };
   }
 
