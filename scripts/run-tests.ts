@@ -7,7 +7,9 @@
  *
  * Files named `*.engines.test.ts` hold engine-sensitive tests (kernels, wirings, one training
  * step of each model family); they run again under each other engine configuration:
- * the wasm kernels alone (`REPRO_NATIVE_MATMUL=0`) and the pure-JS engine (`REPRO_ENGINE=cpu`).
+ * the wasm kernels alone (`REPRO_NATIVE_MATMUL=0`), the pure-JS engine (`REPRO_ENGINE=cpu`) and
+ * WebGPU (`REPRO_ENGINE=webgpu`: a GPU where there is one, else Mesa's llvmpipe through Dawn's
+ * OpenGL ES backend; skipped with one line where the npm package `webgpu` is not installed).
  * Results go to a temporary folder (`$REPRO_RESULTS`), never to the committed `results/`.
  */
 import { spawnSync } from 'child_process';
@@ -39,6 +41,16 @@ const unit = files.filter((f) => !isNotebook(f));
 const engines = unit.filter((f) => f.endsWith('.engines.test.js'));
 const notebooks = noNotebooks ? [] : files.filter(isNotebook);
 
+function webgpuInstalled(): boolean {
+  try {
+    require.resolve('webgpu');
+    return true;
+  } catch {
+    if (engines.length) console.log('\n=== engine tests on webgpu: skipped, the npm package webgpu is not installed (npm install webgpu) ===');
+    return false;
+  }
+}
+
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-test-'));
 const baseEnv = { ...process.env, REPRO_RESULTS: path.join(tmp, 'results'), REPRO_TEST: '1' };
 
@@ -59,6 +71,7 @@ const passes: [string, string[], NodeJS.ProcessEnv][] = [
   ['unit tests (default engine)', unit, baseEnv],
   ['engine tests, wasm kernels without the native matmul', engines, { ...baseEnv, REPRO_NATIVE_MATMUL: '0' }],
   ['engine tests, pure-JS cpu engine', engines, { ...baseEnv, REPRO_ENGINE: 'cpu' }],
+  ['engine tests, webgpu (a GPU, or llvmpipe in software)', webgpuInstalled() ? engines : [], { ...baseEnv, REPRO_ENGINE: 'webgpu' }],
   ['notebook tests (real Jupyter, smoke preset)', notebooks, baseEnv],
 ];
 const failed = passes.filter(([label, list, env]) => !run(label, list, env)).map(([l]) => l);
