@@ -232,6 +232,11 @@ export async function startWebGpu(allowSoftware: boolean): Promise<Started> {
   return started;
 }
 
+/** The adapter webgpu runs on, or null when the webgpu engine has not started in this process. */
+export function currentAdapter(): AdapterDescription | null {
+  return started?.adapter ?? null;
+}
+
 /** `llvmpipe-llvm-15-0-6-256-bits (OpenGL version 4.5 … Mesa 22.3.6) via opengl/compatibility`. */
 export function adapterLabel(a: AdapterDescription): string {
   const name = [a.vendor, a.architecture, a.device].filter(Boolean).join(' ') || 'unnamed adapter';

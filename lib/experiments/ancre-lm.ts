@@ -30,7 +30,7 @@ import { SequenceSampler, type SequenceSamplerState } from '../data/batches';
 import { sequenceBatchTensors } from '../data/tensors';
 import { DocumentSampler, splitDocuments, type DocumentSamplerState } from '../data/documents';
 import { BpeTokenizer, cachedTokenizer, tokenizerJson } from '../data/tokenizer';
-import { Llama, LLAMA_DEFAULTS, LLAMA_PRESETS, type LlamaConfig, type LlamaPresetName, LLAMA_PRESET_NAMES } from '../models/llama';
+import { Llama, llamaActivations, LLAMA_DEFAULTS, LLAMA_PRESETS, type LlamaConfig, type LlamaPresetName, LLAMA_PRESET_NAMES } from '../models/llama';
 import { perplexity } from '../metrics/perplexity';
 import { validateWiring, type WiringConfig } from '../residual';
 import { dataRoot } from '../paths';
@@ -445,6 +445,8 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
   let sampler = SequenceSampler.create(trainTokens, c.seqLen, c.batch, spec.seed);
   const docs = c.packing === 'document' ? splitDocuments(trainTokens) : null;
   let docSampler = docs ? DocumentSampler.create(docs, c.seqLen, c.batch, spec.seed) : null;
+  let stepSeqs: ReturnType<SequenceSampler['next']> | null = null;
+  let stepDocs: ReturnType<DocumentSampler['next']> | null = null;
   // The routing matrix p[l][i] every routingEvery steps (kept in the checkpoint so a resumed run keeps it).
   let routing: { step: number[]; p: number[][][] } = { step: [], p: [] };
   const routingEvery = c.routingEvery ?? 0;
@@ -457,14 +459,24 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
       c.train,
       {
         params: model.params(),
-        loss: () => {
+        memory: { act: llamaActivations(model.config, c.seqLen, `ancre-lm ${spec.row}`), batch: c.batch },
+        loss: (_step, micro) => {
+          // train.accumSteps > 1: one batch per step, drawn at its first micro-batch, then its rows sliced
+          const rows = <T extends tf.Tensor>(t: T): T => {
+            if (!micro || micro.count === 1) return t;
+            const per = t.shape[0] / micro.count;
+            return tf.slice(t, [micro.index * per, 0], [per, -1]) as T;
+          };
+          const fresh = !micro || micro.index === 0;
           if (docSampler) {
-            const b = docSampler.next();
-            return tf.tidy(() => model.loss(tf.tensor2d(b.inputs, [b.batchSize, b.seqLen], 'int32'), tf.tensor2d(b.targets, [b.batchSize, b.seqLen], 'int32'), tf.tensor2d(b.mask, [b.batchSize, b.seqLen])));
+            if (fresh) stepDocs = docSampler.next();
+            const b = stepDocs!;
+            return tf.tidy(() => model.loss(rows(tf.tensor2d(b.inputs, [b.batchSize, b.seqLen], 'int32')), rows(tf.tensor2d(b.targets, [b.batchSize, b.seqLen], 'int32')), rows(tf.tensor2d(b.mask, [b.batchSize, b.seqLen]))));
           }
-          const { inputs, targets } = sequenceBatchTensors(sampler.next());
+          if (fresh) stepSeqs = sampler.next();
+          const { inputs, targets } = sequenceBatchTensors(stepSeqs!);
           try {
-            return model.loss(inputs, targets);
+            return tf.tidy(() => model.loss(rows(inputs), rows(targets)));
           } finally {
             tf.dispose([inputs, targets]);
           }

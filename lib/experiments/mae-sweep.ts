@@ -13,7 +13,7 @@ import * as path from 'path';
 import { DeepPartial, PresetName } from '../config';
 import { checkNumber, checkPositiveInt, ConfigError, DataError, checkSeeds, checkKeys } from '../errors';
 import { BatchSampler, BatchSamplerState, gatherImages, limitSet, loadFashionMnist, type ImageSet } from '../data';
-import { Mae, MAE_DEFAULTS, MAE_PRESETS, validateMae, type MaeConfig } from '../models/mae';
+import { Mae, maeActivations, MAE_DEFAULTS, MAE_PRESETS, validateMae, type MaeConfig } from '../models/mae';
 import { extractFeatures } from '../models/vit';
 import { effectiveRank, validateProbe, KNN_DEFAULTS, PROBE_DEFAULTS, type ProbeConfig } from '../metrics';
 import { validateWiring, type WiringConfig } from '../residual';
@@ -247,6 +247,7 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
   if (c.baseline) return baselineRun(c, trainSet, testSet);
   const model = new Mae(c.model, `mae-${ctx.runId}`);
   let sampler = new BatchSampler(trainSet.n, c.batch, spec.seed);
+  let stepBatch = new Int32Array(0);
   const rankImages = testSet.images.subarray(0, c.rankExamples * hw);
   const blockRanks = (feats: { blocks: Float32Array[]; dim: number }, n: number) => feats.blocks.map((f) => effectiveRank(f, n, feats.dim));
   const wiring = model.encoder.stack.wiring;
@@ -255,10 +256,14 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
       c.train,
       {
         params: model.params(),
-        loss: (step) => {
-          const idx = sampler.next();
+        memory: { act: maeActivations(c.model, `mae-sweep ${spec.row}`), batch: c.batch },
+        loss: (step, micro) => {
+          // train.accumSteps > 1: one batch per step, drawn at its first micro-batch, then sliced
+          if (!micro || micro.index === 0) stepBatch = sampler.next();
+          const per = micro ? stepBatch.length / micro.count : stepBatch.length;
+          const idx = micro ? stepBatch.subarray(micro.index * per, (micro.index + 1) * per) : stepBatch;
           const x = tf.tensor3d(gatherImages(trainSet, idx), [idx.length, trainSet.height, trainSet.width]); // [B, H, W]
-          return model.loss(x, maskSeed(spec.seed, step));
+          return model.loss(x, micro && micro.count > 1 ? maskSeed(spec.seed, step * micro.count + micro.index) : maskSeed(spec.seed, step));
         },
         getState: () => sampler.state() as unknown as Json,
         setState: (s) => {

@@ -22,6 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { readable } from '../backend/webgpu';
+import { ActivationEstimate, transformerActivations } from '../train/memory';
 import { ConfigError, checkNumber, checkPositiveInt } from '../errors';
 import type { Param } from '../train/params';
 import { Dense, LayerNorm, ParamRegistry, silu, TransformerStack, TRANSFORMER_DEFAULTS } from './transformer';
@@ -344,4 +345,24 @@ export function officialMaeParamCount(c: MaeConfig): number {
   const skip = (De + Dd) * Dd + Dd + (Dd * Dd + Dd) + De; // fc1, fc2, mask_token
   const decoder = Dd /* decoder_cls_token */ + (Dd * Dd + Dd) /* decoder_embed */ + c.decoderDepth * block(Dd, Math.round(Dd * c.decoderMlpRatio)) + 2 * Dd /* decoder_norm */ + (Dd * P + P);
   return patchEmbed + cls + encoderBlocks + nSkips * skip + decoder;
+}
+
+/**
+ * Activation memory of one MAE training example (lib/train/memory.ts): the encoder over the
+ * visible patches + cls, the decoder over every patch + cls, the per-patch loss; skip layers add
+ * one decoder-width tensor per skip.
+ */
+export function maeActivations(c: MaeConfig, what = 'MAE'): ActivationEstimate {
+  const e = c.encoder;
+  const L = (e.image / e.patch) ** 2;
+  const visible = Math.floor(L * (1 - c.maskRatio)) + 1;
+  const enc = transformerActivations({ tokens: visible, width: e.width, heads: e.heads, mlpHidden: e.width * e.mlpRatio, depth: e.depth });
+  const dec = transformerActivations({ tokens: L + 1, width: c.decoderWidth, heads: c.decoderHeads, mlpHidden: c.decoderWidth * c.decoderMlpRatio, depth: c.decoderDepth });
+  const P = e.patch * e.patch * e.channels;
+  const io = 4 * L * P + (c.skips ? c.decoderDepth * 3 * (L + 1) * c.decoderWidth : 0);
+  return {
+    what: `${what} (ViT ${e.width}×${e.depth} on ${e.image}² images, patch ${e.patch}; decoder ${c.decoderWidth}×${c.decoderDepth})`,
+    perExample: enc.perExample + dec.perExample + io,
+    largestPerExample: Math.max(enc.largestPerExample, dec.largestPerExample, L * P),
+  };
 }

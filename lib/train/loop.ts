@@ -14,7 +14,8 @@ import { AdamW, ADAMW_DEFAULTS, AdamWConfig, validateAdamW } from './adamw';
 import { loadCheckpoint, restoreVariables, saveCheckpoint, Json } from './checkpoint';
 import { Ema } from './ema';
 import { InterruptedError, stopRequested } from './interrupt';
-import { checkDevice, readable } from '../backend/webgpu';
+import { checkDevice, currentAdapter, readable } from '../backend/webgpu';
+import { ActivationEstimate, checkStepMemory, trainingMemoryLimit } from './memory';
 import { checkUniqueNames, Param } from './params';
 import { learningRate, ScheduleConfig, validateSchedule } from './schedule';
 
@@ -75,6 +76,11 @@ export interface TrainTask {
   /** Extra state to checkpoint (data sampler position, RNG state). */
   getState?(): Json;
   setState?(state: Json): void;
+  /**
+   * The step's memory, checked before the first step (memory.ts): activations per example and the
+   * batch of one optimiser step. A step that does not fit is a ConfigError naming the batch that fits.
+   */
+  memory?: { act: ActivationEstimate; batch: number };
   /** Periodic evaluation (e.g. validation perplexity), also run after the last step. */
   evaluate?: { every: number; fn(step: number): Promise<Record<string, number>> | Record<string, number> };
 }
@@ -121,6 +127,17 @@ interface LoopState {
 export async function train(config: TrainConfig, task: TrainTask, opts: TrainOptions = {}): Promise<TrainResult> {
   validateTrain(config);
   checkUniqueNames(task.params);
+  if (task.memory) {
+    const adapter = tf.getBackend() === 'webgpu' ? currentAdapter() : null;
+    checkStepMemory({
+      paramCount: task.params.reduce((s, p) => s + p.variable.size, 0),
+      act: task.memory.act,
+      batch: task.memory.batch,
+      accumSteps: config.accumSteps ?? 1,
+      ema: config.ema > 0,
+      limit: trainingMemoryLimit(tf.getBackend(), adapter?.limits.maxStorageBufferBindingSize),
+    });
+  }
   const optimizer = new AdamW(task.params, config.optimizer);
   const ema = config.ema > 0 ? new Ema(task.params, config.ema) : null;
   const file = opts.checkpointFile ?? null;
