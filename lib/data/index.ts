@@ -21,3 +21,5 @@ export { clutteredImages, clutteredSet, renderCluttered, validateClutter, CLUTTE
 export type { ClutterConfig } from './cluttered';
 export { randomResizedCropFlip, cropBox, validateCropFlip, CROP_FLIP_DEFAULTS } from './augment';
 export type { CropFlipConfig } from './augment';
+export { scanImageFolder, ImageLoader, imageSeed, IMAGENET_MEAN, IMAGENET_STD, decodeImage } from './imagefolder';
+export type { ImageFolder, ImageFolderSplit, ImageTransform } from './imagefolder';
