@@ -49,7 +49,7 @@ function isDir(p: string): boolean {
 /** Lists `<root>/<split>/<class>/*`; `classes` (the train split's) fixes the labels of val. */
 export function scanImageFolder(root: string, split: ImageFolderSplit, classes?: readonly string[]): ImageFolder {
   const layout = `it should hold train/<class>/*.JPEG and val/<class>/*`;
-  if (!root) throw new DataError(`no ImageNet folder named (imagenetDir): ${layout}`);
+  if (!root) throw new DataError(`no ImageNet folder named: ${layout}`);
   if (!isDir(root)) throw new DataError(`ImageNet folder ${root} does not exist or is not a folder; ${layout}`);
   const dir = path.join(root, split);
   if (!isDir(dir)) throw new DataError(`ImageNet folder ${root} has no ${split}/ folder; ${layout}`);

@@ -31,7 +31,8 @@ import { DocumentSampler, splitDocuments, type DocumentSamplerState } from '../d
 import { BpeTokenizer, cachedTokenizer, tokenizerJson } from '../data/tokenizer';
 import { loadC4, PretrainedTokenizer } from '../data/c4';
 import { Llama, llamaActivations, LLAMA_DEFAULTS, LLAMA_PRESETS, type LlamaConfig, type LlamaPresetName, LLAMA_PRESET_NAMES } from '../models/llama';
-import { perplexity } from '../metrics/perplexity';
+import { perplexityAsync } from '../metrics/perplexity';
+import { readable } from '../backend/webgpu';
 import { validateWiring, type WiringConfig } from '../residual';
 import { dataRoot, REPO_ROOT } from '../paths';
 import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain } from '../train/loop';
@@ -435,8 +436,8 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
   // The routing matrix p[l][i] every routingEvery steps (kept in the checkpoint so a resumed run keeps it).
   let routing: { step: number[]; p: number[][][] } = { step: [], p: [] };
   const routingEvery = c.routingEvery ?? 0;
-  const evalWith = (windows: number | null) => {
-    const r = perplexity((x) => model.logits(x), valTokens, { seqLen: c.seqLen, windows, batch: c.evalBatch });
+  const evalWith = async (windows: number | null) => {
+    const r = await perplexityAsync((x) => model.logits(x), valTokens, { seqLen: c.seqLen, windows, batch: c.evalBatch });
     return r;
   };
   try {
@@ -478,20 +479,22 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
           every: c.evalEvery,
           fn: async (step: number) => {
             if (routingEvery && step % routingEvery === 0) {
+              await readable(model.wiring.variables);
               routing.step.push(step);
               routing.p.push(model.wiring.coefficients());
             }
             // The shared loop awaits only here: let the event loop run (when the runner executes inside the
             // notebook's kernel, a loop that never yields starves tslab's output socket and the kernel dies).
             await new Promise((resolve) => setImmediate(resolve));
-            const r = evalWith(c.evalWindows);
+            const r = await evalWith(c.evalWindows);
             return { valLoss: r.loss, valPerplexity: r.perplexity };
           },
         },
       },
       { checkpointFile: path.join(ctx.checkpointDir, 'ckpt.bin'), progress: throttled(ctx.progress, 1000), log: ctx.log },
     );
-    const final = evalWith(c.finalEvalWindows === 0 ? null : c.finalEvalWindows);
+    const final = await evalWith(c.finalEvalWindows === 0 ? null : c.finalEvalWindows);
+    await readable(model.wiring.variables);
     result.dispose();
     const { step, loss } = result.history;
     const ov = model.wiring.overhead();

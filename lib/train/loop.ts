@@ -50,6 +50,16 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   checkpointEvery: 200,
 };
 
+/**
+ * `c` without `accumSteps` when it is 1 (one batch per step): an experiment may offer the field in its
+ * defaults while its run configs, and so its run ids, stay those of the records made before it existed.
+ */
+export function withoutUnitAccum(c: TrainConfig): TrainConfig {
+  if (c.accumSteps !== 1) return c;
+  const { accumSteps: _one, ...rest } = c;
+  return rest;
+}
+
 export function validateTrain(c: TrainConfig, where = 'train'): void {
   checkPositiveInt(`${where}.steps`, c.steps);
   validateSchedule(c.schedule, `${where}.schedule`);
@@ -73,6 +83,11 @@ export interface TrainTask {
    * and must return the mean loss of the index-th of k equal slices of that step's batch.
    */
   loss(step: number, micro?: { index: number; count: number }): tf.Scalar;
+  /**
+   * Called (and awaited) before each step's loss: asynchronous input work such as decoding the
+   * step's images in a worker pool (lib/data/imagefolder.ts), which `loss` then reads synchronously.
+   */
+  prepare?(step: number): Promise<void>;
   /** Extra state to checkpoint (data sampler position, RNG state). */
   getState?(): Json;
   setState?(state: Json): void;
@@ -259,6 +274,7 @@ export async function train(config: TrainConfig, task: TrainTask, opts: TrainOpt
       }
       const step = s.step;
       const lr = learningRate(config.schedule, step, config.steps);
+      if (task.prepare) await task.prepare(step);
       const { loss, grads } = await lossAndGrads(step);
       let norm = NaN;
       if (Number.isFinite(loss)) norm = await optimizer.stepAsync(grads, lr);
