@@ -10,6 +10,12 @@
  *    output is garbage, and with it every other result of that command buffer (Sum of int32 over
  *    a leading axis runs such a transpose internally); the program writes through
  *    setOutputAtIndexI32 for such data.
+ *  - AddN of more inputs than a shader stage may bind (`maxStorageBuffersPerShaderStage` − 1: 7 on
+ *    llvmpipe's compatibility device): the pipeline is invalid (`The number of storage buffers (52) in
+ *    the Compute stage exceeds the maximum per-stage limit (8)`) and, with it, every result of the
+ *    command buffer (AdamW's gradient norm sums one term per parameter); summed in chunks instead.
+ *  - BatchMatMul with an empty operand (K = 0): a zero-size binding invalidates the command buffer; the
+ *    product is zeros (or empty) without running a program.
  *  - UnsortedSegmentSum: an id outside [0, numSegments) lands in some segment instead of being
  *    dropped (TF semantics); such rows are zeroed and their ids sent to 0 first.
  */
@@ -94,14 +100,53 @@ const segmentSumDropping = (stock: tf.KernelFunc): tf.KernelFunc => (args) => {
   }
 };
 
+const addNChunked = (stock: tf.KernelFunc): tf.KernelFunc => (args) => {
+  const inputs = args.inputs as unknown as tf.TensorInfo[];
+  const be = args.backend as Backend & { device: { limits: { maxStorageBuffersPerShaderStage: number } } };
+  const max = Math.max(2, be.device.limits.maxStorageBuffersPerShaderStage - 1);
+  if (inputs.length <= max) return stock(args);
+  const made: tf.TensorInfo[] = [];
+  let parts = inputs;
+  while (parts.length > max) {
+    const next: tf.TensorInfo[] = [];
+    for (let i = 0; i < parts.length; i += max) {
+      const chunk = parts.slice(i, i + max);
+      if (chunk.length === 1) next.push(chunk[0]);
+      else {
+        const r = stock({ ...args, inputs: chunk as unknown as tf.NamedTensorInfoMap }) as tf.TensorInfo;
+        made.push(r);
+        next.push(r);
+      }
+    }
+    parts = next;
+  }
+  const out = stock({ ...args, inputs: parts as unknown as tf.NamedTensorInfoMap }) as tf.TensorInfo;
+  for (const t of made) be.disposeData(t.dataId);
+  return out;
+};
+
+/** [.., M, K]·[.., K, N] with K = 0 (or an empty output): zeros, without binding an empty buffer. */
+const matMulEmpty = (stock: tf.KernelFunc): tf.KernelFunc => (args) => {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  if (a.shape.every((d) => d > 0) && b.shape.every((d) => d > 0)) return stock(args);
+  const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+  const M = a.shape[a.shape.length - (transposeA ? 1 : 2)];
+  const N = b.shape[b.shape.length - (transposeB ? 2 : 1)];
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const shape = [...outer, M, N];
+  return (args.backend as Backend).makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((p, d) => p * d, 1)));
+};
+
 let done = false;
 
 /** Installs the repairs (idempotent); returns the kernel names touched. */
 export function installWebGpuFixes(): string[] {
-  const names = [...installCpuFixes('webgpu'), 'Transpose (int32, bool)', 'UnsortedSegmentSum (out-of-range ids)'];
+  const names = [...installCpuFixes('webgpu'), 'Transpose (int32, bool)', 'UnsortedSegmentSum (out-of-range ids)', 'AddN (more inputs than a stage binds)', 'BatchMatMul (K = 0)'];
   if (done) return names;
   patchTransposePrograms(tf.findBackend('webgpu')!);
   replace('UnsortedSegmentSum', segmentSumDropping);
+  replace('AddN', addNChunked);
+  replace('BatchMatMul', matMulEmpty);
   done = true;
   return names;
 }

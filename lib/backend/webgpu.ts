@@ -108,6 +108,8 @@ let started: Started | null = null;
 /** Dawn's GPU instance must outlive every adapter and device: collected, it takes them down mid-run (a crash, not an error). */
 const keepAlive: unknown[] = [];
 let lostReason: string | null = null;
+/** The first WebGPU validation error: the command buffer it was in computed nothing (its results read as zeros). */
+let gpuError: string | null = null;
 
 function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
@@ -252,9 +254,20 @@ export function limitsLabel(a: AdapterDescription): string {
   return `maxBufferSize ${mib(a.limits.maxBufferSize)}, maxStorageBufferBindingSize ${mib(a.limits.maxStorageBufferBindingSize)}`;
 }
 
-/** A device that was lost stops every later step with one clear error (the training loop asks). */
+/**
+ * A device that was lost, or a validation error (an invalid shader or binding: the whole command buffer
+ * it was in is dropped, so results read as zeros), stops every later step with one clear error (the
+ * training loop asks).
+ */
 function watchDevice(): void {
-  const backend = tf.backend() as unknown as { device?: { lost?: Promise<{ reason: string; message: string }> } };
+  const backend = tf.backend() as unknown as {
+    device?: { lost?: Promise<{ reason: string; message: string }>; onuncapturederror?: ((ev: { error?: { message?: string } }) => void) | null };
+  };
+  if (backend.device && 'onuncapturederror' in backend.device) {
+    backend.device.onuncapturederror = (ev) => {
+      if (gpuError == null) gpuError = String(ev.error?.message ?? 'unknown').split('\n')[0];
+    };
+  }
   backend.device?.lost?.then((info) => {
     if (info.reason === 'destroyed' && lostReason === 'disposed') return;
     lostReason = `${info.reason || 'unknown'}${info.message ? `: ${info.message.split('\n')[0]}` : ''}`;
@@ -264,9 +277,17 @@ function watchDevice(): void {
 
 /** Throws DeviceLostError when the GPU device was lost; a no-op on every other engine. */
 export function checkDevice(where: string): void {
+  if (gpuError != null) {
+    throw new DeviceLostError(`a WebGPU validation error (${gpuError}) ${where}: the GPU dropped work of this step, so its results cannot be trusted; this is a kernel bug of tfjs-backend-webgpu on this adapter (lib/backend/webgpu-kernels.ts repairs the known ones): please report it with the engine line`);
+  }
   if (lostReason != null && lostReason !== 'disposed') {
     throw new DeviceLostError(`the WebGPU device was lost (${lostReason}) ${where}; rerun to resume from the last checkpoint (a driver reset or GPU out of memory are the usual causes)`);
   }
+}
+
+/** For tests: a validation error as Dawn reports one (null: none). */
+export function simulateGpuError(message: string | null): void {
+  gpuError = message;
 }
 
 /** For tests: mark the device lost as Dawn would (null: as before). */

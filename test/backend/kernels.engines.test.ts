@@ -168,6 +168,12 @@ describe('training kernels against the cpu engine (values and gradients)', () =>
       const ids = tf.tensor2d([[3, 1, 3, 0], [7, 3, 1, 1]], [2, 4], 'int32');
       return gradsOf((table) => tf.gather(table, ids), [[10, 6]], 1);
     }],
+    // more inputs than one WebGPU shader stage may bind (8 storage buffers on llvmpipe): AdamW's norm sums one per parameter
+    ['addN of 3, 8 and 53 tensors, with the gradient', 1e-5, () => [
+      tf.addN([0, 1, 2].map((i) => randTensor([4, 5], 60 + i))),
+      tf.addN(Array.from({ length: 8 }, (_, i) => randTensor([7], 70 + i))),
+      ...gradsOf((...xs) => tf.addN(xs.map((x, i) => tf.mul(x, i + 1))), Array.from({ length: 53 }, () => [3, 2]), 80),
+    ]],
     ['unsortedSegmentSum direct, with an out-of-range id', 1e-6, () => [
       tf.unsortedSegmentSum(randTensor([6, 3, 2], 2), tf.tensor1d([0, 4, 4, 1, 9, 0], 'int32'), 5),
     ]],

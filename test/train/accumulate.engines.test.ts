@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/backend';
-import { DeviceLostError, simulateDeviceLost } from '../../lib/backend/webgpu';
+import { DeviceLostError, simulateDeviceLost, simulateGpuError } from '../../lib/backend/webgpu';
 import { ConfigError } from '../../lib/errors';
 import { Param, train, TrainConfig, TRAIN_DEFAULTS } from '../../lib/train';
 import { randn } from '../backend/compare';
@@ -109,6 +109,17 @@ describe('gradient accumulation (accumSteps)', () => {
 });
 
 describe('a lost device', () => {
+  test('a WebGPU validation error stops training at once: the step it hit computed nothing', async () => {
+    const t = task(9);
+    simulateGpuError('The number of storage buffers (52) in the Compute stage exceeds the maximum per-stage limit (8).');
+    try {
+      await assert.rejects(train(cfg({ steps: 3 }), t), /a WebGPU validation error \(The number of storage buffers \(52\).*\) at step 0; no checkpoint was written yet: the GPU dropped work of this step/);
+    } finally {
+      simulateGpuError(null);
+    }
+    t.dispose();
+  });
+
   test('stops training with the step and the intact checkpoint; rerunning resumes from it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-lost-'));
     const file = path.join(dir, 'ck.bin');
