@@ -35,7 +35,7 @@ import { perplexityAsync } from '../metrics/perplexity';
 import { readable } from '../backend/webgpu';
 import { validateWiring, type WiringConfig } from '../residual';
 import { dataRoot, REPO_ROOT } from '../paths';
-import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain } from '../train/loop';
+import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain, withoutUnitAccum } from '../train/loop';
 import type { Experiment, Json, RunContext, RunResult, RunSpec } from './types';
 
 /** One compared wiring: a short label for tables and its wiring config. */
@@ -204,6 +204,8 @@ const defaults: AncreLmConfig = {
     optimizer: { ...TRAIN_DEFAULTS.optimizer, weightDecay: 0, beta2: 0.95, clipNorm: 1.0 },
     logEvery: 5,
     checkpointEvery: 100,
+    // gradient accumulation (micro-batches per step); 1 is left out of the run configs (same run ids as before)
+    accumSteps: 1,
   },
 };
 
@@ -327,7 +329,7 @@ function runs(c: AncreLmConfig): RunSpec[] {
     for (const lr of sweep) {
       for (const depth of depths) {
         for (const w of wirings) {
-          const train = recipeTrain(recipe, { ...c.train, schedule: { ...c.train.schedule, lr } });
+          const train = withoutUnitAccum(recipeTrain(recipe, { ...c.train, schedule: { ...c.train.schedule, lr } }));
           // The 'project' recipe without a sweep or routing log resolves to exactly the config of the earlier
           // records (the same run ids), so they are reused rather than rerun.
           // Likewise 'stream' packing is left out (the default of every earlier record).
