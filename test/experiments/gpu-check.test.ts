@@ -10,21 +10,15 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { webgpuSkipReason } from '../backend/webgpu-probe';
 
 const script = path.resolve(__dirname, '..', '..', 'scripts', 'gpu-check.js');
 
-function installed(): boolean {
-  try {
-    require.resolve('webgpu');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('gpu-check --tiny', () => {
   test('runs every part on webgpu and the loss falls', (t) => {
-    if (!installed()) return t.skip('the npm package webgpu is not installed');
+    const why = webgpuSkipReason();
+    if (why) return t.skip(why);
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-gpucheck-'));
     const env: NodeJS.ProcessEnv = { ...process.env, REPRO_DATA_CACHE: cache };
     delete env.REPRO_ENGINE; // the script picks webgpu itself

@@ -13,6 +13,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { webgpuSkipReason } from '../backend/webgpu-probe';
 import * as zlib from 'zlib';
 import { tinyT5Json } from '../data/fixtures';
 
@@ -21,14 +22,6 @@ const sharp = require('sharp');
 const lib = path.resolve(__dirname, '..', '..', 'lib');
 let dir = '';
 
-function webgpuInstalled(): boolean {
-  try {
-    require.resolve('webgpu');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-paper-'));
@@ -82,7 +75,8 @@ function paperRun(experiment: string, overrides: object, row = 0): { engine: str
 
 describe('paper presets on webgpu through the real readers (tiny sizes)', () => {
   test('mae-sweep paper: ImageNet folder, RandomResizedCrop in a worker pool, 2 micro-batches per step, kNN on val', (t) => {
-    if (!webgpuInstalled()) return t.skip('the npm package webgpu is not installed');
+    const why = webgpuSkipReason();
+    if (why) return t.skip(why);
     const r = paperRun('mae-sweep', {
       data: { dir: path.join(dir, 'imagenet') },
       model: { encoder: { image: 32, patch: 8, width: 32, depth: 2, heads: 2, mlpRatio: 2 }, decoderWidth: 16, decoderDepth: 2, decoderHeads: 2, decoderMlpRatio: 2 },
@@ -105,7 +99,8 @@ describe('paper presets on webgpu through the real readers (tiny sizes)', () => 
   });
 
   test('ancre-lm paper: C4 shards, the T5-shaped tokenizer.json, one document per row, ANCRe routing, perplexity', (t) => {
-    if (!webgpuInstalled()) return t.skip('the npm package webgpu is not installed');
+    const why = webgpuSkipReason();
+    if (why) return t.skip(why);
     const r = paperRun(
       'ancre-lm',
       {
