@@ -1,5 +1,7 @@
 /**
- * A fix for the pure-JS cpu engine (tfjs-backend-cpu 4.22).
+ * A fix for the pure-JS cpu engine (tfjs-backend-cpu 4.22), also installed on webgpu
+ * (tfjs-backend-webgpu 4.22 throws `Size(252) must match the product of shape 2,4,9,7` on the
+ * same [2, 1]·[4] batch broadcast).
  *
  * Its BatchMatMul and _FusedMatMul flatten the batch dims and pair batch element i of the
  * output with `i % batchA` of a and `i % batchB` of b. That is NumPy broadcasting only when an
@@ -19,11 +21,11 @@ export function moduloBroadcastOk(outer: number[], inner: number[]): boolean {
   return true;
 }
 
-function tileTo(backend: tf.KernelBackend, x: tf.TensorInfo, outer: number[]): tf.TensorInfo {
+function tileTo(backend: tf.KernelBackend, x: tf.TensorInfo, outer: number[], engine: string): tf.TensorInfo {
   const mat = x.shape.slice(-2);
   const batch = x.shape.slice(0, -2);
   const padded = [...new Array(outer.length - batch.length).fill(1), ...batch] as number[];
-  const tile = tf.getKernel('Tile', 'cpu')!;
+  const tile = tf.getKernel('Tile', engine)!;
   return tile.kernelFunc({
     inputs: { x: { dataId: x.dataId, shape: [...padded, ...mat], dtype: x.dtype } },
     backend,
@@ -31,7 +33,7 @@ function tileTo(backend: tf.KernelBackend, x: tf.TensorInfo, outer: number[]): t
   }) as tf.TensorInfo;
 }
 
-function broadcastFixed(stock: tf.KernelFunc): tf.KernelFunc {
+function broadcastFixed(stock: tf.KernelFunc, engine: string): tf.KernelFunc {
   return (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const backend = args.backend as tf.KernelBackend;
@@ -41,8 +43,8 @@ function broadcastFixed(stock: tf.KernelFunc): tf.KernelFunc {
     const fixA = !moduloBroadcastOk(outer, aOuter);
     const fixB = !moduloBroadcastOk(outer, bOuter);
     if (!fixA && !fixB) return stock(args);
-    const a2 = fixA ? tileTo(backend, a, outer) : a;
-    const b2 = fixB ? tileTo(backend, b, outer) : b;
+    const a2 = fixA ? tileTo(backend, a, outer, engine) : a;
+    const b2 = fixB ? tileTo(backend, b, outer, engine) : b;
     try {
       return stock({ ...args, inputs: { ...args.inputs, a: a2, b: b2 } });
     } finally {
@@ -52,18 +54,18 @@ function broadcastFixed(stock: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-let done = false;
+const done = new Set<string>();
 
-/** Wraps the cpu engine's BatchMatMul and _FusedMatMul (idempotent). */
-export function installCpuFixes(): string[] {
+/** Wraps the engine's BatchMatMul and _FusedMatMul (idempotent; 'cpu' or 'webgpu'). */
+export function installCpuFixes(engine = 'cpu'): string[] {
   const names = ['BatchMatMul', '_FusedMatMul'];
-  if (done) return names;
+  if (done.has(engine)) return names;
   for (const name of names) {
-    const k = tf.getKernel(name, 'cpu');
+    const k = tf.getKernel(name, engine);
     if (k == null) continue;
-    tf.unregisterKernel(name, 'cpu');
-    tf.registerKernel({ ...k, kernelFunc: broadcastFixed(k.kernelFunc) });
+    tf.unregisterKernel(name, engine);
+    tf.registerKernel({ ...k, kernelFunc: broadcastFixed(k.kernelFunc, engine) });
   }
-  done = true;
+  done.add(engine);
   return names;
 }

@@ -4,12 +4,16 @@
  *   const info = await initEngine();   // idempotent
  *   console.log(describeEngine(info)); // one line for a notebook header or a results row
  *
- * Order: tfjs-node-gpu > tfjs-node > wasm > cpu. Both tfjs-node packages are optional
- * dependencies (their install downloads libtensorflow); a missing or broken one falls through
- * to the next engine with one line, never a stack trace.
+ * Order: tfjs-node-gpu > webgpu (a hardware adapter) > tfjs-node > wasm > cpu. Both tfjs-node
+ * packages and `webgpu` (Dawn) are optional dependencies (the first download libtensorflow); a
+ * missing or broken one falls through to the next engine with one line, never a stack trace.
+ * webgpu (webgpu.ts) is probed automatically only where a hardware Vulkan driver file is visible,
+ * and a software adapter (llvmpipe, SwiftShader) is never picked automatically:
+ * `REPRO_ENGINE=webgpu` forces it (the tests' webgpu pass does).
  *
  * Environment switches:
- *   REPRO_ENGINE=tfjs-node-gpu|tfjs-node|wasm|cpu   start the search at this engine
+ *   REPRO_ENGINE=tfjs-node-gpu|webgpu|tfjs-node|wasm|cpu   start the search at this engine
+ *   REPRO_WEBGPU_BACKEND=auto|vulkan|opengl   which Dawn backend webgpu asks (webgpu.ts)
  *   REPRO_NATIVE_MATMUL=0     on wasm, do not use the native BLAS addon (repaired wasm kernels serve)
  *   REPRO_WASM_KERNELS=stock  on wasm, keep tfjs-backend-wasm's own matmul, transpose, pow, tanh
  *                             kernels (the benchmark's stock column; correctness fixes stay)
@@ -34,9 +38,11 @@ import { installCpuFixes } from './cpu-kernels';
 import { installGradients } from './gradients';
 import { setFastKernels } from './wasm-fast';
 import { installMissingKernels } from './wasm-kernels';
+import { installWebGpuFixes } from './webgpu-kernels';
+import { AdapterDescription, WebGpuUnavailable, adapterLabel, hasHardwareVulkanIcd, limitsLabel, startWebGpu } from './webgpu';
 
-export type EngineName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
-export const ENGINES: readonly EngineName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+export type EngineName = 'tfjs-node-gpu' | 'webgpu' | 'tfjs-node' | 'wasm' | 'cpu';
+export const ENGINES: readonly EngineName[] = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'];
 
 export interface EngineInfo {
   engine: EngineName;
@@ -44,12 +50,14 @@ export interface EngineInfo {
   version: string;
   /** threads one process uses for compute */
   threads: number;
-  /** 'native-blas (OpenBLAS 0.3.21)' | 'wasm-repaired' | 'wasm-stock' | 'builtin' */
+  /** 'native-blas (OpenBLAS 0.3.21)' | 'wasm-repaired' | 'wasm-stock' | 'webgpu-shaders' | 'builtin' */
   matmul: string;
   /** what was tried and why it was skipped; SIMD; thread settings */
   notes: string[];
   /** the native matmul's BLAS library, kernel and why (blas-select.ts); absent off that path */
   blas?: BlasChoice;
+  /** on webgpu: the adapter (vendor, architecture, device, driver description, Dawn backend) and its limits */
+  adapter?: AdapterDescription;
 }
 
 export interface InitOptions {
@@ -184,6 +192,24 @@ function muteCpuBanner(): void {
   }
 }
 
+/** Quiet skips: an automatic pick does not report them (nothing the user asked for or installed failed). */
+const QUIET = '\u0000';
+
+async function tryWebGpu(forced: boolean): Promise<EngineInfo | string> {
+  if (!forced && !hasHardwareVulkanIcd()) return `${QUIET}no hardware Vulkan driver file visible`;
+  try {
+    const s = await startWebGpu(forced);
+    muteCpuBanner();
+    const fixed = installWebGpuFixes();
+    return { engine: 'webgpu', version: s.version, threads: 1, matmul: 'webgpu-shaders', notes: [`adapter ${adapterLabel(s.adapter)}`, limitsLabel(s.adapter), `repaired webgpu kernels: ${fixed.join(', ')}`], adapter: s.adapter };
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    const msg = e instanceof Error ? e.message : String(e);
+    const quiet = !forced && (e instanceof WebGpuUnavailable && (e.missing || msg.startsWith('only a software adapter')));
+    return `${quiet ? QUIET : ''}${msg}`;
+  }
+}
+
 async function tryCpu(): Promise<EngineInfo | string> {
   muteCpuBanner();
   const r = await setBackendQuietly('cpu');
@@ -204,18 +230,25 @@ async function select(requested: string, quiet: boolean): Promise<EngineInfo> {
   for (let i = start; i < ENGINES.length; i++) {
     const engine = ENGINES[i];
     const res =
-      engine === 'wasm' ? await tryWasm(notes, say) : engine === 'cpu' ? await tryCpu() : await tryTfjsNode(engine);
+      engine === 'wasm'
+        ? await tryWasm(notes, say)
+        : engine === 'cpu'
+          ? await tryCpu()
+          : engine === 'webgpu'
+            ? await tryWebGpu(forced && i === start)
+            : await tryTfjsNode(engine);
     if (typeof res !== 'string') {
       res.notes = [...skipped, ...notes, ...res.notes.filter((n) => !notes.includes(n))];
       // One line when something the user asked for, or that is installed, was not usable;
       // an optional engine that is simply not installed is not news on an automatic pick.
-      const worth = skipped.filter((s, j) => (forced && j === 0) || !s.includes(' is not installed'));
-      if (worth.length) say(`engine: ${worth.join('; ')}; using ${engine}`);
+      const worth = skipped.filter((s, j) => (forced && j === 0) || (!s.includes(' is not installed') && !s.includes(QUIET)));
+      if (worth.length) say(`engine: ${worth.map((w) => w.replace(QUIET, '')).join('; ')}; using ${engine}`);
+      res.notes = res.notes.map((n) => n.replace(QUIET, ''));
       return res;
     }
     skipped.push(`${engine}: ${res}`);
   }
-  throw new Error(`no TF.js engine could start: ${skipped.join('; ')}`);
+  throw new Error(`no TF.js engine could start: ${skipped.join('; ').replace(new RegExp(QUIET, 'g'), '')}`);
 }
 
 /**
@@ -248,9 +281,12 @@ export function describeEngine(info: EngineInfo = engineInfo()): string {
   const simd = info.notes.find((n) => n.startsWith('wasm '));
   const parts = [`${info.engine} ${info.version}`, `matmul ${info.matmul}`, `${info.threads} thread${info.threads === 1 ? '' : 's'}`];
   if (simd) parts.push(simd);
+  if (info.adapter) parts.push(adapterLabel(info.adapter), limitsLabel(info.adapter));
   return parts.join(' · ');
 }
 
 export { matmulPath, setMatmulPath } from './matmul';
 export type { MatmulPath } from './matmul';
 export { loadNativeBlas } from './native';
+export { checkDevice, readable, DeviceLostError, adapterLabel } from './webgpu';
+export type { AdapterDescription } from './webgpu';

@@ -21,3 +21,6 @@ export { clutteredImages, clutteredSet, renderCluttered, validateClutter, CLUTTE
 export type { ClutterConfig } from './cluttered';
 export { randomResizedCropFlip, cropBox, validateCropFlip, CROP_FLIP_DEFAULTS } from './augment';
 export type { CropFlipConfig } from './augment';
+export { scanImageFolder, ImageLoader, imageSeed, IMAGENET_MEAN, IMAGENET_STD, decodeImage } from './imagefolder';
+export type { ImageFolder, ImageFolderSplit, ImageTransform } from './imagefolder';
+export { c4Shards, readC4Shard, loadC4, PretrainedTokenizer, PRETRAINED_TOKENIZER_MAX_BYTES } from './c4';

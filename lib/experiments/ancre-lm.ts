@@ -20,7 +20,6 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import * as zlib from 'zlib';
 import * as tf from '@tensorflow/tfjs';
 import { DeepPartial, PresetName } from '../config';
 import { checkNumber, checkOneOf, checkPositiveInt, ConfigError, DataError, show, checkSeeds } from '../errors';
@@ -30,11 +29,13 @@ import { SequenceSampler, type SequenceSamplerState } from '../data/batches';
 import { sequenceBatchTensors } from '../data/tensors';
 import { DocumentSampler, splitDocuments, type DocumentSamplerState } from '../data/documents';
 import { BpeTokenizer, cachedTokenizer, tokenizerJson } from '../data/tokenizer';
-import { Llama, LLAMA_DEFAULTS, LLAMA_PRESETS, type LlamaConfig, type LlamaPresetName, LLAMA_PRESET_NAMES } from '../models/llama';
-import { perplexity } from '../metrics/perplexity';
+import { loadC4, PretrainedTokenizer } from '../data/c4';
+import { Llama, llamaActivations, LLAMA_DEFAULTS, LLAMA_PRESETS, type LlamaConfig, type LlamaPresetName, LLAMA_PRESET_NAMES } from '../models/llama';
+import { perplexityAsync } from '../metrics/perplexity';
+import { readable } from '../backend/webgpu';
 import { validateWiring, type WiringConfig } from '../residual';
-import { dataRoot } from '../paths';
-import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain } from '../train/loop';
+import { dataRoot, REPO_ROOT } from '../paths';
+import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain, withoutUnitAccum } from '../train/loop';
 import type { Experiment, Json, RunContext, RunResult, RunSpec } from './types';
 
 /** One compared wiring: a short label for tables and its wiring config. */
@@ -108,6 +109,11 @@ export interface AncreLmConfig {
   c4MaxTrainDocs: number;
   /** Documents read from the C4 validation shards. */
   c4MaxValidationDocs: number;
+  /**
+   * A pretrained tokenizer.json to use instead of a BPE learned on the corpus ('' = learn one): paper B's
+   * runs use T5's (t5-base, 32000 rows, pad 0, `</s>` 1), so the model's 32000-row embedding is real.
+   */
+  tokenizerFile: string;
   /** BPE tokens learned (≤ 30000: the `tokenizers` Node binding trains at most 30000). */
   tokenizerVocab: number;
   /** Paper model size to use instead of width/heads/mlpHidden/depths ('' = the fields below). */
@@ -171,6 +177,7 @@ const defaults: AncreLmConfig = {
   c4Dir: '',
   c4MaxTrainDocs: 2_000_000,
   c4MaxValidationDocs: 5000,
+  tokenizerFile: '',
   tokenizerVocab: 4096,
   modelPreset: '',
   vocabSize: 4096,
@@ -197,6 +204,8 @@ const defaults: AncreLmConfig = {
     optimizer: { ...TRAIN_DEFAULTS.optimizer, weightDecay: 0, beta2: 0.95, clipNorm: 1.0 },
     logEvery: 5,
     checkpointEvery: 100,
+    // gradient accumulation (micro-batches per step); 1 is left out of the run configs (same run ids as before)
+    accumSteps: 1,
   },
 };
 
@@ -240,6 +249,10 @@ const presets: Record<PresetName, DeepPartial<AncreLmConfig>> = {
   // Paper B's LLaMA-60M recipe (Table 1): use modelPreset 'llama-130m' etc. with their steps/lr for the others.
   paper: {
     corpus: 'c4',
+    // T5's tokenizer.json (huggingface.co/t5-base): put it here or name it with --set tokenizerFile=…
+    tokenizerFile: 'data/tokenizers/t5-base/tokenizer.json',
+    // the official loader: one document per row, truncated/padded to 256, pads masked
+    packing: 'document',
     tokenizerVocab: 30000,
     modelPreset: 'llama-60m',
     vocabSize: 32000,
@@ -270,6 +283,7 @@ function validate(c: AncreLmConfig): void {
   if (new Set(c.lrs).size !== c.lrs.length) throw new ConfigError(`lrs holds a value twice: ${show(c.lrs)}`);
   checkNumber('routingEvery', c.routingEvery, { lo: 0, integer: true });
   checkOneOf('packing', c.packing, ANCRE_LM_PACKINGS);
+  if (typeof c.tokenizerFile !== 'string') throw new ConfigError(`tokenizerFile must be a path to a tokenizer.json ('' = learn a BPE on the corpus); got ${show(c.tokenizerFile)}`);
   if (c.routingEvery % c.evalEvery !== 0) throw new ConfigError(`routingEvery must be a multiple of evalEvery (${c.evalEvery}); got ${c.routingEvery}`);
   checkOneOf('corpus', c.corpus, ['brown', 'c4'] as const);
   if (typeof c.c4Dir !== 'string') throw new ConfigError(`c4Dir must be a folder path; got ${show(c.c4Dir)}`);
@@ -313,7 +327,7 @@ function modelConfigCheck(c: AncreLmConfig, depth: number, wiring: WiringConfig)
 export const lrTag = (lr: number): string => `lr=${lr.toExponential()}`;
 
 function runs(c: AncreLmConfig): RunSpec[] {
-  const { depths, wirings, seeds, lrs, recipe, routingEvery, packing, ...rest } = c;
+  const { depths, wirings, seeds, lrs, recipe, routingEvery, packing, tokenizerFile, ...rest } = c;
   const out: RunSpec[] = [];
   const sweep = lrs.length ? lrs : [c.train.schedule.lr];
   // Seed-major: a stopped cpu run still has every row at seed 0.
@@ -321,11 +335,12 @@ function runs(c: AncreLmConfig): RunSpec[] {
     for (const lr of sweep) {
       for (const depth of depths) {
         for (const w of wirings) {
-          const train = recipeTrain(recipe, { ...c.train, schedule: { ...c.train.schedule, lr } });
+          const train = withoutUnitAccum(recipeTrain(recipe, { ...c.train, schedule: { ...c.train.schedule, lr } }));
           // The 'project' recipe without a sweep or routing log resolves to exactly the config of the earlier
           // records (the same run ids), so they are reused rather than rerun.
           // Likewise 'stream' packing is left out (the default of every earlier record).
-          const extra = { ...(recipe === 'project' && routingEvery === 0 ? {} : { recipe, routingEvery }), ...(packing === 'stream' ? {} : { packing }) };
+          // A learned tokenizer ('') likewise: only a named tokenizer.json joins the config.
+          const extra = { ...(recipe === 'project' && routingEvery === 0 ? {} : { recipe, routingEvery }), ...(packing === 'stream' ? {} : { packing }), ...(tokenizerFile ? { tokenizerFile } : {}) };
           out.push({
             row: `d${depth} ${w.label}${lrs.length ? ` ${lrTag(lr)}` : ''}`,
             seed,
@@ -342,44 +357,8 @@ function runs(c: AncreLmConfig): RunSpec[] {
 // Data
 // ---------------------------------------------------------------------------------------------
 
-const SHARD = /\.jsonl?(\.gz)?$/;
-
-/**
- * Texts of C4 JSON-lines shards (`{"text": ...}` per line; `.gz` allowed) whose names contain `split`
- * ('train' or 'validation'), in name order, at most `maxDocs`. DataError naming the folder, file and line.
- */
-export function loadC4(dir: string, split: 'train' | 'validation', maxDocs: number): Doc[] {
-  if (!dir) throw new DataError(`the C4 corpus needs a folder: set c4Dir to a folder of c4-${split}.*.json[l][.gz] shards`);
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new DataError(`C4 folder ${dir} does not exist (c4Dir); it should hold c4-${split}.*.json[l][.gz] shards`);
-  const files = fs.readdirSync(dir).filter((f) => f.includes(split) && SHARD.test(f)).sort();
-  if (files.length === 0) throw new DataError(`C4 folder ${dir} holds no '${split}' shards (*${split}*.json, .jsonl or .json.gz)`);
-  const docs: Doc[] = [];
-  for (const f of files) {
-    const file = path.join(dir, f);
-    let buf = fs.readFileSync(file);
-    try {
-      if (f.endsWith('.gz')) buf = zlib.gunzipSync(buf);
-    } catch (e) {
-      throw new DataError(`${file}: not a gzip file (${(e as Error).message})`);
-    }
-    const lines = buf.toString('utf8').split('\n');
-    for (let i = 0; i < lines.length && docs.length < maxDocs; i++) {
-      if (!lines[i].trim()) continue;
-      let j: unknown;
-      try {
-        j = JSON.parse(lines[i]);
-      } catch {
-        throw new DataError(`${file}: line ${i + 1} is not JSON`);
-      }
-      const text = (j as { text?: unknown })?.text;
-      if (typeof text !== 'string') throw new DataError(`${file}: line ${i + 1} has no "text" string`);
-      docs.push({ id: `${f}:${i + 1}`, category: 'c4', text });
-    }
-    if (docs.length >= maxDocs) break;
-  }
-  if (docs.length === 0) throw new DataError(`C4 folder ${dir}: the ${split} shards hold no documents`);
-  return docs;
-}
+/** The C4 reader lives in lib/data/c4.ts (re-exported here for the experiment's callers). */
+export { loadC4 } from '../data/c4';
 
 type RunCfg = Omit<AncreLmConfig, 'depths' | 'seeds' | 'wirings' | 'lrs' | 'recipe' | 'routingEvery' | 'packing'> & {
   depth: number;
@@ -396,8 +375,9 @@ function corpusDocs(c: Pick<AncreLmConfig, 'corpus' | 'c4Dir' | 'c4MaxTrainDocs'
   return loadBrown()[split];
 }
 
-/** The corpus tokenizer (trained at first use, cached under data/tokenizers/). */
-export function corpusTokenizer(c: Pick<AncreLmConfig, 'corpus' | 'c4Dir' | 'c4MaxTrainDocs' | 'c4MaxValidationDocs' | 'tokenizerVocab'>): BpeTokenizer {
+/** The corpus tokenizer: a named tokenizer.json (T5), or a BPE trained at first use and cached under data/tokenizers/. */
+export function corpusTokenizer(c: Pick<AncreLmConfig, 'corpus' | 'c4Dir' | 'c4MaxTrainDocs' | 'c4MaxValidationDocs' | 'tokenizerVocab'> & { tokenizerFile?: string }): BpeTokenizer | PretrainedTokenizer {
+  if (c.tokenizerFile) return PretrainedTokenizer.load(path.isAbsolute(c.tokenizerFile) ? c.tokenizerFile : path.resolve(REPO_ROOT, c.tokenizerFile));
   return cachedTokenizer(c.corpus, c.tokenizerVocab, () => corpusDocs(c, 'train').slice(0, 200_000));
 }
 
@@ -406,9 +386,12 @@ export function corpusTokenizer(c: Pick<AncreLmConfig, 'corpus' | 'c4Dir' | 'c4M
  * (encoding Brown takes seconds; every run of the sweep reads the same stream). A cache file that is not a
  * whole number of in-range ids is ignored and rewritten.
  */
-export async function corpusTokens(c: Parameters<typeof corpusTokenizer>[0], tok: BpeTokenizer, split: 'train' | 'validation'): Promise<Int32Array> {
-  const key = hashString(tokenizerJson(tok.vocab)).toString(16);
-  const file = path.join(dataRoot(), 'tokens', `${c.corpus}-bpe-${tok.vocabSize}-${key}-${split}${c.corpus === 'c4' ? `-${c.corpus === 'c4' && split === 'train' ? c.c4MaxTrainDocs : c.c4MaxValidationDocs}` : ''}.i32`);
+export async function corpusTokens(c: Parameters<typeof corpusTokenizer>[0] & { packing?: AncreLmPacking; seqLen?: number }, tok: BpeTokenizer | PretrainedTokenizer, split: 'train' | 'validation'): Promise<Int32Array> {
+  const pre = tok instanceof PretrainedTokenizer;
+  // a pretrained tokenizer truncates each training document to the row length (the official loader)
+  const truncate = pre && split === 'train' && c.packing === 'document' ? c.seqLen! : null;
+  const key = pre ? `${tok.key}${truncate ? `-t${truncate}` : ''}` : hashString(tokenizerJson(tok.vocab)).toString(16);
+  const file = path.join(dataRoot(), 'tokens', `${c.corpus}-${pre ? 'pre' : 'bpe'}-${tok.vocabSize}-${key}-${split}${c.corpus === 'c4' ? `-${c.corpus === 'c4' && split === 'train' ? c.c4MaxTrainDocs : c.c4MaxValidationDocs}` : ''}.i32`);
   if (fs.existsSync(file)) {
     const buf = fs.readFileSync(file);
     if (buf.length % 4 === 0 && buf.length > 0) {
@@ -417,7 +400,7 @@ export async function corpusTokens(c: Parameters<typeof corpusTokenizer>[0], tok
     }
   }
   const docs = corpusDocs(c, split);
-  const ids = await tok.encodeDocs(docs);
+  const ids = pre ? await tok.encodeDocs(docs, truncate) : await tok.encodeDocs(docs);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength));
@@ -446,16 +429,23 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
   const tok = corpusTokenizer(c);
   const trainTokens = await corpusTokens(c, tok, 'train');
   const valTokens = await corpusTokens(c, tok, 'validation');
+  for (const [split, ids] of [['train', trainTokens], ['validation', valTokens]] as const) {
+    let max = 0;
+    for (let i = 0; i < ids.length; i++) if (ids[i] > max) max = ids[i];
+    if (max >= c.vocabSize) throw new ConfigError(`the ${split} tokens reach id ${max} (tokenizer ${tok.file ?? 'learned'}, ${tok.vocabSize} tokens) but the model has vocabSize ${c.vocabSize} rows: raise vocabSize`);
+  }
   const model = new Llama(modelConfig(c, c.depth, c.wiring, spec.seed), 'llama');
   // Same seed ⇒ same windows in the same order for every wiring and depth.
   let sampler = SequenceSampler.create(trainTokens, c.seqLen, c.batch, spec.seed);
   const docs = c.packing === 'document' ? splitDocuments(trainTokens) : null;
   let docSampler = docs ? DocumentSampler.create(docs, c.seqLen, c.batch, spec.seed) : null;
+  let stepSeqs: ReturnType<SequenceSampler['next']> | null = null;
+  let stepDocs: ReturnType<DocumentSampler['next']> | null = null;
   // The routing matrix p[l][i] every routingEvery steps (kept in the checkpoint so a resumed run keeps it).
   let routing: { step: number[]; p: number[][][] } = { step: [], p: [] };
   const routingEvery = c.routingEvery ?? 0;
-  const evalWith = (windows: number | null) => {
-    const r = perplexity((x) => model.logits(x), valTokens, { seqLen: c.seqLen, windows, batch: c.evalBatch });
+  const evalWith = async (windows: number | null) => {
+    const r = await perplexityAsync((x) => model.logits(x), valTokens, { seqLen: c.seqLen, windows, batch: c.evalBatch });
     return r;
   };
   try {
@@ -463,14 +453,24 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
       c.train,
       {
         params: model.params(),
-        loss: () => {
+        memory: { act: llamaActivations(model.config, c.seqLen, `ancre-lm ${spec.row}`), batch: c.batch },
+        loss: (_step, micro) => {
+          // train.accumSteps > 1: one batch per step, drawn at its first micro-batch, then its rows sliced
+          const rows = <T extends tf.Tensor>(t: T): T => {
+            if (!micro || micro.count === 1) return t;
+            const per = t.shape[0] / micro.count;
+            return tf.slice(t, [micro.index * per, 0], [per, -1]) as T;
+          };
+          const fresh = !micro || micro.index === 0;
           if (docSampler) {
-            const b = docSampler.next();
-            return tf.tidy(() => model.loss(tf.tensor2d(b.inputs, [b.batchSize, b.seqLen], 'int32'), tf.tensor2d(b.targets, [b.batchSize, b.seqLen], 'int32'), tf.tensor2d(b.mask, [b.batchSize, b.seqLen])));
+            if (fresh) stepDocs = docSampler.next();
+            const b = stepDocs!;
+            return tf.tidy(() => model.loss(rows(tf.tensor2d(b.inputs, [b.batchSize, b.seqLen], 'int32')), rows(tf.tensor2d(b.targets, [b.batchSize, b.seqLen], 'int32')), rows(tf.tensor2d(b.mask, [b.batchSize, b.seqLen]))));
           }
-          const { inputs, targets } = sequenceBatchTensors(sampler.next());
+          if (fresh) stepSeqs = sampler.next();
+          const { inputs, targets } = sequenceBatchTensors(stepSeqs!);
           try {
-            return model.loss(inputs, targets);
+            return tf.tidy(() => model.loss(rows(inputs), rows(targets)));
           } finally {
             tf.dispose([inputs, targets]);
           }
@@ -487,20 +487,22 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
           every: c.evalEvery,
           fn: async (step: number) => {
             if (routingEvery && step % routingEvery === 0) {
+              await readable(model.wiring.variables);
               routing.step.push(step);
               routing.p.push(model.wiring.coefficients());
             }
             // The shared loop awaits only here: let the event loop run (when the runner executes inside the
             // notebook's kernel, a loop that never yields starves tslab's output socket and the kernel dies).
             await new Promise((resolve) => setImmediate(resolve));
-            const r = evalWith(c.evalWindows);
+            const r = await evalWith(c.evalWindows);
             return { valLoss: r.loss, valPerplexity: r.perplexity };
           },
         },
       },
       { checkpointFile: path.join(ctx.checkpointDir, 'ckpt.bin'), progress: throttled(ctx.progress, 1000), log: ctx.log },
     );
-    const final = evalWith(c.finalEvalWindows === 0 ? null : c.finalEvalWindows);
+    const final = await evalWith(c.finalEvalWindows === 0 ? null : c.finalEvalWindows);
+    await readable(model.wiring.variables);
     result.dispose();
     const { step, loss } = result.history;
     const ov = model.wiring.overhead();

@@ -278,9 +278,9 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
         },
         evaluate: {
           every: c.curveEvery,
-          fn: () => {
+          fn: async () => {
             const n = c.curveSamples;
-            return { fid: fidOf(toPixels(sampleImages(model, cyclingLabels(n, c.model.classes), c.sampler, sampleSeed)), n) };
+            return { fid: fidOf(toPixels(await sampleImages(model, cyclingLabels(n, c.model.classes), c.sampler, sampleSeed)), n) };
           },
         },
       },
@@ -289,7 +289,7 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
     const t0 = Date.now();
     const final = async () => {
       const n = c.fidSamples;
-      const pixels = toPixels(sampleImages(model, cyclingLabels(n, c.model.classes), c.sampler, sampleSeed));
+      const pixels = toPixels(await sampleImages(model, cyclingLabels(n, c.model.classes), c.sampler, sampleSeed));
       const fid = fidOf(pixels, n);
       const K = c.model.classes;
       // The first gridPerClass·K samples hold gridPerClass per class (labels cycle): row r = sample r·K … r·K + K − 1.

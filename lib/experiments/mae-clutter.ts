@@ -370,7 +370,7 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
     const extra: { [k: string]: Json } = { blockErank: perBlock, coefficients: wiring.coefficients(), rankHistory, describe: wiring.describe() };
     if (c.reconstructions > 0) {
       const x = tf.tensor3d(queryImages.subarray(0, c.reconstructions * S2), [c.reconstructions, S, S]);
-      const { recon, mask, loss } = model.reconstruct(x, 20240416);
+      const { recon, mask, loss } = await model.reconstruct(x, 20240416);
       const round = (a: ArrayLike<number>) => Array.from(a, (v) => Math.round(v * 1000) / 1000);
       extra.reconstructions = { n: c.reconstructions, height: S, width: S, patch: c.model.encoder.patch, maskSeed: 20240416, loss, mask: round(mask.dataSync()), images: round(recon.dataSync()) };
       tf.dispose([x, recon, mask]);

@@ -13,11 +13,12 @@ import * as path from 'path';
 import { DeepPartial, PresetName } from '../config';
 import { checkNumber, checkPositiveInt, ConfigError, DataError, checkSeeds, checkKeys } from '../errors';
 import { BatchSampler, BatchSamplerState, gatherImages, limitSet, loadFashionMnist, type ImageSet } from '../data';
-import { Mae, MAE_DEFAULTS, MAE_PRESETS, validateMae, type MaeConfig } from '../models/mae';
+import { imagenetRun } from './mae-imagenet';
+import { Mae, maeActivations, MAE_DEFAULTS, MAE_PRESETS, validateMae, type MaeConfig } from '../models/mae';
 import { extractFeatures } from '../models/vit';
 import { effectiveRank, validateProbe, KNN_DEFAULTS, PROBE_DEFAULTS, type ProbeConfig } from '../metrics';
 import { validateWiring, type WiringConfig } from '../residual';
-import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain } from '../train/loop';
+import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain, withoutUnitAccum } from '../train/loop';
 import { summarise, type ColumnTable, type RunRecord } from '../report';
 import type { Experiment, Json, RunContext, RunResult, RunSpec } from './types';
 import { baselineGainLines, baselineOf, BASELINE_KINDS, BASELINE_ROWS, evaluateFrozen, pixelFeatures, type BaselineKind } from './frozen-features';
@@ -105,6 +106,8 @@ const defaults: MaeSweepConfig = {
     ema: 0,
     logEvery: 10,
     checkpointEvery: 100,
+    // gradient accumulation (micro-batches per step); 1 is left out of the run configs (same run ids as before)
+    accumSteps: 1,
   },
 };
 
@@ -199,6 +202,7 @@ export function sweepRunSpec(c: MaeSweepConfig, r: MaeSweepRow, seed: number, ke
   const { rows: _rows, seeds: _seeds, ...rest } = c;
   const config: MaeSweepRunConfig = {
     ...rest,
+    train: withoutUnitAccum(rest.train),
     model: { ...rest.model, encoder: { ...rest.model.encoder, wiring: r.wiring, seed }, skips: r.skips },
     row: r.name,
     keepReconstructions: keepReconstructions && c.reconstructions > 0 && !r.baseline,
@@ -234,12 +238,9 @@ export function maskSeed(seed: number, step: number): number {
 
 async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
   const c = spec.config as unknown as MaeSweepRunConfig;
-  if (c.data.kind !== 'fashion-mnist') {
-    throw new DataError(
-      `mae-sweep preset '${ctx.preset}' reads an ImageNet folder (${c.data.dir || '$REPRO_IMAGENET is unset'}); this project has no ` +
-        'ImageNet reader yet (lib/data has Fashion-MNIST, MNIST and Brown) and ViT-B/16 needs a GPU engine. ' +
-        'The paper config builds and matches the official parameter count (test/models/mae.engines.test.ts).',
-    );
+  if (c.data.kind === 'imagenet-folder') {
+    if (c.baseline) throw new ConfigError(`the ${c.baseline} baseline row reads Fashion-MNIST only; drop it from rows for an ImageNet folder`);
+    return imagenetRun(c, spec, ctx);
   }
   const trainSet = limitSet(loadFashionMnist('train'), c.trainExamples);
   const testSet = loadFashionMnist('test');
@@ -247,6 +248,7 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
   if (c.baseline) return baselineRun(c, trainSet, testSet);
   const model = new Mae(c.model, `mae-${ctx.runId}`);
   let sampler = new BatchSampler(trainSet.n, c.batch, spec.seed);
+  let stepBatch = new Int32Array(0);
   const rankImages = testSet.images.subarray(0, c.rankExamples * hw);
   const blockRanks = (feats: { blocks: Float32Array[]; dim: number }, n: number) => feats.blocks.map((f) => effectiveRank(f, n, feats.dim));
   const wiring = model.encoder.stack.wiring;
@@ -255,10 +257,14 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
       c.train,
       {
         params: model.params(),
-        loss: (step) => {
-          const idx = sampler.next();
+        memory: { act: maeActivations(c.model, `mae-sweep ${spec.row}`), batch: c.batch },
+        loss: (step, micro) => {
+          // train.accumSteps > 1: one batch per step, drawn at its first micro-batch, then sliced
+          if (!micro || micro.index === 0) stepBatch = sampler.next();
+          const per = micro ? stepBatch.length / micro.count : stepBatch.length;
+          const idx = micro ? stepBatch.subarray(micro.index * per, (micro.index + 1) * per) : stepBatch;
           const x = tf.tensor3d(gatherImages(trainSet, idx), [idx.length, trainSet.height, trainSet.width]); // [B, H, W]
-          return model.loss(x, maskSeed(spec.seed, step));
+          return model.loss(x, micro && micro.count > 1 ? maskSeed(spec.seed, step * micro.count + micro.index) : maskSeed(spec.seed, step));
         },
         getState: () => sampler.state() as unknown as Json,
         setState: (s) => {
@@ -292,7 +298,7 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
       },
       describe: wiring.describe(),
     };
-    if (c.keepReconstructions) extra.reconstructions = reconstructions(model, testSet.images, c.reconstructions, trainSet.height, trainSet.width);
+    if (c.keepReconstructions) extra.reconstructions = await reconstructions(model, testSet.images, c.reconstructions, trainSet.height, trainSet.width);
     const evalSeconds = (Date.now() - t0) / 1000;
     const { step, loss } = result.history;
     return {
@@ -349,9 +355,9 @@ function baselineRun(c: MaeSweepRunConfig, trainSet: ImageSet, testSet: ImageSet
 }
 
 /** The first `n` test images masked with a fixed seed, and the model's reconstructions (3 decimals). */
-function reconstructions(model: Mae, images: Float32Array, n: number, h: number, w: number): Json {
+async function reconstructions(model: Mae, images: Float32Array, n: number, h: number, w: number): Promise<Json> {
   const x = tf.tensor3d(images.subarray(0, n * h * w), [n, h, w]);
-  const { recon, mask, loss } = model.reconstruct(x, 20240416);
+  const { recon, mask, loss } = await model.reconstruct(x, 20240416);
   const round = (a: ArrayLike<number>) => Array.from(a, (v) => Math.round(v * 1000) / 1000);
   const out = { n, height: h, width: w, patch: model.config.encoder.patch, maskSeed: 20240416, loss, mask: round(mask.dataSync()), images: round(recon.dataSync()) };
   tf.dispose([x, recon, mask]);

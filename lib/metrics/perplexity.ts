@@ -82,27 +82,49 @@ export interface PerplexityOptions {
  * cross-entropies is accumulated in float64 on the host, so the mean is exact up to float32 per-batch sums.
  */
 export function perplexity(logitsFn: (tokens: tf.Tensor2D) => tf.Tensor, tokens: Int32Array, opts: PerplexityOptions): PerplexityResult {
-  const { seqLen: T, batch } = opts;
-  checkPositiveInt('batch', batch);
-  const starts = evalWindowStarts(tokens.length, T, opts.windows);
+  const { starts, T, batch } = windowsOf(tokens, opts);
   let sum = 0;
   let count = 0;
   for (let i = 0; i < starts.length; i += batch) {
-    const group = starts.slice(i, i + batch);
-    const B = group.length;
-    const x = new Int32Array(B * T);
-    const y = new Int32Array(B * T);
-    group.forEach((s, b) => {
-      x.set(tokens.subarray(s, s + T), b * T);
-      y.set(tokens.subarray(s + 1, s + T + 1), b * T);
-    });
-    const ce = tf.tidy(() => tokenCrossEntropy(logitsFn(tf.tensor2d(x, [B, T], 'int32')), tf.tensor2d(y, [B, T], 'int32')));
+    const ce = batchCrossEntropy(logitsFn, tokens, starts.slice(i, i + batch), T);
     sum += ce.dataSync()[0];
     ce.dispose();
-    count += B * T;
+    count += Math.min(batch, starts.length - i) * T;
   }
   const loss = sum / count;
   return { loss, perplexity: Math.exp(loss), tokens: count };
+}
+
+/** `perplexity` reading each batch's sum with await (every engine; webgpu cannot read synchronously). Same sums, same order. */
+export async function perplexityAsync(logitsFn: (tokens: tf.Tensor2D) => tf.Tensor, tokens: Int32Array, opts: PerplexityOptions): Promise<PerplexityResult> {
+  const { starts, T, batch } = windowsOf(tokens, opts);
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < starts.length; i += batch) {
+    const ce = batchCrossEntropy(logitsFn, tokens, starts.slice(i, i + batch), T);
+    sum += (await ce.data())[0];
+    ce.dispose();
+    count += Math.min(batch, starts.length - i) * T;
+  }
+  const loss = sum / count;
+  return { loss, perplexity: Math.exp(loss), tokens: count };
+}
+
+function windowsOf(tokens: Int32Array, opts: PerplexityOptions): { starts: number[]; T: number; batch: number } {
+  checkPositiveInt('batch', opts.batch);
+  return { starts: Array.from(evalWindowStarts(tokens.length, opts.seqLen, opts.windows)), T: opts.seqLen, batch: opts.batch };
+}
+
+/** The summed cross-entropy of the windows starting at `group` (inputs [B, T], next tokens [B, T]). */
+function batchCrossEntropy(logitsFn: (tokens: tf.Tensor2D) => tf.Tensor, tokens: Int32Array, group: number[], T: number): tf.Tensor {
+  const B = group.length;
+  const x = new Int32Array(B * T);
+  const y = new Int32Array(B * T);
+  group.forEach((s, b) => {
+    x.set(tokens.subarray(s, s + T), b * T);
+    y.set(tokens.subarray(s + 1, s + T + 1), b * T);
+  });
+  return tf.tidy(() => tokenCrossEntropy(logitsFn(tf.tensor2d(x, [B, T], 'int32')), tf.tensor2d(y, [B, T], 'int32')));
 }
 
 /**

@@ -99,7 +99,7 @@ function velocity(model: DiT, x: tf.Tensor4D, t: number, y: tf.Tensor1D, cfgScal
  * Sample i's noise depends only on (seed, i), so the result does not depend on `batch`.
  * Returns the images [N, S, S, C] in the model's data scale (training used 2·pixel − 1).
  */
-export function sampleImages(model: DiT, labels: ArrayLike<number>, sampler: SamplerConfig, seed: number): Float32Array {
+export async function sampleImages(model: DiT, labels: ArrayLike<number>, sampler: SamplerConfig, seed: number): Promise<Float32Array> {
   validateSampler(sampler);
   if (sampler.cfgScale !== 1 && model.nullClass < 0) {
     throw new ConfigError(`cfgScale ${sampler.cfgScale} needs a model trained with classDropout > 0 (it has no null class)`);
@@ -115,8 +115,9 @@ export function sampleImages(model: DiT, labels: ArrayLike<number>, sampler: Sam
     // One noise draw per sample index: batching does not change the samples.
     const noise = new Float32Array(B * per);
     for (let j = 0; j < B; j++) {
-      const z = tf.tidy(() => tf.randomNormal([per], 0, 1, 'float32', stepSeed(seed, i0 + j, 11)).dataSync());
-      noise.set(z as Float32Array, j * per);
+      const z = tf.randomNormal([per], 0, 1, 'float32', stepSeed(seed, i0 + j, 11));
+      noise.set((await z.data()) as Float32Array, j * per);
+      z.dispose();
     }
     let x = tf.tensor4d(noise, [B, S, S, C]);
     for (let k = 0; k < sampler.steps; k++) {
@@ -132,7 +133,7 @@ export function sampleImages(model: DiT, labels: ArrayLike<number>, sampler: Sam
       x.dispose();
       x = next;
     }
-    out.set(x.dataSync() as Float32Array, i0 * per);
+    out.set((await x.data()) as Float32Array, i0 * per);
     tf.dispose([x, y]);
   }
   return out;

@@ -18,6 +18,7 @@
  * Shape letters: B batch, T tokens (≤ maxSeqLen), D width, V vocabulary, K depth (decoder layers).
  */
 import * as tf from '@tensorflow/tfjs';
+import { ActivationEstimate, transformerActivations } from '../train/memory';
 import { makeWiring, type Wiring, type WiringConfig } from '../residual';
 import { ConfigError, checkNumber, checkPositiveInt, show } from '../errors';
 import { LLAMA_STACK, ParamRegistry, TransformerStack, TRANSFORMER_DEFAULTS, validateTransformerStack, type TransformerStackConfig } from './transformer';
@@ -225,4 +226,19 @@ export class Llama {
     this.embedding.dispose();
     this.head.dispose();
   }
+}
+
+/**
+ * Activation memory of one training sequence of `seqLen` tokens (lib/train/memory.ts): the decoder
+ * layers (SwiGLU keeps three hidden-width tensors), the embedding and, dominant at V = 32000, the
+ * logits with their softmax and gradient (3 · T · V).
+ */
+export function llamaActivations(c: LlamaConfig, seqLen: number, what = 'LLaMA'): ActivationEstimate {
+  const trunk = transformerActivations({ tokens: seqLen, width: c.width, heads: c.heads, mlpHidden: c.mlpHidden, depth: c.depth });
+  const logits = seqLen * c.vocabSize;
+  return {
+    what: `${what} (${c.width}×${c.depth}, vocabulary ${c.vocabSize}, ${seqLen} tokens)`,
+    perExample: trunk.perExample + c.depth * 2 * c.mlpHidden * seqLen + 2 * seqLen * c.width + 3 * logits,
+    largestPerExample: Math.max(trunk.largestPerExample, logits),
+  };
 }

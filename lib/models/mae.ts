@@ -21,6 +21,8 @@
  * De encoder width, Dd decoder width, T_e = 1 + K encoder tokens, T_d = 1 + L decoder tokens.
  */
 import * as tf from '@tensorflow/tfjs';
+import { readable } from '../backend/webgpu';
+import { ActivationEstimate, transformerActivations } from '../train/memory';
 import { ConfigError, checkNumber, checkPositiveInt } from '../errors';
 import type { Param } from '../train/params';
 import { Dense, LayerNorm, ParamRegistry, silu, TransformerStack, TRANSFORMER_DEFAULTS } from './transformer';
@@ -281,7 +283,7 @@ export class Mae {
    * when the loss used normalised pixels), visible patches pasted from the input as in MAE's demo.
    * Returns images [B, H, W, C] and the mask [B, L] (1 = removed).
    */
-  reconstruct(imgs: tf.Tensor, maskSeed: number): { recon: tf.Tensor4D; mask: tf.Tensor2D; loss: number } {
+  async reconstruct(imgs: tf.Tensor, maskSeed: number): Promise<{ recon: tf.Tensor4D; mask: tf.Tensor2D; loss: number }> {
     const out = tf.tidy(() => {
       const p = this.config.encoder.patch;
       const patches = patchify(imgs, p);
@@ -297,8 +299,9 @@ export class Mae {
       const pasted = tf.add(tf.mul(pix, mk), tf.mul(patches, tf.sub(1, mk)));
       return { recon: unpatchify(pasted, p, this.config.encoder.channels), mask: m.mask, loss };
     });
-    const loss = out.loss.dataSync()[0];
+    const loss = (await out.loss.data())[0];
     out.loss.dispose();
+    await readable([out.recon, out.mask]); // the callers read them with dataSync
     return { recon: out.recon, mask: out.mask, loss };
   }
 
@@ -342,4 +345,24 @@ export function officialMaeParamCount(c: MaeConfig): number {
   const skip = (De + Dd) * Dd + Dd + (Dd * Dd + Dd) + De; // fc1, fc2, mask_token
   const decoder = Dd /* decoder_cls_token */ + (Dd * Dd + Dd) /* decoder_embed */ + c.decoderDepth * block(Dd, Math.round(Dd * c.decoderMlpRatio)) + 2 * Dd /* decoder_norm */ + (Dd * P + P);
   return patchEmbed + cls + encoderBlocks + nSkips * skip + decoder;
+}
+
+/**
+ * Activation memory of one MAE training example (lib/train/memory.ts): the encoder over the
+ * visible patches + cls, the decoder over every patch + cls, the per-patch loss; skip layers add
+ * one decoder-width tensor per skip.
+ */
+export function maeActivations(c: MaeConfig, what = 'MAE'): ActivationEstimate {
+  const e = c.encoder;
+  const L = (e.image / e.patch) ** 2;
+  const visible = Math.floor(L * (1 - c.maskRatio)) + 1;
+  const enc = transformerActivations({ tokens: visible, width: e.width, heads: e.heads, mlpHidden: e.width * e.mlpRatio, depth: e.depth });
+  const dec = transformerActivations({ tokens: L + 1, width: c.decoderWidth, heads: c.decoderHeads, mlpHidden: c.decoderWidth * c.decoderMlpRatio, depth: c.decoderDepth });
+  const P = e.patch * e.patch * e.channels;
+  const io = 4 * L * P + (c.skips ? c.decoderDepth * 3 * (L + 1) * c.decoderWidth : 0);
+  return {
+    what: `${what} (ViT ${e.width}×${e.depth} on ${e.image}² images, patch ${e.patch}; decoder ${c.decoderWidth}×${c.decoderDepth})`,
+    perExample: enc.perExample + dec.perExample + io,
+    largestPerExample: Math.max(enc.largestPerExample, dec.largestPerExample, L * P),
+  };
 }

@@ -223,6 +223,25 @@ export class VitEncoder {
   }
 }
 
+/** `extractFeatures` reading with await (every engine; webgpu cannot read synchronously). */
+export async function extractFeaturesAsync(enc: VitEncoder, images: Float32Array, n: number, batch = 256): Promise<{ blocks: Float32Array[]; dim: number }> {
+  const { image } = enc.config;
+  const hw = image * image * enc.config.channels;
+  const D = enc.config.width;
+  const blocks = Array.from({ length: enc.config.depth }, () => new Float32Array(n * D));
+  for (let i = 0; i < n; i += batch) {
+    const b = Math.min(batch, n - i);
+    const feats = tf.tidy(() => {
+      const x = tf.tensor(images.subarray(i * hw, (i + b) * hw), enc.config.channels === 1 ? [b, image, image] : [b, image, image, enc.config.channels]);
+      return enc.blockFeatures(x);
+    });
+    const values = await Promise.all(feats.map((f) => f.data() as Promise<Float32Array>));
+    values.forEach((v, l) => blocks[l].set(v, i * D));
+    tf.dispose(feats);
+  }
+  return { blocks, dim: D };
+}
+
 /**
  * Features of many images in batches, without keeping the graph: `[N, D]` per block (all blocks) as
  * Float32Arrays. `images` is [N, H, W] row-major in [0, 1] (one channel).

@@ -90,7 +90,35 @@ export class BlockRouting implements Wiring {
   }
 
   coefficients(): number[][] {
+    if (tf.getBackend() === 'webgpu') return this.coefficientsFromLogits();
     return tf.tidy(() => this.routing().map((row) => row.map((x) => (typeof x === 'number' ? x : x.dataSync()[0]))));
+  }
+
+  /**
+   * On webgpu (no synchronous reads of computed tensors in Node): the softmax of each logit
+   * vector in float64 from the variables' values, which `readable(wiring.variables)` makes
+   * available. Equal to the engine's float32 softmax to ~1e-7.
+   */
+  private coefficientsFromLogits(): number[][] {
+    const K = this.blocks;
+    const p: number[][] = Array.from({ length: K }, () => new Array<number>(K).fill(0));
+    for (let r = 0; r < K; r++) {
+      const len = this.lengths[r];
+      const cr = this.c[r];
+      let w = new Array<number>(len).fill(1 / len);
+      if (cr) {
+        const z = Array.from(cr.dataSync(), (v) => v / this.config.tau);
+        const m = Math.max(...z);
+        const e = z.map((v) => Math.exp(v - m));
+        const sum = e.reduce((a, b) => a + b, 0);
+        w = e.map((v) => v / sum);
+      }
+      for (let j = 0; j < len; j++) {
+        if (this.config.normalisation === 'incoming') p[r][j] = w[j];
+        else p[r + j][r] = w[j];
+      }
+    }
+    return p;
   }
 
   alphaEff(): null {

@@ -57,6 +57,18 @@ export class AdamW {
     return fusedAdamWFor(all) != null ? this.stepFused(grads, lr) : this.stepPerTensor(grads, lr);
   }
 
+  /**
+   * `step` for engines that cannot read GPU memory synchronously (webgpu in Node): the global norm
+   * is read with `await`, then the same per-tensor update runs. Elsewhere exactly `step`.
+   */
+  async stepAsync(grads: tf.NamedTensorMap, lr: number): Promise<number> {
+    if (tf.getBackend() !== 'webgpu') return this.step(grads, lr);
+    const norm = tf.tidy(() => tf.sqrt(tf.addN(this.gradsInOrder(grads).map((g) => tf.sum(tf.square(g))))));
+    const normValue = (await norm.data())[0];
+    norm.dispose();
+    return this.stepPerTensor(grads, lr, normValue);
+  }
+
   private gradsInOrder(grads: tf.NamedTensorMap): tf.Tensor[] {
     return this.params.map((p) => {
       const g = grads[p.variable.name];
@@ -87,15 +99,15 @@ export class AdamW {
   }
 
   /** `step` with TF.js ops, tensor by tensor (every engine). */
-  stepPerTensor(grads: tf.NamedTensorMap, lr: number): number {
+  stepPerTensor(grads: tf.NamedTensorMap, lr: number, knownNorm?: number): number {
     const { beta1, beta2, eps, weightDecay, clipNorm } = this.config;
     this.t += 1;
     const bc1 = 1 - Math.pow(beta1, this.t);
     const bc2 = 1 - Math.pow(beta2, this.t);
     return tf.tidy(() => {
       const gs = this.gradsInOrder(grads);
-      const norm = tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g)))));
-      const normValue = norm.dataSync()[0];
+      // knownNorm: the caller read the norm asynchronously (stepAsync), with these very ops.
+      const normValue = knownNorm ?? tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g))))).dataSync()[0];
       // A non-finite gradient must not reach the weights: the caller stops the run instead.
       if (!Number.isFinite(normValue)) {
         this.t -= 1;

@@ -5,3 +5,4 @@ export * from './ema';
 export * from './checkpoint';
 export * from './progress';
 export * from './loop';
+export * from './memory';

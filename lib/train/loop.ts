@@ -14,6 +14,8 @@ import { AdamW, ADAMW_DEFAULTS, AdamWConfig, validateAdamW } from './adamw';
 import { loadCheckpoint, restoreVariables, saveCheckpoint, Json } from './checkpoint';
 import { Ema } from './ema';
 import { InterruptedError, stopRequested } from './interrupt';
+import { checkDevice, currentAdapter, readable } from '../backend/webgpu';
+import { ActivationEstimate, checkStepMemory, trainingMemoryLimit } from './memory';
 import { checkUniqueNames, Param } from './params';
 import { learningRate, ScheduleConfig, validateSchedule } from './schedule';
 
@@ -30,6 +32,13 @@ export interface TrainConfig {
   logEvery: number;
   /** Write a checkpoint every this many steps (and always at the end); 0 = only at the end. */
   checkpointEvery: number;
+  /**
+   * Gradient accumulation: each optimiser step averages the gradients of this many equal
+   * micro-batches (`task.loss(step, { index, count })`), so a batch too large for the device
+   * still runs (the official MAE accumulates 4). Absent = 1: one batch per step. Kept out of
+   * TRAIN_DEFAULTS so existing resolved configs (and their run ids) do not change.
+   */
+  accumSteps?: number;
 }
 
 export const TRAIN_DEFAULTS: TrainConfig = {
@@ -41,6 +50,16 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   checkpointEvery: 200,
 };
 
+/**
+ * `c` without `accumSteps` when it is 1 (one batch per step): an experiment may offer the field in its
+ * defaults while its run configs, and so its run ids, stay those of the records made before it existed.
+ */
+export function withoutUnitAccum(c: TrainConfig): TrainConfig {
+  if (c.accumSteps !== 1) return c;
+  const { accumSteps: _one, ...rest } = c;
+  return rest;
+}
+
 export function validateTrain(c: TrainConfig, where = 'train'): void {
   checkPositiveInt(`${where}.steps`, c.steps);
   validateSchedule(c.schedule, `${where}.schedule`);
@@ -48,6 +67,7 @@ export function validateTrain(c: TrainConfig, where = 'train'): void {
   checkNumber(`${where}.ema`, c.ema, { lo: 0, hi: 1, hiOpen: true });
   checkPositiveInt(`${where}.logEvery`, c.logEvery);
   checkNumber(`${where}.checkpointEvery`, c.checkpointEvery, { lo: 0, integer: true });
+  if (c.accumSteps !== undefined) checkPositiveInt(`${where}.accumSteps`, c.accumSteps);
   // Resumed runs must log exactly the windows an uninterrupted run logs.
   if (c.checkpointEvery % c.logEvery !== 0) {
     throw new ConfigError(`${where}.checkpointEvery must be a multiple of ${where}.logEvery (${c.logEvery}); got ${c.checkpointEvery}`);
@@ -57,11 +77,25 @@ export function validateTrain(c: TrainConfig, where = 'train'): void {
 /** What the loop trains. */
 export interface TrainTask {
   params: Param[];
-  /** The scalar loss of training step `step` (0-based). Called inside tf.variableGrads. */
-  loss(step: number): tf.Scalar;
+  /**
+   * The scalar loss of training step `step` (0-based). Called inside tf.variableGrads. With
+   * `accumSteps` k > 1 it is called k times per step with `micro` = { index: 0..k-1, count: k }
+   * and must return the mean loss of the index-th of k equal slices of that step's batch.
+   */
+  loss(step: number, micro?: { index: number; count: number }): tf.Scalar;
+  /**
+   * Called (and awaited) before each step's loss: asynchronous input work such as decoding the
+   * step's images in a worker pool (lib/data/imagefolder.ts), which `loss` then reads synchronously.
+   */
+  prepare?(step: number): Promise<void>;
   /** Extra state to checkpoint (data sampler position, RNG state). */
   getState?(): Json;
   setState?(state: Json): void;
+  /**
+   * The step's memory, checked before the first step (memory.ts): activations per example and the
+   * batch of one optimiser step. A step that does not fit is a ConfigError naming the batch that fits.
+   */
+  memory?: { act: ActivationEstimate; batch: number };
   /** Periodic evaluation (e.g. validation perplexity), also run after the last step. */
   evaluate?: { every: number; fn(step: number): Promise<Record<string, number>> | Record<string, number> };
 }
@@ -108,6 +142,17 @@ interface LoopState {
 export async function train(config: TrainConfig, task: TrainTask, opts: TrainOptions = {}): Promise<TrainResult> {
   validateTrain(config);
   checkUniqueNames(task.params);
+  if (task.memory) {
+    const adapter = tf.getBackend() === 'webgpu' ? currentAdapter() : null;
+    checkStepMemory({
+      paramCount: task.params.reduce((s, p) => s + p.variable.size, 0),
+      act: task.memory.act,
+      batch: task.memory.batch,
+      accumSteps: config.accumSteps ?? 1,
+      ema: config.ema > 0,
+      limit: trainingMemoryLimit(tf.getBackend(), adapter?.limits.maxStorageBufferBindingSize),
+    });
+  }
   const optimizer = new AdamW(task.params, config.optimizer);
   const ema = config.ema > 0 ? new Ema(task.params, config.ema) : null;
   const file = opts.checkpointFile ?? null;
@@ -151,7 +196,40 @@ export async function train(config: TrainConfig, task: TrainTask, opts: TrainOpt
     saveCheckpoint(file, tensorsOf().map((t) => ({ name: t.name, tensor: t.variable })), s as unknown as Json);
     lastGood = file;
   };
+  /** `save` after making every tensor readable synchronously (webgpu reads GPU memory only with await). */
+  const saveReadable = async () => {
+    if (!file) return;
+    await readable(tensorsOf().map((t) => t.variable));
+    save();
+  };
   const varList = task.params.map((p) => p.variable);
+  const accum = config.accumSteps ?? 1;
+  /** Loss and gradients of one step: one batch, or the mean over `accum` micro-batches. */
+  const lossAndGrads = async (step: number): Promise<{ loss: number; grads: tf.NamedTensorMap }> => {
+    if (accum === 1) {
+      const { value, grads } = tf.variableGrads(() => task.loss(step), varList);
+      const loss = (await value.data())[0];
+      value.dispose();
+      return { loss, grads };
+    }
+    let sum: tf.NamedTensorMap | null = null;
+    let lossSum = 0;
+    for (let j = 0; j < accum; j++) {
+      const { value, grads } = tf.variableGrads(() => task.loss(step, { index: j, count: accum }), varList);
+      lossSum += (await value.data())[0];
+      value.dispose();
+      const prev: tf.NamedTensorMap | null = sum;
+      // mean of the micro-batch means = the full batch's mean (equal slices)
+      sum = tf.tidy(() => {
+        const out: tf.NamedTensorMap = {};
+        for (const [name, g] of Object.entries(grads)) out[name] = prev ? tf.add(prev[name], tf.mul(g, 1 / accum)) : tf.mul(g, 1 / accum);
+        return out;
+      });
+      tf.dispose(grads);
+      if (prev) tf.dispose(prev);
+    }
+    return { loss: lossSum / accum, grads: sum! };
+  };
   const result = (): TrainResult => ({
     history: s.history,
     evals: s.evals,
@@ -190,18 +268,18 @@ export async function train(config: TrainConfig, task: TrainTask, opts: TrainOpt
         // SIGINT/SIGTERM/SIGHUP: save where we are (the contract makes the resume exact), then stop.
         s.trainSeconds += (Date.now() - sessionStart) / 1000;
         sessionStart = Date.now();
-        if (file && stepsThisCall > 0) save();
+        if (file && stepsThisCall > 0) await saveReadable();
         const where = lastGood ? `checkpoint ${lastGood} holds step ${file && stepsThisCall > 0 ? s.step : lastCheckpointStep(lastGood)} of ${config.steps}` : 'no checkpoint was written (nothing to save yet)';
         throw new InterruptedError(`interrupted by ${signal} at step ${s.step} of ${config.steps}; ${where}`, signal, s.step, lastGood);
       }
       const step = s.step;
       const lr = learningRate(config.schedule, step, config.steps);
-      const { value, grads } = tf.variableGrads(() => task.loss(step), varList);
-      const loss = value.dataSync()[0];
+      if (task.prepare) await task.prepare(step);
+      const { loss, grads } = await lossAndGrads(step);
       let norm = NaN;
-      if (Number.isFinite(loss)) norm = optimizer.step(grads, lr);
-      value.dispose();
+      if (Number.isFinite(loss)) norm = await optimizer.stepAsync(grads, lr);
       tf.dispose(grads);
+      checkDevice(`at step ${step}; ${lastGood ? `the last good checkpoint ${lastGood} (step ${lastCheckpointStep(lastGood)}) is intact` : 'no checkpoint was written yet'}`);
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
         const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${norm} (loss ${loss.toPrecision(4)})`;
         const ck = lastGood ? `the last good checkpoint ${lastGood} (step ${lastCheckpointStep(lastGood)}) is intact` : 'no checkpoint was written yet';
@@ -227,7 +305,7 @@ export async function train(config: TrainConfig, task: TrainTask, opts: TrainOpt
       if (evalNow || ckNow) {
         s.trainSeconds += (Date.now() - sessionStart) / 1000;
         if (evalNow) await evaluate(s.step);
-        if (ckNow) save();
+        if (ckNow) await saveReadable();
         sessionStart = Date.now();
       }
     }

@@ -28,17 +28,18 @@ export async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<{ engine
       const r = f();
       return Array.isArray(r) ? r : [r];
     });
-  const read = (ts: tf.Tensor[]) => {
-    const out = ts.map((t) => Float32Array.from(t.dataSync() as ArrayLike<number>));
+  // Asynchronous reads: webgpu in Node cannot read GPU memory synchronously.
+  const read = async (ts: tf.Tensor[]) => {
+    const out = await Promise.all(ts.map(async (t) => Float32Array.from((await t.data()) as ArrayLike<number>)));
     ts.forEach((t) => t.dispose());
     return out;
   };
   const backend = tf.getBackend();
   const e = run();
   const shapes = e.map((t) => t.shape);
-  const engine = read(e);
+  const engine = await read(e);
   await tf.setBackend('cpu');
-  const cpu = read(run());
+  const cpu = await read(run());
   await tf.setBackend(backend);
   return { engine, cpu, shapes };
 }
@@ -58,4 +59,56 @@ export function assertClose(engine: Float32Array[], cpu: Float32Array[], tol: nu
     }
     assert.ok(worst / scale <= tol, `${what}[${k}]: relative error ${(worst / scale).toExponential(2)} > ${tol}`);
   });
+}
+
+/**
+ * Reading values on every engine: webgpu in Node cannot read GPU memory synchronously, so the
+ * engine tests read with await. Each runs `f` in a tidy, reads its result, disposes it.
+ */
+export async function valuesOf(f: () => tf.Tensor): Promise<Float32Array | Int32Array | Uint8Array> {
+  const t = tf.tidy(f);
+  try {
+    return (await t.data()) as Float32Array | Int32Array | Uint8Array;
+  } finally {
+    t.dispose();
+  }
+}
+
+export async function scalarOf(f: () => tf.Tensor): Promise<number> {
+  return (await valuesOf(f))[0];
+}
+
+export async function arrayOf<T = unknown>(f: () => tf.Tensor): Promise<T> {
+  const t = tf.tidy(f);
+  try {
+    return (await t.array()) as T;
+  } finally {
+    t.dispose();
+  }
+}
+
+/** Reads every tensor (as float32) and disposes them. */
+export async function readAll(ts: tf.Tensor[]): Promise<Float32Array[]> {
+  try {
+    return await Promise.all(ts.map(async (t) => Float32Array.from((await t.data()) as ArrayLike<number>)));
+  } finally {
+    tf.dispose(ts);
+  }
+}
+
+/** The first value of each named tensor `f` returns (computed in a tidy, read with await, disposed). */
+export async function scalarsOf<K extends string>(f: () => Record<K, tf.Tensor>): Promise<Record<K, number>> {
+  const ts = tf.tidy(f);
+  const out = {} as Record<K, number>;
+  try {
+    for (const k of Object.keys(ts) as K[]) out[k] = (await ts[k].data())[0];
+  } finally {
+    tf.dispose(Object.values(ts) as tf.Tensor[]);
+  }
+  return out;
+}
+
+/** Every variable's values, read with await: a snapshot to compare after training. */
+export async function snapshot(vars: tf.Tensor[]): Promise<number[][]> {
+  return Promise.all(vars.map(async (v) => Array.from(await v.data())));
 }

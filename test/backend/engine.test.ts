@@ -21,7 +21,7 @@ function childInit(env: Record<string, string | undefined>): { info: EngineInfo 
   const script = `require(${JSON.stringify(backendModule)}).initEngine().then(` +
     `(i) => process.stdout.write('INFO ' + JSON.stringify(i) + '\\n'), (e) => { console.error(e.name + ': ' + e.message); process.exit(3); })`;
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ['REPRO_ENGINE', 'REPRO_NATIVE_MATMUL', 'REPRO_WASM_KERNELS', 'REPRO_NATIVE_ADDON', 'OPENBLAS_NUM_THREADS']) delete childEnv[k];
+  for (const k of ['REPRO_ENGINE', 'REPRO_NATIVE_MATMUL', 'REPRO_WASM_KERNELS', 'REPRO_NATIVE_ADDON', 'OPENBLAS_NUM_THREADS', 'REPRO_WEBGPU_BACKEND', 'REPRO_WEBGPU_PACKAGE']) delete childEnv[k];
   for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
   const r = spawnSync(process.execPath, ['-e', script], { env: childEnv, encoding: 'utf8', timeout: 60000 });
   const all = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim() !== '');
@@ -43,7 +43,7 @@ describe('initEngine in this process', () => {
     const b = await initEngine({ quiet: true });
     assert.equal(a, b);
     assert.equal(engineInfo(), a);
-    assert.ok(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'].includes(a.engine));
+    assert.ok(['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'].includes(a.engine));
     const line = describeEngine(a);
     assert.ok(!line.includes('\n') && line.startsWith(a.engine) && line.includes(a.matmul), line);
     assert.ok(a.threads >= 1);
@@ -54,7 +54,7 @@ describe('initEngine in this process', () => {
   test('an unknown engine is a ConfigError listing the valid ones', async () => {
     await assert.rejects(initEngine({ engine: 'gpu' }), (e: unknown) => {
       assert.ok(e instanceof ConfigError);
-      assert.match((e as Error).message, /unknown engine 'gpu'; expected one of auto, tfjs-node-gpu, tfjs-node, wasm, cpu/);
+      assert.match((e as Error).message, /unknown engine 'gpu'; expected one of auto, tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu/);
       return true;
     });
   });
@@ -136,5 +136,88 @@ describe('fallbacks and switches (child processes)', () => {
     assert.equal(one.info?.threads, 1);
     const two = childInit({ REPRO_ENGINE: 'wasm', OPENBLAS_NUM_THREADS: '2' });
     assert.equal(two.info?.threads, 2);
+  });
+});
+
+/** Dawn's bindings are installed and a WebGPU adapter (hardware or llvmpipe) answers on this machine. */
+function webgpuHere(): boolean {
+  try {
+    require.resolve('webgpu');
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+/**
+ * Dawn prints its own warnings from native code straight to stderr (out of the project's reach),
+ * with a source location that looks like a stack frame; drop those, keep every other line.
+ */
+function withoutDawnWarnings(lines: string[]): string[] {
+  return lines.filter((l) => !/^Warning: /.test(l) && !/^\s+- While /.test(l) && !/^\s+at .*third_party\/dawn\//.test(l));
+}
+
+describe('the webgpu engine (child processes)', () => {
+  test('REPRO_ENGINE=webgpu starts it and the line names the adapter, its backend and limits', (t) => {
+    if (!webgpuHere()) return t.skip('the npm package webgpu is not installed');
+    const r = childInit({ REPRO_ENGINE: 'webgpu' });
+    assert.equal(r.status, 0, r.lines.join('\n'));
+    assert.equal(r.info?.engine, 'webgpu');
+    const a = r.info!.adapter!;
+    assert.ok(a && ['vulkan', 'opengl'].includes(a.backend), JSON.stringify(a));
+    assert.ok(a.limits.maxBufferSize > 0 && a.limits.maxStorageBufferBindingSize > 0);
+    assert.ok(a.device || a.vendor || a.description, 'the adapter has a name');
+    const line = describeEngine(r.info!);
+    assert.match(line, /^webgpu 4\.22\.0 · matmul webgpu-shaders/);
+    assert.match(line, / via (vulkan|opengl)/);
+    assert.match(line, /maxBufferSize \d+ MiB, maxStorageBufferBindingSize \d+ MiB/);
+    // Only Dawn's own two notes on dynamic buffer limits may be printed; no stack, no fallback line.
+    assert.deepEqual(withoutDawnWarnings(r.lines), []);
+  });
+
+  test('an automatic pick never takes a software adapter, and says nothing about it', (t) => {
+    const r = childInit({});
+    assert.equal(r.status, 0, r.lines.join('\n'));
+    if (r.info?.engine === 'webgpu') {
+      assert.equal(r.info.adapter?.software, false, 'a software adapter was picked automatically');
+      return;
+    }
+    if (r.info?.engine.startsWith('tfjs-node')) return t.skip('a tfjs-node engine is installed here');
+    assert.ok(!r.lines.some((l) => /webgpu/.test(l)), r.lines.join('\n'));
+  });
+
+  test('REPRO_ENGINE=webgpu without the package: one line naming the package, then wasm', () => {
+    const r = childInit({ REPRO_ENGINE: 'webgpu', REPRO_WEBGPU_PACKAGE: 'no-such-webgpu-package' });
+    assert.equal(r.status, 0, r.lines.join('\n'));
+    assert.equal(r.info?.engine, 'wasm');
+    assert.equal(r.lines.length, 1, r.lines.join('\n'));
+    assert.match(r.lines[0], /^engine: webgpu: the npm package webgpu is not installed \(npm install webgpu\).*no-such-webgpu-package.*; using wasm$/);
+    assertNoStack(r.lines);
+  });
+
+  test('no adapter on the asked backend: one line that says so and how to make the driver visible', (t) => {
+    if (!webgpuHere()) return t.skip('the npm package webgpu is not installed');
+    // EGL with a platform that cannot start here: the OpenGL ES backend finds no adapter.
+    const r = childInit({ REPRO_ENGINE: 'webgpu', REPRO_WEBGPU_BACKEND: 'opengl', EGL_PLATFORM: 'x11', DISPLAY: ':99' });
+    if (r.info?.engine === 'webgpu') return t.skip('an OpenGL adapter answered even on a missing X display');
+    assert.equal(r.info?.engine, 'wasm', r.lines.join('\n'));
+    const line = r.lines.find((l) => l.startsWith('engine: webgpu: no WebGPU adapter'));
+    assert.ok(line, r.lines.join('\n'));
+    assert.match(line!, /NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics.*; using wasm$/);
+    assert.deepEqual(withoutDawnWarnings(r.lines), [line]);
+  });
+
+  test('an unknown REPRO_WEBGPU_BACKEND is a ConfigError', () => {
+    const r = childInit({ REPRO_ENGINE: 'webgpu', REPRO_WEBGPU_BACKEND: 'metal' });
+    assert.equal(r.status, 3);
+    assert.match(r.lines.join('\n'), /ConfigError: unknown REPRO_WEBGPU_BACKEND 'metal'; expected one of auto, vulkan, opengl/);
+  });
+
+  test('software adapters are recognised from any field Dawn fills', async () => {
+    const { isSoftwareAdapter } = await import('../../lib/backend/webgpu');
+    assert.equal(isSoftwareAdapter({ device: 'llvmpipe-llvm-15-0-6-256-bits-' }), true);
+    assert.equal(isSoftwareAdapter({ vendor: 'google', architecture: 'swiftshader' }), true);
+    assert.equal(isSoftwareAdapter({ description: 'llvmpipe (LLVM 15.0.6, 256 bits)' }), true);
+    assert.equal(isSoftwareAdapter({ vendor: 'nvidia', architecture: 'hopper', device: 'NVIDIA H200', description: 'NVIDIA: 550.54' }), false);
   });
 });

@@ -10,20 +10,22 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/backend';
 import { layerNorm, layerNormOps, rmsNorm, rmsNormOps, scaledSoftmax, scaledSoftmaxOps, setFusedNorms } from '../../lib/backend/fused-ops';
 import { gelu, geluTanh } from '../../lib/models/transformer';
-import { assertClose, randTensor } from './compare';
+import { assertClose, randTensor, readAll } from './compare';
 
 before(async () => {
   await initEngine({ quiet: true });
 });
 
 /** Values and gradients (w.r.t. every input) of sum(f(...) · w) for a fixed random w. */
-function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], seed: number): Float32Array[] {
-  return tf.tidy(() => {
-    const y = f(...xs);
-    const w = randTensor(y.shape, seed);
-    const gs = tf.grads((...ins: tf.Tensor[]) => tf.sum(tf.mul(f(...ins), w)))(xs);
-    return [y, ...gs].map((t) => t.dataSync() as Float32Array);
-  });
+async function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], seed: number): Promise<Float32Array[]> {
+  return readAll(
+    tf.tidy(() => {
+      const y = f(...xs);
+      const w = randTensor(y.shape, seed);
+      const gs = tf.grads((...ins: tf.Tensor[]) => tf.sum(tf.mul(f(...ins), w)))(xs);
+      return [y, ...gs];
+    }),
+  );
 }
 
 const SHAPES: number[][] = [[5, 8], [3, 4, 16], [2, 3, 2, 130], [7, 1], [64, 50, 32]];
@@ -31,7 +33,7 @@ const SHAPES: number[][] = [[5, 8], [3, 4, 16], [2, 3, 2, 130], [7, 1], [64, 50,
 describe('fused norms against the TF.js ops', () => {
   for (const shape of SHAPES) {
     const D = shape[shape.length - 1];
-    test(`LayerNorm and RMSNorm ${JSON.stringify(shape)}: values and gradients of x, g, b`, () => {
+    test(`LayerNorm and RMSNorm ${JSON.stringify(shape)}: values and gradients of x, g, b`, async () => {
       const before = tf.memory().numTensors;
       const x = tf.tidy(() => tf.add(tf.mul(randTensor(shape, 1), 3), 0.5)); // off-centre, so LayerNorm's mean matters
       const g = tf.tidy(() => tf.add(randTensor([D], 2), 1));
@@ -43,8 +45,8 @@ describe('fused norms against the TF.js ops', () => {
         ['rmsNorm plain', (a) => rmsNorm(a, null, 1e-6), (a) => rmsNormOps(a, null, 1e-6), [x]],
       ];
       for (const [what, fused, ops, ins] of cases) {
-        const a = valueAndGrads(fused, ins, 9);
-        const r = valueAndGrads(ops, ins, 9);
+        const a = await valueAndGrads(fused, ins, 9);
+        const r = await valueAndGrads(ops, ins, 9);
         // width 1: LayerNorm is 0 and its gradient pure rounding noise, compared in absolute terms
         assertClose(a, r, D === 1 ? 1e-3 : 2e-5, `${what} ${JSON.stringify(shape)}`);
       }
@@ -55,7 +57,14 @@ describe('fused norms against the TF.js ops', () => {
 
   test('the fused path runs on wasm and cpu (one kernel call), and switching it off gives the ops back', async () => {
     const x = randTensor([4, 6], 5);
-    const calls = async () => (await tf.profile(() => tf.tidy(() => layerNorm(x, null, null, 1e-6).dataSync()))).kernels.length;
+    const calls = async () =>
+      (
+        await tf.profile(async () => {
+          const y = layerNorm(x, null, null, 1e-6);
+          await y.data();
+          y.dispose();
+        })
+      ).kernels.length;
     setFusedNorms(false);
     const off = await calls();
     setFusedNorms(true);
@@ -67,10 +76,10 @@ describe('fused norms against the TF.js ops', () => {
 });
 
 describe('GELU as x·σ(2u)', () => {
-  test('equals 0.5·x·(1 + tanh(u)) with its gradient, tails included', () => {
+  test('equals 0.5·x·(1 + tanh(u)) with its gradient, tails included', async () => {
     const x = tf.tidy(() => tf.mul(randTensor([6, 50], 11), 4)); // |x| up to ~8
-    const a = valueAndGrads(gelu, [x], 12);
-    const r = valueAndGrads(geluTanh, [x], 12);
+    const a = await valueAndGrads(gelu, [x], 12);
+    const r = await valueAndGrads(geluTanh, [x], 12);
     assertClose(a, r, 1e-5, 'gelu');
     x.dispose();
   });

@@ -121,7 +121,7 @@ describe('ancre-lm experiment', () => {
     assert.deepEqual(loadC4(dir, 'train', 2).map((d) => d.text), ['one', 'two']);
     assert.equal(loadC4(dir, 'validation', 10).length, 1);
     fs.writeFileSync(path.join(dir, 'c4-validation.00001-of-00008.json'), '{"text":"ok"}\n{"txt":1}\n');
-    assert.throws(() => loadC4(dir, 'validation', 10), /c4-validation\.00001-of-00008\.json: line 2 has no "text"/);
+    assert.throws(() => loadC4(dir, 'validation', 10), /c4-validation\.00001-of-00008\.json:2: no "text" string in this document/);
     const empty = path.join(tmp, 'empty');
     fs.mkdirSync(empty);
     assert.throws(() => loadC4(empty, 'train', 10), (e: Error) => e instanceof DataError && /no 'train' shards/.test(e.message));

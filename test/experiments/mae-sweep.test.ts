@@ -80,7 +80,7 @@ describe('mae-sweep experiment', () => {
     assert.ok((px.metrics.knn as number) > 0.3, `raw-pixel kNN ${px.metrics.knn}`);
     assert.equal(tf.memory().numTensors, before, 'baselines leak no tensors');
     const paper = resolved('paper');
-    await assert.rejects(experiment.runOne(experiment.runs(paper)[0], ctx()), /no ImageNet reader yet/);
+    await assert.rejects(experiment.runOne(experiment.runs(paper)[0], ctx()), /mae-sweep preset 'smoke' reads an ImageNet folder: set data\.dir \(or \$REPRO_IMAGENET\) to a folder holding train\/<class>\/\*\.JPEG and val\/<class>\/\*/);
   });
 
   test('verdict and α_min curve from records', () => {

@@ -6,6 +6,7 @@ import { flowMatchingLoss, sampleImages, samplerNfe, stepSeed, SAMPLER_DEFAULTS 
 import { WIRING_KINDS, type WiringConfig } from '../../lib/residual';
 import { train, TRAIN_DEFAULTS } from '../../lib/train/loop';
 import { initTestEngine } from '../residual/engine';
+import { arrayOf, scalarOf, snapshot, valuesOf } from '../backend/compare';
 
 before(initTestEngine);
 
@@ -31,17 +32,17 @@ function batch(B: number, S: number, seed = 2): { x: tf.Tensor4D; y: tf.Tensor1D
 }
 
 describe('DiT shapes and init', () => {
-  test('patchify/unpatchify round trip and token order', () => {
+  test('patchify/unpatchify round trip and token order', async () => {
     const x = tf.range(0, 2 * 8 * 8 * 2).reshape([2, 8, 8, 2]);
     const p = patchify(x, 4);
     assert.deepEqual(p.shape, [2, 4, 32]);
     // token 1 is the top-right 4×4 patch: its first pixel is (row 0, col 4), channel 0
-    assert.equal(p.arraySync()[0][1][0], 4 * 2);
-    assert.deepEqual(unpatchify(p, 4, 2).arraySync(), x.arraySync());
+    assert.equal(((await p.array()) as number[][][])[0][1][0], 4 * 2);
+    assert.deepEqual(await arrayOf(() => unpatchify(p, 4, 2)), await x.array());
     tf.dispose([x, p]);
   });
 
-  test('forward: prediction [B, S, S, C], one state per block [B, T, D]; adaLN-Zero makes the output exactly 0', () => {
+  test('forward: prediction [B, S, S, C], one state per block [B, T, D]; adaLN-Zero makes the output exactly 0', async () => {
     for (const longSkips of [false, true]) {
       const m = new DiT(tiny({ depth: 4, longSkips }), `shape-${longSkips}`);
       const { x, y } = batch(3, 8);
@@ -55,7 +56,7 @@ describe('DiT shapes and init', () => {
         return o.out;
       });
       assert.deepEqual(out.shape, [3, 8, 8, 1]);
-      assert.equal(tf.tidy(() => tf.max(tf.abs(out)).dataSync()[0]), 0);
+      assert.equal(await scalarOf(() => tf.max(tf.abs(out))), 0);
       out.dispose();
       assert.equal(tf.memory().numTensors, before, 'forward leaks nothing');
       tf.dispose([x, y, t]);
@@ -106,7 +107,7 @@ describe('DiT shapes and init', () => {
 });
 
 describe('long skips', () => {
-  test('on: the skip weights get gradients and change the output; off: no skip parameters', () => {
+  test('on: the skip weights get gradients and change the output; off: no skip parameters', async () => {
     const m = new DiT(tiny({ depth: 4, longSkips: true }), 'skips-on');
     // Give adaLN and the final layer random weights so every path is live.
     for (const p of m.params()) {
@@ -117,11 +118,11 @@ describe('long skips', () => {
     const skipVars = m.params().filter((p) => p.name.includes('/skip/'));
     assert.equal(skipVars.length, 4); // 2 blocks × (w, b)
     const { grads, value } = tf.variableGrads(() => tf.tidy(() => tf.mean(tf.square(m.forward(x, t, y).out)) as tf.Scalar), skipVars.map((p) => p.variable));
-    for (const p of skipVars) assert.ok(tf.tidy(() => tf.max(tf.abs(grads[p.variable.name])).dataSync()[0]) > 0, `${p.name} gets a gradient`);
+    for (const p of skipVars) assert.ok((await scalarOf(() => tf.max(tf.abs(grads[p.variable.name])))) > 0, `${p.name} gets a gradient`);
     const out1 = m.predict(x, t, y);
     skipVars[0].variable.assign(tf.tidy(() => tf.zerosLike(skipVars[0].variable)));
     const out2 = m.predict(x, t, y);
-    assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(out1, out2))).dataSync()[0]) > 1e-4, 'a skip weight changes the output');
+    assert.ok((await scalarOf(() => tf.max(tf.abs(tf.sub(out1, out2))))) > 1e-4, 'a skip weight changes the output');
     tf.dispose([x, y, t, value, out1, out2, ...Object.values(grads)]);
     m.dispose();
     const off = new DiT(tiny({ depth: 4 }), 'skips-off');
@@ -136,9 +137,9 @@ describe('every wiring trains (flow matching, AdamW, EMA)', () => {
     test(`${wiring.kind}: 4 steps lower the loss, move the weights (and wiring scalars), leak nothing`, async () => {
       const m = new DiT(tiny({ depth: 2, longSkips: true, wiring }), `train-${wiring.kind}`);
       const { x, y } = batch(8, 8, 4);
-      const snapshot = m.params().map((p) => Array.from(p.variable.dataSync()));
-      const lossAt = () => tf.tidy(() => flowMatchingLoss(m, x, y, 123).dataSync()[0]);
-      const l0 = lossAt();
+      const snap = await snapshot(m.params().map((p) => p.variable));
+      const lossAt = () => scalarOf(() => flowMatchingLoss(m, x, y, 123));
+      const l0 = await lossAt();
       const before = tf.memory().numTensors;
       const result = await train(
         { ...TRAIN_DEFAULTS, steps: 4, schedule: { lr: 3e-3, warmupFraction: 0, minRatio: 1 }, optimizer: { ...TRAIN_DEFAULTS.optimizer, weightDecay: 0 }, ema: 0.9, logEvery: 1, checkpointEvery: 0 },
@@ -147,12 +148,10 @@ describe('every wiring trains (flow matching, AdamW, EMA)', () => {
       );
       result.dispose();
       assert.equal(tf.memory().numTensors, before, 'training leaks nothing');
-      const l1 = lossAt();
+      const l1 = await lossAt();
       assert.ok(Number.isFinite(l1) && l1 < l0, `loss ${l0} -> ${l1}`);
-      const changed = m.params().filter((p, i) => {
-        const now = p.variable.dataSync();
-        return now.some((v, j) => v !== snapshot[i][j]);
-      });
+      const now = await snapshot(m.params().map((p) => p.variable));
+      const changed = m.params().filter((p, i) => now[i].some((v, j) => v !== snap[i][j]));
       const wiringVars = m.params().filter((p) => p.name.startsWith('wiring/'));
       for (const p of wiringVars) assert.ok(changed.includes(p), `${p.name} moved`);
       for (const p of m.params().filter((q) => /attn\/qkv\/w|mlp\/fc1\/w|adaLN\/w|skip\/w|final\/linear\/w/.test(q.name))) {
@@ -165,20 +164,20 @@ describe('every wiring trains (flow matching, AdamW, EMA)', () => {
 });
 
 describe('sampler', () => {
-  test('deterministic per seed, independent of the batch size, different across seeds; NFE count', () => {
+  test('deterministic per seed, independent of the batch size, different across seeds; NFE count', async () => {
     const m = new DiT(tiny(), 'sampler');
     for (const p of m.params()) if (/final\/linear\/w/.test(p.name)) p.variable.assign(tf.tidy(() => tf.randomNormal(p.variable.shape, 0, 0.3, 'float32', 5)));
     const labels = [0, 1, 2, 1, 0];
     const cfg = { ...SAMPLER_DEFAULTS, steps: 3 };
-    sampleImages(m, labels, cfg, 7); // warm-up: engine caches
+    await sampleImages(m, labels, cfg, 7); // warm-up: engine caches
     const before = tf.memory().numTensors;
-    const a = sampleImages(m, labels, cfg, 7);
-    const b = sampleImages(m, labels, { ...cfg, batch: 2 }, 7);
-    const c = sampleImages(m, labels, cfg, 8);
-    const g = sampleImages(m, labels, { ...cfg, cfgScale: 2, solver: 'euler' }, 7);
+    const a = await sampleImages(m, labels, cfg, 7);
+    const b = await sampleImages(m, labels, { ...cfg, batch: 2 }, 7);
+    const c = await sampleImages(m, labels, cfg, 8);
+    const g = await sampleImages(m, labels, { ...cfg, cfgScale: 2, solver: 'euler' }, 7);
     assert.equal(tf.memory().numTensors, before, 'sampling leaks nothing');
     assert.equal(a.length, 5 * 64);
-    assert.deepEqual(Array.from(a), Array.from(sampleImages(m, labels, cfg, 7)), 'same seed, same images, bit for bit');
+    assert.deepEqual(Array.from(a), Array.from(await sampleImages(m, labels, cfg, 7)), 'same seed, same images, bit for bit');
     // another batch size changes only the BLAS summation order
     assert.ok(a.every((v, i) => Math.abs(v - b[i]) < 1e-4), 'batch size does not change the samples');
     assert.ok(a.some((v, i) => Math.abs(v - c[i]) > 0.1), 'another seed gives other samples');
@@ -188,10 +187,10 @@ describe('sampler', () => {
     m.dispose();
   });
 
-  test('an untrained model (zero velocity) returns its initial noise', () => {
+  test('an untrained model (zero velocity) returns its initial noise', async () => {
     const m = new DiT(tiny(), 'sampler0');
-    const a = sampleImages(m, [0, 1], { ...SAMPLER_DEFAULTS, steps: 2 }, 3);
-    const z = tf.tidy(() => tf.randomNormal([64], 0, 1, 'float32', stepSeed(3, 0, 11)).dataSync());
+    const a = await sampleImages(m, [0, 1], { ...SAMPLER_DEFAULTS, steps: 2 }, 3);
+    const z = await valuesOf(() => tf.randomNormal([64], 0, 1, 'float32', stepSeed(3, 0, 11)));
     assert.deepEqual(Array.from(a.subarray(0, 64)), Array.from(z));
     m.dispose();
   });

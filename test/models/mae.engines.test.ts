@@ -6,6 +6,7 @@ import { patchify } from '../../lib/models/vit';
 import { train, TRAIN_DEFAULTS } from '../../lib/train';
 import { WIRING_KINDS, type WiringConfig } from '../../lib/residual';
 import { initTestEngine } from '../residual/engine';
+import { scalarOf, scalarsOf, valuesOf } from '../backend/compare';
 
 before(initTestEngine);
 
@@ -72,8 +73,8 @@ describe('MAE model', () => {
     deeper.dispose();
   });
 
-  test('normalised-pixel targets: per patch mean 0 and unbiased variance 1 (torch .var())', () => {
-    const t = tf.tidy(() => read(normalisePatches(patchify(images(2), 7)).target));
+  test('normalised-pixel targets: per patch mean 0 and unbiased variance 1 (torch .var())', async () => {
+    const t = Array.from(await valuesOf(() => normalisePatches(patchify(images(2), 7)).target));
     for (let i = 0; i < t.length; i += 49) {
       const p = t.slice(i, i + 49);
       const mean = p.reduce((a, b) => a + b) / 49;
@@ -82,28 +83,29 @@ describe('MAE model', () => {
     }
   });
 
-  test('shapes, and the loss at step 0 is the mean over MASKED patches of target² (zero head)', () => {
+  test('shapes, and the loss at step 0 is the mean over MASKED patches of target² (zero head)', async () => {
     const mae = new Mae(tiny({ normPixLoss: false }), 'mae-l');
     const x = images(3);
     const before = tf.memory().numTensors;
     const loss = mae.loss(x, 42);
     // pred = 0 at init (zero head), so loss = Σ_masked mean_P(t²) / #masked.
-    const want = tf.tidy(() => {
+    const want = await scalarOf(() => {
       const t = patchify(x, 7); // [B, L, P]
       const m = randomMasking(3, 16, 0.75, 42);
       const perPatch = tf.mean(tf.square(t), -1);
-      return tf.div(tf.sum(tf.mul(perPatch, m.mask)), tf.sum(m.mask)).dataSync()[0];
+      return tf.div(tf.sum(tf.mul(perPatch, m.mask)), tf.sum(m.mask));
     });
-    assert.ok(Math.abs(loss.dataSync()[0] - want) < 1e-5, `${loss.dataSync()[0]} vs ${want}`);
+    const got = (await loss.data())[0];
+    assert.ok(Math.abs(got - want) < 1e-5, `${got} vs ${want}`);
     loss.dispose();
     // The same loss with the visible/masked roles swapped would differ: the mask matters.
-    const visibleOnly = tf.tidy(() => {
+    const visibleOnly = await scalarOf(() => {
       const t = patchify(x, 7);
       const m = randomMasking(3, 16, 0.75, 42);
-      return tf.div(tf.sum(tf.mul(tf.mean(tf.square(t), -1), tf.sub(1, m.mask))), tf.sum(tf.sub(1, m.mask))).dataSync()[0];
+      return tf.div(tf.sum(tf.mul(tf.mean(tf.square(t), -1), tf.sub(1, m.mask))), tf.sum(tf.sub(1, m.mask)));
     });
     assert.notEqual(visibleOnly.toFixed(6), want.toFixed(6));
-    const { recon, mask } = mae.reconstruct(x, 42);
+    const { recon, mask } = await mae.reconstruct(x, 42);
     assert.deepEqual(recon.shape, [3, 28, 28, 1]);
     assert.deepEqual(mask.shape, [3, 16]);
     tf.dispose([recon, mask]);
@@ -112,16 +114,16 @@ describe('MAE model', () => {
     mae.dispose();
   });
 
-  test('maskedLoss ignores visible patches entirely', () => {
+  test('maskedLoss ignores visible patches entirely', async () => {
     const mae = new Mae(tiny({ normPixLoss: false }), 'mae-m');
-    const [a, b] = tf.tidy(() => {
+    const { a, b } = await scalarsOf(() => {
       const target = tf.randomUniform([2, 4, 3], 0, 1, 'float32', 1);
       const mask = tf.tensor2d([[1, 0, 0, 1], [0, 1, 0, 0]]);
       const keepMask = mask.expandDims(-1);
       // pred equals the target on masked patches and is garbage on visible ones.
       const pred = tf.add(tf.mul(target, keepMask), tf.mul(tf.sub(1, keepMask), 100));
       const off = tf.add(target, tf.mul(keepMask, 0.5)); // error 0.5 on masked patches only
-      return [mae.maskedLoss(target, pred, mask).dataSync()[0], mae.maskedLoss(target, off, mask).dataSync()[0]];
+      return { a: mae.maskedLoss(target, pred, mask), b: mae.maskedLoss(target, off, mask) };
     });
     assert.equal(a, 0);
     assert.ok(Math.abs(b - 0.25) < 1e-6);
@@ -142,7 +144,7 @@ describe('MAE model', () => {
       r.dispose();
       const qkv = mae.encoder.stack.blocks[0].attn.qkv.w;
       const { value, grads } = tf.variableGrads(() => mae.loss(x, 99), [qkv]);
-      const g = tf.tidy(() => tf.norm(grads[qkv.name]).dataSync()[0]);
+      const g = await scalarOf(() => tf.norm(grads[qkv.name]));
       tf.dispose([value, ...Object.values(grads)]);
       assert.ok(g > 0, `the first encoder block gets a gradient after 4 steps: ${g}`);
       x.dispose();

@@ -6,6 +6,8 @@ import { WIRING_KINDS, type WiringConfig } from '../../lib/residual';
 import { AdamW } from '../../lib/train/adamw';
 import { ConfigError } from '../../lib/errors';
 import { initTestEngine } from '../residual/engine';
+import { readable } from '../../lib/backend/webgpu';
+import { scalarOf, snapshot, valuesOf } from '../backend/compare';
 
 before(initTestEngine);
 
@@ -26,21 +28,19 @@ function batch(B: number, P: number, C: number, seed = 1): { x: tf.Tensor2D; y: 
 }
 
 /** One AdamW step; returns the loss before and after. */
-function adamStep(model: ResMlpClassifier, opt: AdamW, x: tf.Tensor2D, y: tf.Tensor1D, lr: number): [number, number] {
+async function adamStep(model: ResMlpClassifier, opt: AdamW, x: tf.Tensor2D, y: tf.Tensor1D, lr: number): Promise<[number, number]> {
   const vars = model.params.map((p) => p.variable);
   const { value, grads } = tf.variableGrads(() => model.loss(x, y), vars);
   for (const v of vars) assert.ok(grads[v.name], `no gradient for ${v.name}`);
-  const l0 = value.dataSync()[0];
-  opt.step(grads, lr);
+  const l0 = (await value.data())[0];
+  await opt.stepAsync(grads, lr);
   tf.dispose([value, ...Object.values(grads)]);
-  const after = model.loss(x, y);
-  const l1 = after.dataSync()[0];
-  after.dispose();
+  const l1 = await scalarOf(() => model.loss(x, y));
   return [l0, l1];
 }
 
 describe('ResMlpClassifier', () => {
-  test('shapes and parameter count: input, K·L hidden layers with LayerNorm, head', () => {
+  test('shapes and parameter count: input, K·L hidden layers with LayerNorm, head', async () => {
     const c = small();
     const m = new ResMlpClassifier(c, 0);
     const { x } = batch(5, c.inputs, c.classes);
@@ -52,26 +52,26 @@ describe('ResMlpClassifier', () => {
     for (const p of m.params) assert.equal(p.decay, /\/dense\/w|\/head\/w/.test(p.name), p.name);
     // LeCun uniform init: |w| ≤ √(1/fanIn).
     const w = m.params.find((p) => p.name.includes('block0/layer0/dense/w'))!.variable;
-    assert.ok(tf.max(tf.abs(w)).dataSync()[0] <= Math.sqrt(1 / 8) + 1e-7);
+    assert.ok((await scalarOf(() => tf.max(tf.abs(w)))) <= Math.sqrt(1 / 8) + 1e-7);
     tf.dispose([x, logits]);
     m.dispose();
   });
 
-  test('the same seed gives the same network; another seed another', () => {
+  test('the same seed gives the same network; another seed another', async () => {
     const c = small();
     const { x } = batch(3, c.inputs, c.classes);
-    const out = (seed: number) => {
+    const out = async (seed: number) => {
       const m = new ResMlpClassifier(c, seed);
-      const v = Array.from(m.logits(x).dataSync());
+      const v = Array.from(await valuesOf(() => m.logits(x)));
       m.dispose();
       return v;
     };
-    assert.deepEqual(out(4), out(4));
-    assert.notDeepEqual(out(4), out(5));
+    assert.deepEqual(await out(4), await out(4));
+    assert.notDeepEqual(await out(4), await out(5));
     x.dispose();
   });
 
-  test('residual wiring equals the hand-written x + F(x) trunk; plain equals F(x)', () => {
+  test('residual wiring equals the hand-written x + F(x) trunk; plain equals F(x)', async () => {
     const c = small({ blocks: 2, layersPerBlock: 1 });
     const { x } = batch(3, c.inputs, c.classes);
     for (const kind of ['residual', 'plain'] as const) {
@@ -89,7 +89,7 @@ describe('ResMlpClassifier', () => {
         return tf.add(tf.matMul(h as tf.Tensor2D, p('head/w') as tf.Tensor2D), p('head/b'));
       });
       const got = m.logits(x);
-      const diff = tf.max(tf.abs(tf.sub(got, expected))).dataSync()[0];
+      const diff = await scalarOf(() => tf.max(tf.abs(tf.sub(got, expected))));
       assert.ok(diff < 1e-4, `${kind}: max |diff| ${diff}`);
       tf.dispose([got, expected]);
       m.dispose();
@@ -98,18 +98,19 @@ describe('ResMlpClassifier', () => {
   });
 
   for (const kind of WIRING_KINDS) {
-    test(`${kind}: builds, one AdamW step is finite, lowers the loss, moves the wiring scalars, leaks nothing`, () => {
+    test(`${kind}: builds, one AdamW step is finite, lowers the loss, moves the wiring scalars, leaks nothing`, async () => {
       const c = small({ wiring: { kind } as WiringConfig });
       const m = new ResMlpClassifier(c, 2);
       const opt = new AdamW(m.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, clipNorm: 0 });
       const { x, y } = batch(8, c.inputs, c.classes);
-      const wiringBefore = m.wiring.variables.map((v) => Array.from(v.dataSync()));
-      const [l0, l1] = adamStep(m, opt, x, y, 1e-3);
+      const wiringBefore = await snapshot(m.wiring.variables);
+      const [l0, l1] = await adamStep(m, opt, x, y, 1e-3);
       assert.ok(Number.isFinite(l0) && Number.isFinite(l1), `loss ${l0} -> ${l1}`);
       assert.ok(l1 < l0, `one step lowers the loss: ${l0} -> ${l1}`);
-      m.wiring.variables.forEach((v, i) => assert.notDeepEqual(Array.from(v.dataSync()), wiringBefore[i], `${v.name} did not move`));
+      const wiringAfter = await snapshot(m.wiring.variables);
+      m.wiring.variables.forEach((v, i) => assert.notDeepEqual(wiringAfter[i], wiringBefore[i], `${v.name} did not move`));
       const before = tf.memory().numTensors;
-      adamStep(m, opt, x, y, 1e-3);
+      await adamStep(m, opt, x, y, 1e-3);
       assert.equal(tf.memory().numTensors, before, 'a training step leaks tensors');
       const n0 = tf.memory().numTensors;
       opt.dispose();
@@ -119,8 +120,9 @@ describe('ResMlpClassifier', () => {
     });
   }
 
-  test('ANCRe exposes its K×K routing matrix, uniform at init', () => {
+  test('ANCRe exposes its K×K routing matrix, uniform at init', async () => {
     const m = new ResMlpClassifier(small({ blocks: 4, wiring: { kind: 'ancre', tau: 0.01 } }), 0);
+    await readable(m.wiring.variables);
     const p = m.wiring.coefficients();
     assert.equal(p.length, 4);
     p.forEach((row, l) => row.forEach((v, i) => assert.ok(Math.abs(v - (i <= l ? 1 / (l + 1) : 0)) < 1e-6, `p[${l}][${i}] = ${v}`)));

@@ -10,6 +10,7 @@ import {
 } from '../../lib/models/transformer';
 import { WIRING_KINDS, type WiringConfig } from '../../lib/residual';
 import { initTestEngine } from '../residual/engine';
+import { arrayOf, scalarOf, scalarsOf, snapshot } from '../backend/compare';
 
 before(initTestEngine);
 
@@ -28,7 +29,7 @@ function input(B: number, T: number, D: number, seed = 1): tf.Tensor3D {
 }
 
 /** One plain SGD step on mean((out − target)²); returns [loss before, loss after]. */
-function sgdStep(stack: TransformerStack, x: tf.Tensor, target: tf.Tensor, lr: number): [number, number] {
+async function sgdStep(stack: TransformerStack, x: tf.Tensor, target: tf.Tensor, lr: number): Promise<[number, number]> {
   const vars = stack.params().map((p) => p.variable);
   const lossFn = () => tf.tidy(() => tf.mean(tf.square(tf.sub(stack.forward(x).out, target))) as tf.Scalar);
   const { value, grads } = tf.variableGrads(lossFn, vars);
@@ -36,31 +37,30 @@ function sgdStep(stack: TransformerStack, x: tf.Tensor, target: tf.Tensor, lr: n
     assert.ok(grads[v.name], `no gradient for ${v.name}`);
     tf.tidy(() => v.assign(tf.sub(v, tf.mul(grads[v.name], lr))));
   }
-  const l0 = value.dataSync()[0];
+  const l0 = (await value.data())[0];
   tf.dispose([value, ...Object.values(grads)]);
-  const after = lossFn();
-  const l1 = after.dataSync()[0];
-  after.dispose();
+  const l1 = await scalarOf(lossFn);
   return [l0, l1];
 }
 
 describe('TransformerStack with every wiring', () => {
   for (const kind of WIRING_KINDS) {
-    test(`${kind}: one training step is finite, changes the parameters (wiring scalars too), leaks nothing`, () => {
+    test(`${kind}: one training step is finite, changes the parameters (wiring scalars too), leaks nothing`, async () => {
       const stack = new TransformerStack(small({ wiring: { kind } as WiringConfig }), `t-${kind}`);
       const x = input(2, 5, 16);
       const target = input(2, 5, 16, 7);
-      const snapshot = stack.params().map((p) => Array.from(p.variable.dataSync()));
+      const snap = await snapshot(stack.params().map((p) => p.variable));
       // ANCRe's logits get gradients ~1/τ = 100× larger than the weights': plain SGD saturates the softmax
       // in one step (AdamW's normalised steps do not), so the step is small.
-      const [l0, l1] = sgdStep(stack, x, target, 0.01);
+      const [l0, l1] = await sgdStep(stack, x, target, 0.01);
       assert.ok(Number.isFinite(l0) && Number.isFinite(l1), `loss ${l0} -> ${l1}`);
       assert.ok(l1 < l0, `one small step lowers the loss: ${l0} -> ${l1}`);
       const before = tf.memory().numTensors; // the first step built the caches (masks, rotary tables)
-      sgdStep(stack, x, target, 0.01);
+      await sgdStep(stack, x, target, 0.01);
       assert.equal(tf.memory().numTensors, before, 'leaked tensors');
       // Zero-initialised output projections: step 1 moves only them; after step 2 everything upstream moves too.
-      const changed = stack.params().map((p, i) => Array.from(p.variable.dataSync()).some((v, j) => v !== snapshot[i][j]));
+      const now = await snapshot(stack.params().map((p) => p.variable));
+      const changed = now.map((vals, i) => vals.some((v, j) => v !== snap[i][j]));
       assert.ok(changed.filter(Boolean).length >= stack.params().length / 2, 'most parameters move');
       stack.wiring.variables.forEach((v) => {
         const i = stack.params().findIndex((p) => p.variable === v);
@@ -73,14 +73,15 @@ describe('TransformerStack with every wiring', () => {
 });
 
 describe('TransformerStack structure', () => {
-  test('states = every block output; zero-initialised branches make a residual stack the identity at init', () => {
+  test('states = every block output; zero-initialised branches make a residual stack the identity at init', async () => {
     const stack = new TransformerStack(small({ depth: 3 }), 't-identity');
     const x = input(2, 4, 16);
-    tf.tidy(() => {
+    const d = await scalarOf(() => {
       const { out, states } = stack.forward(x);
       assert.equal(states.length, 3);
-      assert.ok(tf.max(tf.abs(tf.sub(out, x))).dataSync()[0] < 1e-6);
+      return tf.max(tf.abs(tf.sub(out, x)));
     });
+    assert.ok(d < 1e-6);
     x.dispose();
     stack.dispose();
   });
@@ -109,25 +110,27 @@ describe('TransformerStack structure', () => {
     stack.dispose();
   });
 
-  test('LLaMA settings: causal (future tokens do not change the past), RMSNorm, SwiGLU, rotary', () => {
+  test('LLaMA settings: causal (future tokens do not change the past), RMSNorm, SwiGLU, rotary', async () => {
     const stack = new TransformerStack(small({ ...LLAMA_STACK, zeroInitBranches: false, wiring: { kind: 'ancre' } }), 't-llama');
     assert.ok(stack.params().every((p) => !p.name.endsWith('/b')), 'no biases');
-    tf.tidy(() => {
+    const { past, future } = await scalarsOf(() => {
       const x = input(1, 6, 16);
       const x2 = tf.concat([x.slice([0, 0, 0], [1, 4, 16]), input(1, 2, 16, 9)], 1); // change tokens 4, 5
       const a = stack.forward(x).out;
       const b = stack.forward(x2).out;
-      const past = tf.max(tf.abs(tf.sub(a.slice([0, 0, 0], [1, 4, 16]), b.slice([0, 0, 0], [1, 4, 16])))).dataSync()[0];
-      const future = tf.max(tf.abs(tf.sub(a.slice([0, 4, 0], [1, 2, 16]), b.slice([0, 4, 0], [1, 2, 16])))).dataSync()[0];
-      assert.ok(past < 1e-5, `past changed by ${past}`);
-      assert.ok(future > 1e-3, `future unchanged (${future})`);
+      return {
+        past: tf.max(tf.abs(tf.sub(a.slice([0, 0, 0], [1, 4, 16]), b.slice([0, 0, 0], [1, 4, 16])))),
+        future: tf.max(tf.abs(tf.sub(a.slice([0, 4, 0], [1, 2, 16]), b.slice([0, 4, 0], [1, 2, 16])))),
+      };
     });
+    assert.ok(past < 1e-5, `past changed by ${past}`);
+    assert.ok(future > 1e-3, `future unchanged (${future})`);
     stack.dispose();
   });
 
-  test('rotary: attention scores depend on relative position only', () => {
+  test('rotary: attention scores depend on relative position only', async () => {
     const stack = new TransformerStack(small({ ...LLAMA_STACK, heads: 1 }), 't-rope');
-    tf.tidy(() => {
+    const s = await arrayOf<number[][]>(() => {
       // q·k after rotation at positions (p, p+2) is the same for every p when q, k are fixed vectors.
       const v = tf.randomNormal([16], 0, 1, 'float32', 4);
       const w = tf.randomNormal([16], 0, 1, 'float32', 5);
@@ -135,13 +138,13 @@ describe('TransformerStack structure', () => {
       const seqK = tf.stack(Array.from({ length: 8 }, () => w)).reshape([1, 1, 8, 16]) as tf.Tensor4D;
       const q = stack.rotary!.apply(seqQ).reshape([8, 16]);
       const k = stack.rotary!.apply(seqK).reshape([8, 16]);
-      const s = tf.matMul(q, k, false, true).arraySync() as number[][];
-      for (let p = 0; p + 2 < 8; p++) assert.ok(Math.abs(s[p][p + 2] - s[0][2]) < 1e-4, `${s[p][p + 2]} vs ${s[0][2]}`);
+      return tf.matMul(q, k, false, true);
     });
+    for (let p = 0; p + 2 < 8; p++) assert.ok(Math.abs(s[p][p + 2] - s[0][2]) < 1e-4, `${s[p][p + 2]} vs ${s[0][2]}`);
     stack.dispose();
   });
 
-  test('modulation hook (DiT adaLN): gate 0 turns every branch off; called once per block', () => {
+  test('modulation hook (DiT adaLN): gate 0 turns every branch off; called once per block', async () => {
     const calls: number[] = [];
     const hook: ModulationHook = (block, cond) => {
       calls.push(block);
@@ -149,21 +152,22 @@ describe('TransformerStack structure', () => {
       return { attn: { shift: cond, scale: cond, gate: zeros }, mlp: { gate: zeros } };
     };
     const stack = new TransformerStack(small({ zeroInitBranches: false, normAffine: false }), 't-dit', { modulation: hook });
-    tf.tidy(() => {
+    const d = await scalarOf(() => {
       const x = input(2, 3, 16);
       const cond = tf.ones([2, 16]);
       const { out } = stack.forward(x, { cond });
-      assert.ok(tf.max(tf.abs(tf.sub(out, x))).dataSync()[0] < 1e-6);
+      return tf.max(tf.abs(tf.sub(out, x)));
     });
+    assert.ok(d < 1e-6);
     assert.deepEqual(calls, [0, 1]);
     assert.throws(() => stack.forward(tf.zeros([1, 1, 16])), /needs opts.cond/);
     stack.dispose();
   });
 
-  test('the same seed gives the same parameters', () => {
+  test('the same seed gives the same parameters', async () => {
     const a = new TransformerStack(small(), 't-seed');
     const b = new TransformerStack(small(), 't-seed');
-    a.params().forEach((p, i) => assert.deepEqual(p.variable.dataSync(), b.params()[i].variable.dataSync()));
+    assert.deepEqual(await snapshot(a.params().map((p) => p.variable)), await snapshot(b.params().map((p) => p.variable)));
     // TF.js variable names are unique in the process; the Param names (checkpoint keys) are the
     // logical ones, equal across models, so a checkpoint loads whatever was built before it.
     assert.notEqual(a.params()[0].variable.name, b.params()[0].variable.name);

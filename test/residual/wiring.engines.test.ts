@@ -11,6 +11,8 @@ import {
 } from '../../lib/residual';
 import { ConfigError } from '../../lib/errors';
 import { initTestEngine } from './engine';
+import { readable } from '../../lib/backend/webgpu';
+import { arrayOf, scalarOf } from '../backend/compare';
 
 before(initTestEngine);
 
@@ -37,11 +39,11 @@ describe('decayed schedule (paper A)', () => {
     w.dispose();
   });
 
-  test('forward equals x_{k+1} = alpha_k x_k + f_k(x_k) by hand', () => {
+  test('forward equals x_{k+1} = alpha_k x_k + f_k(x_k) by hand', async () => {
     const w = makeWiring({ kind: 'decayed', alphaMin: 0.5 }, 2, 1); // alphas 1, 0.5
-    const out = tf.tidy(() => {
+    const out = await arrayOf<number[]>(() => {
       const blocks: Block[] = [[(x) => tf.mul(x, 2)], [(x) => tf.add(x, 1)]];
-      return w.run(tf.tensor1d([1, -1]), blocks).out.arraySync() as number[];
+      return w.run(tf.tensor1d([1, -1]), blocks).out;
     });
     // x1 = 1*x0 + 2x0 = 3x0 = [3, -3]; x2 = 0.5*x1 + (x1 + 1) = [5.5, -3.5]
     assert.deepEqual(out, [5.5, -3.5]);
@@ -80,7 +82,7 @@ describe('ANCRe routing (paper B)', () => {
   }
 
   for (const normalisation of ['incoming', 'outgoing'] as const) {
-    test(`K=3 forward equals the hand-computed mixture (${normalisation})`, () => {
+    test(`K=3 forward equals the hand-computed mixture (${normalisation})`, async () => {
       const w = makeWiring({ kind: 'ancre', tau, normalisation }, 3, 2);
       assert.equal(w.granularity, 'block');
       assert.equal(w.variables.length, 2); // c_0 (incoming) / the last source (outgoing) is frozen
@@ -94,23 +96,25 @@ describe('ANCRe routing (paper B)', () => {
       } else {
         for (let i = 0; i < 3; i++) softmax(cOut[i], tau).forEach((v, j) => (p[i + j][i] = v));
       }
+      await readable(w.variables);
       const coeffs = w.coefficients();
       for (let l = 0; l < 3; l++) for (let i = 0; i < 3; i++) close(coeffs[l][i], p[l][i], 1e-6, `p[${l}][${i}]`);
-      const got = tf.tidy(() => w.run(tf.tensor1d(h0), blocks()).out.arraySync() as number[]);
+      const got = await arrayOf<number[]>(() => w.run(tf.tensor1d(h0), blocks()).out);
       const want = handForward(p);
       got.forEach((g, j) => close(g, want[j], 1e-5 * Math.max(1, Math.abs(want[j])), `out[${j}]`));
       w.dispose();
     });
   }
 
-  test('at c = 0: uniform weights, h_1 = 2 h_0 + F_0(h_0); constant-average the same and frozen', () => {
+  test('at c = 0: uniform weights, h_1 = 2 h_0 + F_0(h_0); constant-average the same and frozen', async () => {
     for (const kind of ['ancre', 'constant-average'] as const) {
       const w = makeWiring({ kind }, 3, 1);
+      await readable(w.variables);
       assert.deepEqual(
         w.coefficients().map((r) => r.map((v) => +v.toFixed(6))),
         [[1, 0, 0], [0.5, 0.5, 0], [0.333333, 0.333333, 0.333333]],
       );
-      const s = tf.tidy(() => w.run(tf.tensor1d([1, 2]), [[(x) => tf.mul(x, 3)], [(x) => x], [(x) => x]]).states[0].arraySync());
+      const s = await arrayOf(() => w.run(tf.tensor1d([1, 2]), [[(x) => tf.mul(x, 3)], [(x) => x], [(x) => x]]).states[0]);
       assert.deepEqual(s, [5, 10]); // 2·h0 + 3·h0
       w.dispose();
     }
@@ -142,7 +146,7 @@ describe('gradients reach the wiring scalars', () => {
     { kind: 'rezero' },
   ];
   for (const config of cases) {
-    test(`${config.kind} ${config.normalisation ?? ''}`, () => {
+    test(`${config.kind} ${config.normalisation ?? ''}`, async () => {
       const w = makeWiring(config, 3, 2);
       const blocks: Block[] = [0, 1, 2].map((l) => [
         (x) => tf.tanh(tf.add(tf.mul(x, 0.7 + 0.1 * l), 0.2)),
@@ -158,7 +162,7 @@ describe('gradients reach the wiring scalars', () => {
       for (const v of w.variables) {
         const g = grads[v.name];
         assert.ok(g, `no gradient for ${v.name}`);
-        const a = Array.from(g.dataSync());
+        const a = Array.from(await g.data());
         assert.ok(a.every(Number.isFinite));
         assert.ok(a.some((x) => Math.abs(x) > 1e-6), `zero gradient for ${v.name}: ${a}`);
       }
@@ -168,26 +172,23 @@ describe('gradients reach the wiring scalars', () => {
     });
   }
 
-  test('ANCRe c-gradient matches a finite difference', () => {
+  test('ANCRe c-gradient matches a finite difference', async () => {
     const w = makeWiring({ kind: 'ancre', tau: 0.5 }, 3, 1);
     const blocks: Block[] = [0, 1, 2].map((l) => [(x: tf.Tensor) => tf.tanh(tf.mul(x, 0.5 + 0.3 * l))]);
     const loss = () => tf.tidy(() => tf.sum(tf.square(w.run(tf.tensor1d([0.4, -0.9]), blocks).out)) as tf.Scalar);
     const { grads } = tf.variableGrads(loss);
     const v = w.variables[1]; // c_2, 3 logits
-    const g = Array.from(grads[v.name].dataSync());
-    const base = Array.from(v.dataSync());
+    const g = Array.from(await grads[v.name].data());
+    const base = Array.from(await v.data());
     const eps = 1e-2;
     for (let i = 0; i < 3; i++) {
-      const at = (d: number) => {
+      const at = async (d: number) => {
         const c = base.slice();
         c[i] += d;
         v.assign(tf.tensor1d(c));
-        const l = loss();
-        const x = l.dataSync()[0];
-        l.dispose();
-        return x;
+        return scalarOf(loss);
       };
-      const fd = (at(eps) - at(-eps)) / (2 * eps);
+      const fd = ((await at(eps)) - (await at(-eps))) / (2 * eps);
       close(g[i], fd, 2e-3 * Math.max(1, Math.abs(fd)), `dL/dc_2[${i}]`);
     }
     tf.dispose(Object.values(grads));
@@ -197,7 +198,7 @@ describe('gradients reach the wiring scalars', () => {
 
 describe('every kind', () => {
   for (const kind of WIRING_KINDS) {
-    test(`${kind}: builds, runs, describes itself, leaks nothing`, () => {
+    test(`${kind}: builds, runs, describes itself, leaks nothing`, async () => {
       const w = makeWiring({ kind }, 4, 2);
       assert.equal(w.kind, kind);
       assert.equal(typeof w.describe(), 'string');
@@ -205,15 +206,16 @@ describe('every kind', () => {
       const blocks: Block[] = Array.from({ length: 4 }, () => [(x: tf.Tensor) => tf.mul(x, 0.5), (x: tf.Tensor) => tf.neg(x)]);
       const seen: number[] = [];
       const before = tf.memory().numTensors;
-      const r = tf.tidy(() => {
+      const r = await scalarOf(() => {
         const { out, states } = w.run(tf.ones([2, 3]), blocks, { beforeBlock: (l, h) => (seen.push(l), h) });
         assert.equal(states.length, 4);
         assert.deepEqual(states[3].shape, [2, 3]);
-        return out.dataSync()[0];
+        return out;
       });
       assert.ok(Number.isFinite(r));
       assert.deepEqual(seen, [0, 1, 2, 3]);
       assert.equal(tf.memory().numTensors, before);
+      await readable(w.variables);
       const coeffs = w.coefficients();
       if (w.granularity === 'sublayer') {
         assert.equal(coeffs.length, 2);
@@ -228,7 +230,7 @@ describe('every kind', () => {
     });
   }
 
-  test('sub-layer kinds by hand on one branch f(x) = 2x', () => {
+  test('sub-layer kinds by hand on one branch f(x) = 2x', async () => {
     const want: Record<string, number> = {
       residual: 3, // x + 2x
       plain: 2,
@@ -239,7 +241,7 @@ describe('every kind', () => {
     };
     for (const [kind, v] of Object.entries(want)) {
       const w = makeWiring({ kind } as WiringConfig, 1, 1);
-      const got = tf.tidy(() => w.run(tf.scalar(1), [[(x) => tf.mul(x, 2)]]).out.dataSync()[0]);
+      const got = await scalarOf(() => w.run(tf.scalar(1), [[(x) => tf.mul(x, 2)]]).out);
       close(got, v, 1e-6, kind);
       w.dispose();
     }

@@ -93,6 +93,9 @@ async function forEachFused(body: (label: string) => void): Promise<void> {
   }
 }
 
+/** Registered: adamw-fused.ts has loops for the wasm heap and the cpu engine's arrays only. */
+const NO_FUSED = 'no fused AdamW on this engine (webgpu: the per-tensor step serves, compared with the cpu engine below)';
+
 describe('fused AdamW against the per-tensor ops', () => {
   test('the fused path serves on this engine', () => {
     const e = fusedAdamWEngine();
@@ -101,7 +104,8 @@ describe('fused AdamW against the per-tensor ops', () => {
     else assert.equal(e, null);
   });
 
-  test('no clipping: p, m, v identical bit for bit, weight decay and its exclusions included', async () => {
+  test('no clipping: p, m, v identical bit for bit, weight decay and its exclusions included', async (t) => {
+    if (fusedAdamWEngine() == null) return t.skip(NO_FUSED);
     await forEachFused((label) => {
       const before = tf.memory().numTensors;
       const r = compare({ ...ADAMW_DEFAULTS, clipNorm: 0, weightDecay: 0.1 }, 1);
@@ -111,7 +115,8 @@ describe('fused AdamW against the per-tensor ops', () => {
     });
   });
 
-  test('clipping active (norm far above clipNorm), no weight decay: equal to float tolerance', async () => {
+  test('clipping active (norm far above clipNorm), no weight decay: equal to float tolerance', async (t) => {
+    if (fusedAdamWEngine() == null) return t.skip(NO_FUSED);
     await forEachFused((label) => {
       const r = compare({ ...ADAMW_DEFAULTS, clipNorm: 0.5, weightDecay: 0, beta1: 0.8, beta2: 0.99 }, 3);
       assert.ok(r.norms.every(([a]) => a > 0.5), 'the test must clip');
@@ -119,7 +124,8 @@ describe('fused AdamW against the per-tensor ops', () => {
     });
   });
 
-  test('a non-finite gradient updates nothing and returns the norm, like the per-tensor step', async () => {
+  test('a non-finite gradient updates nothing and returns the norm, like the per-tensor step', async (t) => {
+    if (fusedAdamWEngine() == null) return t.skip(NO_FUSED);
     await forEachFused((label) => {
       const ps = makeParams('nf');
       const opt = new AdamW(ps, ADAMW_DEFAULTS);
@@ -149,5 +155,44 @@ describe('fused AdamW against the per-tensor ops', () => {
     tf.dispose(Object.values(g));
     opt.dispose();
     for (const p of ps) p.variable.dispose();
+  });
+});
+
+describe('the per-tensor step on this engine against the cpu engine', () => {
+  test('stepAsync (clipping on, weight decay, exclusions): p, m, v and the norm to float32 tolerance, no leaks', async () => {
+    const config = { ...ADAMW_DEFAULTS, clipNorm: 0.5, weightDecay: 0.1 };
+    const run = async () => {
+      const ps = makeParams('async');
+      const opt = new AdamW(ps, config);
+      const norms: number[] = [];
+      for (let s = 1; s <= 3; s++) {
+        const g = gradsFor(ps, s, 2);
+        norms.push(await opt.stepAsync(g, 1e-2 * s));
+        tf.dispose(Object.values(g));
+      }
+      const out = await Promise.all([...ps.map((p) => p.variable), ...opt.m, ...opt.v].map(async (t) => Float32Array.from(await t.data())));
+      opt.dispose();
+      for (const p of ps) p.variable.dispose();
+      return { out, norms };
+    };
+    const before = tf.memory().numTensors;
+    const engine = await run();
+    const backend = tf.getBackend();
+    await tf.setBackend('cpu');
+    const cpu = await run();
+    await tf.setBackend(backend);
+    engine.norms.forEach((n, i) => assert.ok(Math.abs(n - cpu.norms[i]) <= 1e-5 * cpu.norms[i], `norm ${n} vs ${cpu.norms[i]}`));
+    assert.ok(engine.norms.every((n) => n > 0.5), 'the test must clip');
+    engine.out.forEach((a, k) => {
+      const b = cpu.out[k];
+      let worst = 0;
+      let scale = 1e-30;
+      for (let i = 0; i < a.length; i++) {
+        worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        scale = Math.max(scale, Math.abs(b[i]));
+      }
+      assert.ok(worst / scale <= 1e-5, `tensor ${k}: relative difference ${worst / scale}`);
+    });
+    assert.equal(tf.memory().numTensors, before, 'leaked tensors');
   });
 });
