@@ -16,7 +16,7 @@ import { checkRunRecord, inspectRuns, RunRecord } from '../report/runs';
 import { noteFailure, publishRecord, readRecordFile, readRecordFiles, recordFile } from '../report/records';
 import type { ClaimOptions } from './claims';
 import { RunQueue } from './queue';
-import { RunnerInterruptedError, stopRequested, type StopSignal } from '../train/interrupt';
+import { clearStop, requestStop, RunnerInterruptedError, STOP_SIGNALS, stopRequested, type StopSignal } from '../train/interrupt';
 import { ProgressBar, formatDuration } from '../train/progress';
 import { dataKeyOf } from '../data/identity';
 import { executeRun, runIdOf, WorkerRequest, WorkerReply } from './execute';
@@ -71,9 +71,37 @@ export function stopRuns(signal: StopSignal): void {
   for (const c of liveWorkers) c.kill(signal);
 }
 
+/** True in a Jupyter kernel (the launcher sets JPY_PARENT_PID). */
+function inJupyterKernel(): boolean {
+  return process.env.JPY_PARENT_PID !== undefined;
+}
+
 export async function runExperiment<C extends object>(
   exp: Experiment<C>,
   opts: RunExperimentOptions<C> = {},
+): Promise<ExperimentRuns<C>> {
+  if (!inJupyterKernel()) return runExperimentInner(exp, opts);
+  // In a kernel, Kernel > Interrupt sends SIGINT: tslab only abandons the cell's promise, so without
+  // this the runs would go on in the background (and the pool would replace the workers the signal
+  // stopped). For the duration of this call a signal checkpoints and stops every run, and no run
+  // starts after it; the flag is cleared afterwards so the next cell can train again.
+  clearStop();
+  const onSignal = (signal: StopSignal) => {
+    requestStop(signal);
+    stopRuns(signal);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  try {
+    return await runExperimentInner(exp, opts);
+  } finally {
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    clearStop();
+  }
+}
+
+async function runExperimentInner<C extends object>(
+  exp: Experiment<C>,
+  opts: RunExperimentOptions<C>,
 ): Promise<ExperimentRuns<C>> {
   const t0 = Date.now();
   const preset = opts.preset ?? presetFromEnv();
@@ -197,7 +225,7 @@ export async function runExperiment<C extends object>(
           unsaved.push(`${spec.row} (seed ${spec.seed}): ${(e as Error).message}; ${aside}`);
           if (verbose) console.error(`\n${exp.name}: run '${spec.row}' seed ${spec.seed} finished but its record was not saved: ${(e as Error).message}; ${aside}; no further run starts`);
         }
-      } else if (reply.name === 'InterruptedError') {
+      } else if (reply.name === 'InterruptedError' || reply.name === 'WorkerSignalled') {
         // Also when only the workers got the signal (Jupyter's interrupt signals the kernel's process group).
         halt = true;
         workerSignal ??= (/interrupted by (SIG[A-Z]+)/.exec(reply.message)?.[1] as StopSignal | undefined) ?? 'SIGINT';
@@ -214,7 +242,7 @@ export async function runExperiment<C extends object>(
     };
     // Inside a Jupyter kernel, training never runs in the kernel's own process: long synchronous
     // steps starve tslab's ZeroMQ socket ("Socket is busy writing") and can kill the kernel.
-    const inKernel = process.env.JPY_PARENT_PID !== undefined;
+    const inKernel = inJupyterKernel();
     const onElsewhere = (runId: string) => {
       finished += 1;
       bar?.update(Math.min(todo.length, finished), `run ${runId} finished by another runner`);
@@ -313,9 +341,18 @@ function runInWorkers(
         alive -= 1;
         liveWorkers.delete(child);
         if (current) {
-          onDone(current, { type: 'error', message: `worker process exited (${signal ?? `code ${code}`}) during the run; rerun to resume from its checkpoint` });
-          current = null;
-          startWorker(take()); // a crashed worker's share goes to a fresh one
+          const stopSignal = signal && (STOP_SIGNALS as readonly string[]).includes(signal) ? (signal as StopSignal)
+            : code === 130 ? 'SIGINT' : code === 143 ? 'SIGTERM' : code === 129 ? 'SIGHUP' : null;
+          if (stopSignal) {
+            // Ended by a stop signal (a second Ctrl-C, Jupyter's interrupt twice): an interruption, not a
+            // crash; its last periodic checkpoint is kept and no fresh worker takes its place.
+            onDone(current, { type: 'error', name: 'WorkerSignalled', message: `interrupted by ${stopSignal}: the worker process ended before its checkpoint; the last periodic checkpoint is kept` });
+            current = null;
+          } else {
+            onDone(current, { type: 'error', message: `worker process exited (${signal ?? `code ${code}`}) during the run; rerun to resume from its checkpoint` });
+            current = null;
+            startWorker(take()); // a crashed worker's share goes to a fresh one
+          }
         }
         if (alive === 0) resolve();
       });

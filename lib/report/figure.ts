@@ -133,7 +133,18 @@ async function openPage(): Promise<Page> {
   }
   const { chromium } = require('playwright-core');
   // playwright gives the browser a fresh temporary profile (user-data-dir) and deletes it on close.
-  browser = await chromium.launch({ executablePath: exe, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+  // Its default signal handlers close the browser and then EXIT the process: in a Jupyter kernel,
+  // Kernel > Interrupt (SIGINT) would kill the kernel. The runner's own handlers stop training
+  // instead, and the browser dies with the process anyway (playwright kills it at exit).
+  browser = await chromium.launch({
+    executablePath: exe,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 60_000,
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+  });
   const p = await browser.newPage();
   await p.setContent('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body></body></html>');
   await p.addScriptTag({ path: plotlyPath() });
