@@ -85,6 +85,11 @@ export async function runExperiment<C extends object>(
   // this the runs would go on in the background (and the pool would replace the workers the signal
   // stopped). For the duration of this call a signal checkpoints and stops every run, and no run
   // starts after it; the flag is cleared afterwards so the next cell can train again.
+  // tslab runs a cell's synchronous part under vm's breakOnSigint, which swaps SIGINT's OS handler for
+  // Node's watchdog and restores it only for the listeners it saw before: a listener added during
+  // that part (before this function's first await) leaves SIGINT at its default, and the interrupt
+  // then kills the kernel. So wait for the cell's synchronous part to end first.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   clearStop();
   const onSignal = (signal: StopSignal) => {
     requestStop(signal);
