@@ -2,7 +2,10 @@
  * Showing tables and figures in a tslab notebook so that a SAVED notebook shows them without
  * rerunning, in Jupyter and on GitHub (which renders image/png, text/html tables and text/markdown,
  * but runs no scripts):
- * - tables: an HTML table, plus the Markdown source as plain text (to paste into a paper);
+ * - tables: ONE display holding an HTML table and, as its text/plain form, the Markdown source
+ *   (what a plain-text front end shows; `toMarkdown` gives it to paste into a paper);
+ * - Markdown text (verdicts, captions): text/markdown plus the same rendered as text/html and the source
+ *   as text/plain, because Jupyter ignores text/markdown in an untrusted (freshly cloned) notebook;
  * - figures: a PNG rendered by headless Chromium; without Chromium, interactive HTML (plotly inlined);
  * - outside a kernel (plain node, scripts, tests): a short text on stdout instead.
  */
@@ -10,6 +13,7 @@ import * as fs from 'fs';
 import type { ColumnTable } from 'arquero';
 import { tslabDisplay } from './kernel';
 import { toHtml, toMarkdown, type MarkdownOptions } from './table';
+import { markdownToHtml } from './markdown';
 import {
   type FigureSpec,
   type FigureFormat,
@@ -28,17 +32,19 @@ export function showTable(table: ColumnTable, opts: MarkdownOptions = {}): void 
   const md = toMarkdown(table, opts);
   const d = tslabDisplay();
   if (d) {
-    d.html(toHtml(table, opts));
-    d.text(md);
+    d.bundle({ 'text/html': toHtml(table, opts), 'text/plain': md });
   } else {
     process.stdout.write(md);
   }
 }
 
-/** Shows Markdown text (rendered in Jupyter and on GitHub; printed as is outside a notebook). */
+/**
+ * Shows Markdown text: rendered in Jupyter (trusted or not) and on GitHub, printed as is outside a
+ * notebook. The HTML form is what an untrusted notebook shows (it skips text/markdown).
+ */
 export function showMarkdown(md: string): void {
   const d = tslabDisplay();
-  if (d) d.markdown(md);
+  if (d) d.bundle({ 'text/markdown': md, 'text/html': `<div class="repro-md">${markdownToHtml(md)}</div>`, 'text/plain': md });
   else process.stdout.write(md.endsWith('\n') ? md : md + '\n');
 }
 
