@@ -252,20 +252,24 @@ async function runExperimentInner<C extends object>(
       finished += 1;
       bar?.update(Math.min(todo.length, finished), `run ${runId} finished by another runner`);
     };
-    while (queue.remaining() && mayStart()) {
-      if (workers === 1 && !inKernel) {
-        for (let spec = take(); spec; spec = take()) {
-          const s = spec;
-          const reply = await executeRun({ experiment: exp.name, preset, spec: s, dataKey }, exp, (d, t, i) => onProgress(runIdOf(exp.name, s, dataKey), d, t, i));
-          onDone(s, reply);
+    try {
+      while (queue.remaining() && mayStart()) {
+        if (workers === 1 && !inKernel) {
+          for (let spec = take(); spec; spec = take()) {
+            const s = spec;
+            const reply = await executeRun({ experiment: exp.name, preset, spec: s, dataKey }, exp, (d, t, i) => onProgress(runIdOf(exp.name, s, dataKey), d, t, i));
+            onDone(s, reply);
+          }
+        } else {
+          await runInWorkers({ experiment: exp.name, preset, dataKey, blasThreads: plan.blasThreads }, take, workers, onProgress, onDone);
         }
-      } else {
-        await runInWorkers({ experiment: exp.name, preset, dataKey, blasThreads: plan.blasThreads }, take, workers, onProgress, onDone);
+        if (queue.remaining() && mayStart()) {
+          if (verbose) console.log(`\n${exp.name}/${preset}: waiting for ${queue.heldElsewhereList().join(', ')} (claimed by another runner)`);
+          await queue.waitForOthers(onElsewhere);
+        }
       }
-      if (queue.remaining() && mayStart()) {
-        if (verbose) console.log(`\n${exp.name}/${preset}: waiting for ${queue.heldElsewhereList().join(', ')} (claimed by another runner)`);
-        await queue.waitForOthers(onElsewhere);
-      }
+    } finally {
+      bar?.stop(); // its timer must not outlive this call (a cell that failed or was abandoned)
     }
     bar?.finish(`${saved} ok, ${failures.length + unsaved.length} failed${interrupted.length ? `, ${interrupted.length} interrupted` : ''} in ${formatDuration((Date.now() - t0) / 1000)}`);
   }
