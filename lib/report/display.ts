@@ -10,6 +10,7 @@
  * - outside a kernel (plain node, scripts, tests): a short text on stdout instead.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import type { ColumnTable } from 'arquero';
 import { tslabDisplay } from './kernel';
 import { toHtml, toMarkdown, type MarkdownOptions } from './table';
@@ -91,6 +92,9 @@ export async function showFigure(
   if (d) {
     if (png) d.png(png, opts.width ?? 800);
     else d.html(figureFragment(spec, opts));
+    const files = [out.html, out.png, out.svg].filter((x): x is string => !!x);
+    // Where the files went, relative to the notebook's folder (no absolute paths in saved outputs).
+    if (files.length) process.stdout.write(`figure files: ${files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}\n`);
   } else {
     const files = [out.html, out.png, out.svg].filter((x): x is string => !!x);
     const traces = spec.data.length;

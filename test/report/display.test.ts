@@ -58,7 +58,10 @@ describe('display', () => {
       R.showFigure(R.lineFigure([{ name: 'a', x: [1, 2], y: [2, 3] }]), { dir: ${JSON.stringify(dir)}, name: 'f', formats: ['html'] })
         .then((paths) => { shown.push({ paths }); return R.closeFigureBrowser(); });
     `);
-    const msgs = out.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = out.trim().split('\n');
+    // The kernel prints where the figure's files went, relative to its working folder.
+    assert.ok(lines.includes(`figure files: ${path.relative(process.cwd(), path.join(dir, 'f.html'))}`), out.slice(0, 300));
+    const msgs = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
     assert.equal(msgs.length, 4);
     assert.deepEqual(Object.keys(msgs[0]), ['text/html', 'text/plain']);
     assert.match(msgs[0]['text/html'], /^<table>\n<caption>T<\/caption>/);
