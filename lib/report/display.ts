@@ -49,6 +49,25 @@ export function showMarkdown(md: string): void {
   else process.stdout.write(md.endsWith('\n') ? md : md + '\n');
 }
 
+/**
+ * The banner at the top of every notebook: which preset this run uses, where it came from and how to
+ * switch, and, off the reference preset, that these outputs are not the reference run's.
+ */
+export function presetBanner(preset: string, env: NodeJS.ProcessEnv = process.env): string {
+  const from = env.REPRO_PRESET ? `from \`REPRO_PRESET=${env.REPRO_PRESET}\`` : 'the default (`REPRO_PRESET` is not set)';
+  const lines = [
+    `**Preset: \`${preset}\`** (${from}). Presets: \`smoke\` (seconds, proves the pipeline), \`cpu\` (the reference runs in \`results/\`), \`paper\` (the papers' sizes, for a GPU).`,
+    `To switch, start Jupyter with the variable set (\`REPRO_PRESET=smoke jupyter notebook notebooks/\`) or run \`npm run reproduce -- --preset smoke\`.`,
+  ];
+  if (preset !== 'cpu') lines.push(`These outputs come from the \`${preset}\` preset, **not the reference \`cpu\` run**: do not save them over the committed notebook.`);
+  return lines.join('\n\n');
+}
+
+/** Shows `presetBanner(preset)`. */
+export function showPreset(preset: string): void {
+  showMarkdown(presetBanner(preset));
+}
+
 export interface ShowFigureOptions extends ImageOptions {
   /** With `name`, also write `<dir>/<name>.html|png|svg` (see writeFigure) and return the paths. */
   dir?: string;

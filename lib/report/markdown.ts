@@ -13,21 +13,21 @@ function escapeHtml(s: string): string {
 
 /** Inline spans of one (already block-split) line. */
 export function inlineHtml(text: string): string {
-  // Code spans first, so their content is not read as emphasis.
-  const parts = text.split(/(`[^`]+`)/);
-  return parts
-    .map((p) => {
-      if (/^`[^`]+`$/.test(p)) return `<code>${escapeHtml(p.slice(1, -1))}</code>`;
-      let h = escapeHtml(p);
-      h = h.replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (_m, t: string, u: string) =>
-        /^(https?:|\.{0,2}\/|#)/.test(u) || !/^[a-z]+:/i.test(u) ? `<a href="${u}">${t}</a>` : t,
-      );
-      h = h.replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
-      h = h.replace(/(^|[^*\w])\*([^*\s][^*]*?)\*(?![*\w])/g, '$1<em>$2</em>');
-      h = h.replace(/(^|[^_\w])_([^_\s][^_]*?)_(?![_\w])/g, '$1<em>$2</em>');
-      return h;
-    })
-    .join('');
+  // Code spans become placeholders first (their content is not read as emphasis, and emphasis may
+  // span them: **Preset: `smoke`**), then come back escaped.
+  const codes: string[] = [];
+  const held = text.replace(/`([^`]+)`/g, (_m, c: string) => {
+    codes.push(`<code>${escapeHtml(c)}</code>`);
+    return `\u0000${codes.length - 1}\u0000`;
+  });
+  let h = escapeHtml(held);
+  h = h.replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (_m, t: string, u: string) =>
+    /^(https?:|\.{0,2}\/|#)/.test(u) || !/^[a-z]+:/i.test(u) ? `<a href="${u}">${t}</a>` : t,
+  );
+  h = h.replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
+  h = h.replace(/(^|[^*\w])\*([^*\s][^*]*?)\*(?![*\w])/g, '$1<em>$2</em>');
+  h = h.replace(/(^|[^_\w])_([^_\s][^_]*?)_(?![_\w])/g, '$1<em>$2</em>');
+  return h.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => codes[Number(i)]);
 }
 
 function tableCells(line: string): string[] {

@@ -163,6 +163,7 @@ test(`browser: ${NOTEBOOK} untrusted in Jupyter Notebook, an override typed in, 
     await page.keyboard.type(" tau: 0.1, normalisation: 'outgoing' ");
     await runCell(page, configCell, 120_000);
     const configOut = await outputText(page, configCell);
+    assert.match(configOut, /Preset: smoke \(from REPRO_PRESET=smoke\)[\s\S]*not the reference cpu run/, 'the preset banner shows');
     assert.match(configOut, /preset: smoke/, `the tweaked config cell ran: ${configOut}`);
     assert.doesNotMatch(configOut, /error/i);
     const runCellIdx = cells.findIndex((c) => c.type === 'code' && c.src.includes('runExperiment(experiment'));

@@ -17,3 +17,18 @@ test('markdownToHtml: paragraphs, emphasis, code, headings, lists, tables; input
   // Underscores inside names (α_min, run_id) are not emphasis.
   assert.equal(markdownToHtml('α_min and run_id'), '<p>α_min and run_id</p>');
 });
+
+test('presetBanner: names the preset and its source, how to switch, and warns off the reference preset', async () => {
+  const { presetBanner } = await import('../../lib/report/display');
+  const smoke = presetBanner('smoke', { REPRO_PRESET: 'smoke' });
+  assert.match(smoke, /^\*\*Preset: `smoke`\*\* \(from `REPRO_PRESET=smoke`\)/);
+  assert.match(smoke, /REPRO_PRESET=smoke jupyter notebook/);
+  assert.match(smoke, /not the reference `cpu` run/);
+  const cpu = presetBanner('cpu', {});
+  assert.match(cpu, /the default \(`REPRO_PRESET` is not set\)/);
+  assert.doesNotMatch(cpu, /not the reference/);
+});
+
+test('markdownToHtml: emphasis around code spans', () => {
+  assert.equal(markdownToHtml('**Preset: `smoke`** and `a*b*c`'), '<p><strong>Preset: <code>smoke</code></strong> and <code>a*b*c</code></p>');
+});
