@@ -3,15 +3,32 @@
  * in the style of tfjs-layers' errors.ts: `alphaMin must be in (0, 1]; got 1.3`.
  */
 import * as os from 'os';
+import { inspect } from 'util';
+
+/**
+ * How an error of bad input prints through `console.error` / `util.inspect` (which is how the tslab
+ * kernel shows a failed cell): the name, the message and the one project frame that raised it, without
+ * the ~10 frames of tslab's and node's internals below it. `.stack` itself is left whole.
+ */
+function inputErrorInspect(this: Error): string {
+  const frame = (this.stack ?? '').split('\n').slice(1).find((l) => /[\\/](lib|scripts)[\\/]/.test(l) && !/node_modules/.test(l));
+  return `${this.name}: ${this.message}${frame ? `\n${frame}` : ''}`;
+}
 
 /** An invalid configuration value (caught before any work starts). */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  [inspect.custom](): string {
+    return inputErrorInspect.call(this);
+  }
 }
 
 /** A dataset, corpus, tokenizer or checkpoint that is missing or malformed. */
 export class DataError extends Error {
   override name = 'DataError';
+  [inspect.custom](): string {
+    return inputErrorInspect.call(this);
+  }
 }
 
 /** Training stopped because the loss (or a gradient) was not finite. */
@@ -30,6 +47,9 @@ export class NonFiniteLossError extends Error {
 /** A missing system tool (Jupyter, the project kernel, Chromium, ...). */
 export class EnvironmentError extends Error {
   override name = 'EnvironmentError';
+  [inspect.custom](): string {
+    return inputErrorInspect.call(this);
+  }
 }
 
 /** Formats a value for an error message: strings quoted, objects as JSON. */

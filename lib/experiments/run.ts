@@ -16,7 +16,7 @@ import { checkRunRecord, inspectRuns, RunRecord } from '../report/runs';
 import { noteFailure, publishRecord, readRecordFile, readRecordFiles, recordFile } from '../report/records';
 import type { ClaimOptions } from './claims';
 import { RunQueue } from './queue';
-import { RunnerInterruptedError, stopRequested, type StopSignal } from '../train/interrupt';
+import { clearStop, requestStop, RunnerInterruptedError, STOP_SIGNALS, stopRequested, type StopSignal } from '../train/interrupt';
 import { ProgressBar, formatDuration } from '../train/progress';
 import { dataKeyOf } from '../data/identity';
 import { executeRun, runIdOf, WorkerRequest, WorkerReply } from './execute';
@@ -71,9 +71,42 @@ export function stopRuns(signal: StopSignal): void {
   for (const c of liveWorkers) c.kill(signal);
 }
 
+/** True in a Jupyter kernel (the launcher sets JPY_PARENT_PID). */
+function inJupyterKernel(): boolean {
+  return process.env.JPY_PARENT_PID !== undefined;
+}
+
 export async function runExperiment<C extends object>(
   exp: Experiment<C>,
   opts: RunExperimentOptions<C> = {},
+): Promise<ExperimentRuns<C>> {
+  if (!inJupyterKernel()) return runExperimentInner(exp, opts);
+  // In a kernel, Kernel > Interrupt sends SIGINT: tslab only abandons the cell's promise, so without
+  // this the runs would go on in the background (and the pool would replace the workers the signal
+  // stopped). For the duration of this call a signal checkpoints and stops every run, and no run
+  // starts after it; the flag is cleared afterwards so the next cell can train again.
+  // tslab runs a cell's synchronous part under vm's breakOnSigint, which swaps SIGINT's OS handler for
+  // Node's watchdog and restores it only for the listeners it saw before: a listener added during
+  // that part (before this function's first await) leaves SIGINT at its default, and the interrupt
+  // then kills the kernel. So wait for the cell's synchronous part to end first.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  clearStop();
+  const onSignal = (signal: StopSignal) => {
+    requestStop(signal);
+    stopRuns(signal);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  try {
+    return await runExperimentInner(exp, opts);
+  } finally {
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    clearStop();
+  }
+}
+
+async function runExperimentInner<C extends object>(
+  exp: Experiment<C>,
+  opts: RunExperimentOptions<C>,
 ): Promise<ExperimentRuns<C>> {
   const t0 = Date.now();
   const preset = opts.preset ?? presetFromEnv();
@@ -197,7 +230,7 @@ export async function runExperiment<C extends object>(
           unsaved.push(`${spec.row} (seed ${spec.seed}): ${(e as Error).message}; ${aside}`);
           if (verbose) console.error(`\n${exp.name}: run '${spec.row}' seed ${spec.seed} finished but its record was not saved: ${(e as Error).message}; ${aside}; no further run starts`);
         }
-      } else if (reply.name === 'InterruptedError') {
+      } else if (reply.name === 'InterruptedError' || reply.name === 'WorkerSignalled') {
         // Also when only the workers got the signal (Jupyter's interrupt signals the kernel's process group).
         halt = true;
         workerSignal ??= (/interrupted by (SIG[A-Z]+)/.exec(reply.message)?.[1] as StopSignal | undefined) ?? 'SIGINT';
@@ -214,25 +247,29 @@ export async function runExperiment<C extends object>(
     };
     // Inside a Jupyter kernel, training never runs in the kernel's own process: long synchronous
     // steps starve tslab's ZeroMQ socket ("Socket is busy writing") and can kill the kernel.
-    const inKernel = process.env.JPY_PARENT_PID !== undefined;
+    const inKernel = inJupyterKernel();
     const onElsewhere = (runId: string) => {
       finished += 1;
       bar?.update(Math.min(todo.length, finished), `run ${runId} finished by another runner`);
     };
-    while (queue.remaining() && mayStart()) {
-      if (workers === 1 && !inKernel) {
-        for (let spec = take(); spec; spec = take()) {
-          const s = spec;
-          const reply = await executeRun({ experiment: exp.name, preset, spec: s, dataKey }, exp, (d, t, i) => onProgress(runIdOf(exp.name, s, dataKey), d, t, i));
-          onDone(s, reply);
+    try {
+      while (queue.remaining() && mayStart()) {
+        if (workers === 1 && !inKernel) {
+          for (let spec = take(); spec; spec = take()) {
+            const s = spec;
+            const reply = await executeRun({ experiment: exp.name, preset, spec: s, dataKey }, exp, (d, t, i) => onProgress(runIdOf(exp.name, s, dataKey), d, t, i));
+            onDone(s, reply);
+          }
+        } else {
+          await runInWorkers({ experiment: exp.name, preset, dataKey, blasThreads: plan.blasThreads }, take, workers, onProgress, onDone);
         }
-      } else {
-        await runInWorkers({ experiment: exp.name, preset, dataKey, blasThreads: plan.blasThreads }, take, workers, onProgress, onDone);
+        if (queue.remaining() && mayStart()) {
+          if (verbose) console.log(`\n${exp.name}/${preset}: waiting for ${queue.heldElsewhereList().join(', ')} (claimed by another runner)`);
+          await queue.waitForOthers(onElsewhere);
+        }
       }
-      if (queue.remaining() && mayStart()) {
-        if (verbose) console.log(`\n${exp.name}/${preset}: waiting for ${queue.heldElsewhereList().join(', ')} (claimed by another runner)`);
-        await queue.waitForOthers(onElsewhere);
-      }
+    } finally {
+      bar?.stop(); // its timer must not outlive this call (a cell that failed or was abandoned)
     }
     bar?.finish(`${saved} ok, ${failures.length + unsaved.length} failed${interrupted.length ? `, ${interrupted.length} interrupted` : ''} in ${formatDuration((Date.now() - t0) / 1000)}`);
   }
@@ -313,9 +350,18 @@ function runInWorkers(
         alive -= 1;
         liveWorkers.delete(child);
         if (current) {
-          onDone(current, { type: 'error', message: `worker process exited (${signal ?? `code ${code}`}) during the run; rerun to resume from its checkpoint` });
-          current = null;
-          startWorker(take()); // a crashed worker's share goes to a fresh one
+          const stopSignal = signal && (STOP_SIGNALS as readonly string[]).includes(signal) ? (signal as StopSignal)
+            : code === 130 ? 'SIGINT' : code === 143 ? 'SIGTERM' : code === 129 ? 'SIGHUP' : null;
+          if (stopSignal) {
+            // Ended by a stop signal (a second Ctrl-C, Jupyter's interrupt twice): an interruption, not a
+            // crash; its last periodic checkpoint is kept and no fresh worker takes its place.
+            onDone(current, { type: 'error', name: 'WorkerSignalled', message: `interrupted by ${stopSignal}: the worker process ended before its checkpoint; the last periodic checkpoint is kept` });
+            current = null;
+          } else {
+            onDone(current, { type: 'error', message: `worker process exited (${signal ?? `code ${code}`}) during the run; rerun to resume from its checkpoint` });
+            current = null;
+            startWorker(take()); // a crashed worker's share goes to a fresh one
+          }
         }
         if (alive === 0) resolve();
       });

@@ -2,14 +2,19 @@
  * Showing tables and figures in a tslab notebook so that a SAVED notebook shows them without
  * rerunning, in Jupyter and on GitHub (which renders image/png, text/html tables and text/markdown,
  * but runs no scripts):
- * - tables: an HTML table, plus the Markdown source as plain text (to paste into a paper);
+ * - tables: ONE display holding an HTML table and, as its text/plain form, the Markdown source
+ *   (what a plain-text front end shows; `toMarkdown` gives it to paste into a paper);
+ * - Markdown text (verdicts, captions): text/markdown plus the same rendered as text/html and the source
+ *   as text/plain, because Jupyter ignores text/markdown in an untrusted (freshly cloned) notebook;
  * - figures: a PNG rendered by headless Chromium; without Chromium, interactive HTML (plotly inlined);
  * - outside a kernel (plain node, scripts, tests): a short text on stdout instead.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import type { ColumnTable } from 'arquero';
 import { tslabDisplay } from './kernel';
 import { toHtml, toMarkdown, type MarkdownOptions } from './table';
+import { markdownToHtml } from './markdown';
 import {
   type FigureSpec,
   type FigureFormat,
@@ -28,18 +33,39 @@ export function showTable(table: ColumnTable, opts: MarkdownOptions = {}): void 
   const md = toMarkdown(table, opts);
   const d = tslabDisplay();
   if (d) {
-    d.html(toHtml(table, opts));
-    d.text(md);
+    d.bundle({ 'text/html': toHtml(table, opts), 'text/plain': md });
   } else {
     process.stdout.write(md);
   }
 }
 
-/** Shows Markdown text (rendered in Jupyter and on GitHub; printed as is outside a notebook). */
+/**
+ * Shows Markdown text: rendered in Jupyter (trusted or not) and on GitHub, printed as is outside a
+ * notebook. The HTML form is what an untrusted notebook shows (it skips text/markdown).
+ */
 export function showMarkdown(md: string): void {
   const d = tslabDisplay();
-  if (d) d.markdown(md);
+  if (d) d.bundle({ 'text/markdown': md, 'text/html': `<div class="repro-md">${markdownToHtml(md)}</div>`, 'text/plain': md });
   else process.stdout.write(md.endsWith('\n') ? md : md + '\n');
+}
+
+/**
+ * The banner at the top of every notebook: which preset this run uses, where it came from and how to
+ * switch, and, off the reference preset, that these outputs are not the reference run's.
+ */
+export function presetBanner(preset: string, env: NodeJS.ProcessEnv = process.env): string {
+  const from = env.REPRO_PRESET ? `from \`REPRO_PRESET=${env.REPRO_PRESET}\`` : 'the default (`REPRO_PRESET` is not set)';
+  const lines = [
+    `**Preset: \`${preset}\`** (${from}). Presets: \`smoke\` (seconds, proves the pipeline), \`cpu\` (the reference runs in \`results/\`), \`paper\` (the papers' sizes, for a GPU).`,
+    `To switch, start Jupyter with the variable set (\`REPRO_PRESET=smoke jupyter notebook notebooks/\`) or run \`npm run reproduce -- --preset smoke\`.`,
+  ];
+  if (preset !== 'cpu') lines.push(`These outputs come from the \`${preset}\` preset, **not the reference \`cpu\` run**: do not save them over the committed notebook.`);
+  return lines.join('\n\n');
+}
+
+/** Shows `presetBanner(preset)`. */
+export function showPreset(preset: string): void {
+  showMarkdown(presetBanner(preset));
 }
 
 export interface ShowFigureOptions extends ImageOptions {
@@ -85,6 +111,9 @@ export async function showFigure(
   if (d) {
     if (png) d.png(png, opts.width ?? 800);
     else d.html(figureFragment(spec, opts));
+    const files = [out.html, out.png, out.svg].filter((x): x is string => !!x);
+    // Where the files went, relative to the notebook's folder (no absolute paths in saved outputs).
+    if (files.length) process.stdout.write(`figure files: ${files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}\n`);
   } else {
     const files = [out.html, out.png, out.svg].filter((x): x is string => !!x);
     const traces = spec.data.length;

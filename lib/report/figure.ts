@@ -65,7 +65,15 @@ let plotlySource: string | null = null;
 export function figureHtml(spec: FigureSpec, title = 'figure', plotlySrc?: string): string {
   let script: string;
   if (plotlySrc) {
-    script = `<script src="${htmlEscape(plotlySrc)}"></script>`;
+    // A copy moved out of results/ loses the relative plotly.js: then fetch the same version from its
+    // CDN, and if that fails too (offline), say on the page what is missing instead of a blank page.
+    const version = (require('plotly.js-dist-min/package.json') as { version: string }).version;
+    const missing = `This figure needs plotly.js: keep it inside the results folder (it loads ${plotlySrc}), ` +
+      `or open it online, or rewrite it with writeFigure(..., { standalone: true }).`;
+    script =
+      `<script src="${htmlEscape(plotlySrc)}"></script>\n` +
+      `<script>if (!window.Plotly) document.write('<script src="https://cdn.plot.ly/plotly-${version}.min.js"><\\/script>');</script>\n` +
+      `<script>window.__plotlyMissing = ${JSON.stringify(missing).replace(/</g, '\\u003c')};</script>`;
   } else {
     plotlySource ??= fs.readFileSync(plotlyPath(), 'utf8').replace(/<\/script/gi, '<\\/script');
     script = `<script>${plotlySource}</script>`;
@@ -75,7 +83,8 @@ export function figureHtml(spec: FigureSpec, title = 'figure', plotlySrc?: strin
     `${script}\n</head>\n<body style="margin:0">\n` +
     `<div id="figure" style="width:100%;height:100vh"></div>\n` +
     `<script>\nconst fig = ${figureJson(spec)};\n` +
-    `Plotly.newPlot('figure', fig.data, fig.layout || {}, { responsive: true });\n</script>\n</body>\n</html>\n`
+    `if (window.Plotly) Plotly.newPlot('figure', fig.data, fig.layout || {}, { responsive: true });\n` +
+    `else document.getElementById('figure').textContent = window.__plotlyMissing || 'plotly.js did not load';\n</script>\n</body>\n</html>\n`
   );
 }
 
@@ -133,7 +142,18 @@ async function openPage(): Promise<Page> {
   }
   const { chromium } = require('playwright-core');
   // playwright gives the browser a fresh temporary profile (user-data-dir) and deletes it on close.
-  browser = await chromium.launch({ executablePath: exe, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+  // Its default signal handlers close the browser and then EXIT the process: in a Jupyter kernel,
+  // Kernel > Interrupt (SIGINT) would kill the kernel. The runner's own handlers stop training
+  // instead, and the browser dies with the process anyway (playwright kills it at exit).
+  browser = await chromium.launch({
+    executablePath: exe,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 60_000,
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+  });
   const p = await browser.newPage();
   await p.setContent('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body></body></html>');
   await p.addScriptTag({ path: plotlyPath() });
@@ -251,6 +271,8 @@ function sharedPlotly(dir: string): string | undefined {
 export interface WriteFigureOptions extends ImageOptions {
   /** Default `['html', 'png', 'svg']`. */
   formats?: FigureFormat[];
+  /** Inline plotly.js (4.8 MB) into the HTML even inside the results folder, so it works anywhere. */
+  standalone?: boolean;
 }
 
 /**
@@ -280,7 +302,7 @@ export async function writeFigure(
     }
   }
   const skipped = images.filter((f) => !out[f]);
-  if (formats.includes('html') || skipped.length) out.html = writeFileAtomic(`${base}.html`, figureHtml(spec, name, sharedPlotly(dir)));
+  if (formats.includes('html') || skipped.length) out.html = writeFileAtomic(`${base}.html`, figureHtml(spec, name, opts.standalone ? undefined : sharedPlotly(dir)));
   if (skipped.length) {
     out.note = `no ${skipped.join('/')} for ${name}: ${imageUnavailable()}; wrote HTML only`;
     if (!noted) {
@@ -302,14 +324,100 @@ export interface AxesOptions {
   logY?: boolean;
 }
 
-function axesLayout(o: AxesOptions): object {
+/**
+ * 20 distinguishable colours (Tableau 20, dark shades first): plotly's default colorway has 10, so an
+ * 11th trace repeated the first one's colour. Traces beyond 20 also change dash (see `styleTrace`).
+ */
+export const PALETTE: readonly string[] = [
+  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
+  '#aec7e8', '#ffbb78', '#98df8a', '#ff9896', '#c5b0d5', '#c49c94', '#f7b6d2', '#c7c7c7', '#dbdb8d', '#9edae5',
+];
+const DASHES = ['solid', 'dash', 'dot', 'dashdot', 'longdash'];
+
+/** Trace i's line: dashed once the palette has been used up (colours from the layout's colorway). */
+function styleTrace(i: number): object {
+  return i < PALETTE.length ? {} : { line: { dash: DASHES[Math.floor(i / PALETTE.length) % DASHES.length] } };
+}
+
+/** A number as a tick label in full (`0.002`, `2000`, `1e-18` only when tiny or huge): never SI (`2m`, `1µ`). */
+export function tickLabel(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e-4 && a < 1e7) return String(Number(v.toPrecision(6)));
+  const [m, e] = v.toExponential().split('e');
+  const mant = Number(Number(m).toPrecision(3));
+  return `${mant === 1 ? '' : `${mant}×`}10${superscript(Number(e))}`;
+}
+
+function superscript(n: number): string {
+  const sup: Record<string, string> = { '-': '⁻', '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹' };
+  return String(n).split('').map((c) => sup[c] ?? c).join('');
+}
+
+/**
+ * Ticks for a log axis over [lo, hi] (positive): whole decades when the range spans three or more,
+ * 1-2-5 steps over one to three decades, a handful of round values inside one decade. Labels are
+ * the full numbers: plotly's own log ticks label minor ticks by their first digit ("2, 1000, 9, 8").
+ */
+export function logTicks(lo: number, hi: number): { tickvals: number[]; ticktext: string[] } | null {
+  if (!(lo > 0) || !(hi > 0) || !Number.isFinite(lo) || !Number.isFinite(hi)) return null;
+  if (hi < lo) [lo, hi] = [hi, lo];
+  const decades = Math.log10(hi / lo);
+  let vals: number[] = [];
+  const k0 = Math.floor(Math.log10(lo));
+  const k1 = Math.ceil(Math.log10(hi));
+  if (decades >= 3) {
+    const step = Math.max(1, Math.ceil((k1 - k0) / 8)); // at most ~8 labels
+    for (let k = k0; k <= k1; k += step) vals.push(10 ** k);
+  } else if (decades >= 1) {
+    for (let k = k0; k <= k1; k++) for (const m of [1, 2, 5]) vals.push(m * 10 ** k);
+  } else {
+    // Inside a decade: a linear "nice" step over the range.
+    const raw = (hi - lo) / 4;
+    const p = 10 ** Math.floor(Math.log10(raw || hi));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? 10 * p;
+    for (let v = Math.floor(lo / step) * step; v <= hi + step; v += step) if (v > 0) vals.push(Number(v.toPrecision(12)));
+  }
+  // Keep the ticks inside the data range, plus one on each side so the ends are labelled.
+  const below = vals.filter((v) => v < lo).pop();
+  const above = vals.find((v) => v > hi);
+  vals = [...(below !== undefined ? [below] : []), ...vals.filter((v) => v >= lo && v <= hi), ...(above !== undefined ? [above] : [])];
+  return { tickvals: vals, ticktext: vals.map(tickLabel) };
+}
+
+function positives(values: Iterable<unknown>): [number, number] | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (typeof v === 'number' && v > 0 && Number.isFinite(v)) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return hi >= lo ? [lo, hi] : null;
+}
+
+function logAxis(values: Iterable<unknown>): object {
+  const r = positives(values);
+  const t = r ? logTicks(r[0], r[1]) : null;
+  return { type: 'log', ...(t ? { tickmode: 'array', ...t } : { dtick: 1 }) };
+}
+
+/** Layout for x/y axes: `values` are the data on each axis (for log-axis ticks). */
+function axesLayout(o: AxesOptions, xs: Iterable<unknown> = [], ys: Iterable<unknown> = []): object {
   return {
     ...(o.title ? { title: { text: o.title } } : {}),
-    xaxis: { title: { text: o.xTitle ?? '' }, ...(o.logX ? { type: 'log' } : {}) },
-    yaxis: { title: { text: o.yTitle ?? '' }, ...(o.logY ? { type: 'log' } : {}) },
+    // exponentformat 'power': 10⁻³, never the SI prefixes (1µ, 1n) plotly uses by default.
+    xaxis: { title: { text: o.xTitle ?? '' }, exponentformat: 'power', automargin: true, ...(o.logX ? logAxis(xs) : {}) },
+    yaxis: { title: { text: o.yTitle ?? '' }, exponentformat: 'power', automargin: true, ...(o.logY ? logAxis(ys) : {}) },
+    colorway: PALETTE,
     template: 'plotly_white',
     font: { size: 14 },
   };
+}
+
+function* flat(arrays: Iterable<ArrayLike<unknown>>): Generator<unknown> {
+  for (const a of arrays) for (let i = 0; i < a.length; i++) yield a[i];
 }
 
 /** Curves, e.g. training loss per wiring: `[{ name: 'residual', x: steps, y: losses }, ...]`. */
@@ -318,8 +426,8 @@ export function lineFigure(
   opts: AxesOptions = {},
 ): FigureSpec {
   return {
-    data: series.map((s) => ({ type: 'scatter', mode: 'lines', name: s.name, x: Array.from(s.x), y: Array.from(s.y) })),
-    layout: axesLayout(opts),
+    data: series.map((s, i) => ({ type: 'scatter', mode: 'lines', name: s.name, x: Array.from(s.x), y: Array.from(s.y), ...styleTrace(i) })),
+    layout: axesLayout(opts, flat(series.map((s) => s.x)), flat(series.map((s) => s.y))),
   };
 }
 
@@ -336,15 +444,19 @@ export function errorBarFigure(
     }
   }
   return {
-    data: series.map((s) => ({
+    data: series.map((s, i) => ({
       type: opts.kind === 'bar' ? 'bar' : 'scatter',
       ...(opts.kind === 'bar' ? {} : { mode: 'lines+markers' }),
       name: s.name,
       x: Array.from(s.x),
       y: Array.from(s.mean),
       error_y: { type: 'data', array: Array.from(s.std, (v) => v ?? 0), visible: true },
+      ...(opts.kind === 'bar' ? {} : styleTrace(i)),
     })),
-    layout: { ...axesLayout(opts), ...(opts.kind === 'bar' ? { barmode: 'group' } : {}) },
+    layout: {
+      ...axesLayout(opts, flat(series.map((s) => s.x)), flat(series.map((s) => Array.from(s.mean, (m, j) => (m === null ? null : m - (s.std[j] ?? 0)))).concat(series.map((s) => Array.from(s.mean, (m, j) => (m === null ? null : m + (s.std[j] ?? 0))))))),
+      ...(opts.kind === 'bar' ? { barmode: 'group' } : {}),
+    },
   };
 }
 
@@ -364,15 +476,17 @@ export function heatmapFigure(
   const rows = Array.from(z, (r) => Array.from(r));
   const layout = axesLayout(opts) as { xaxis: object; yaxis: object };
   // Without labels, cells are indices: tick every integer, not at half steps.
-  const ix = opts.x ? {} : { dtick: 1 };
-  const iy = opts.y ? {} : { dtick: 1 };
+  // With labels, the axes are categorical (labels such as '1', '2' are not read as numbers and every
+  // row gets its label); automargin keeps long row labels from being cut.
+  const ix = opts.x ? { type: 'category', automargin: true } : { dtick: 1 };
+  const iy = opts.y ? { type: 'category', automargin: true } : { dtick: 1 };
   return {
     data: [
       {
         type: 'heatmap',
         z: rows,
-        ...(opts.x ? { x: opts.x } : {}),
-        ...(opts.y ? { y: opts.y } : {}),
+        ...(opts.x ? { x: opts.x.map(String) } : {}),
+        ...(opts.y ? { y: opts.y.map(String) } : {}),
         colorscale: opts.colorscale ?? 'Viridis',
         ...(opts.zmin !== undefined ? { zmin: opts.zmin } : {}),
         ...(opts.zmax !== undefined ? { zmax: opts.zmax } : {}),

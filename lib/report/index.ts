@@ -44,6 +44,6 @@ export {
   heatmapFigure,
   imageGridFigure,
 } from './figure';
-export { type ShowFigureOptions, showTable, showFigure, showMarkdown } from './display';
+export { type ShowFigureOptions, showTable, showFigure, showMarkdown, showPreset, presetBanner } from './display';
 export { insideTslab } from './kernel';
 export { writeFileAtomic } from './atomic';

@@ -13,6 +13,11 @@ export interface TslabDisplay {
   text(s: string): void;
   /** `width`: CSS pixels to show the image at (a scale-2 PNG would otherwise show twice as large). */
   png(b: Uint8Array, width?: number): void;
+  /**
+   * One display with several representations (`{ 'text/html': …, 'text/plain': … }`): the front end
+   * shows the richest one it may (an untrusted notebook skips text/markdown, shows sanitised HTML).
+   */
+  bundle(data: { [mime: string]: string }): void;
 }
 
 const JUPYTER_MODULE = /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/;
@@ -31,6 +36,7 @@ export function tslabDisplay(): TslabDisplay | null {
         html: (s) => display.html(s),
         markdown: (s) => display.markdown(s),
         text: (s) => display.text(s),
+        bundle: (data) => write({ data, metadata: {}, transient: {} }, false),
         png: (b, width) =>
           width === undefined
             ? display.png(b)

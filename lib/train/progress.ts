@@ -30,6 +30,11 @@ export interface ProgressOptions {
   width?: number;
   /** What is counted (`it` steps, `run` runs). */
   unit?: string;
+  /**
+   * Redraw on a timer every `tick` seconds even without updates (the clock and the ETA move while a
+   * worker has not reported yet); default 1 in place, `every` otherwise; 0 = only on updates.
+   */
+  tick?: number;
 }
 
 export class ProgressBar {
@@ -42,6 +47,10 @@ export class ProgressBar {
   private readonly unit: string;
   private done = 0;
   private info = '';
+  private timer: NodeJS.Timeout | null = null;
+  /** The first update with progress: the rate (and ETA) is measured from there, so start-up time
+   * (engine, data, worker start) does not stretch the ETA of the work itself. */
+  private first: { at: number; done: number } | null = null;
 
   constructor(
     readonly label: string,
@@ -53,13 +62,33 @@ export class ProgressBar {
     this.every = opts.every ?? 30;
     this.width = opts.width ?? 24;
     this.unit = opts.unit ?? 'it';
+    const tick = opts.tick ?? (this.inPlace ? 1 : this.every);
+    if (tick > 0) {
+      this.timer = setInterval(() => this.draw(false), tick * 1000);
+      this.timer.unref(); // never keeps a script alive
+    }
+  }
+
+  /** Stops the timer (finish() does too); the line stays as it was last drawn. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Items per second since the first progress, or 0 before there is a rate to speak of. */
+  private rate(now: number): number {
+    if (!this.first) return 0;
+    const dt = (now - this.first.at) / 1000;
+    const dd = this.done - this.first.done;
+    return dt >= 1 && dd > 0 ? dd / dt : 0;
   }
 
   /** Renders the line as it stands: `label [####......] 40/100 40% 00:12<00:18 3.3 it/s info`. */
   render(): string {
     const frac = this.total > 0 ? Math.min(1, this.done / this.total) : 0;
-    const elapsed = (Date.now() - this.start) / 1000;
-    const rate = elapsed > 0 ? this.done / elapsed : 0;
+    const now = Date.now();
+    const elapsed = (now - this.start) / 1000;
+    const rate = this.rate(now);
     const eta = rate > 0 ? (this.total - this.done) / rate : NaN;
     const filled = Math.round(frac * this.width);
     const bar = '#'.repeat(filled) + '.'.repeat(this.width - filled);
@@ -81,8 +110,12 @@ export class ProgressBar {
   update(done: number, info?: string): void {
     this.done = done;
     if (info !== undefined) this.info = info;
+    if (!this.first && done > 0) this.first = { at: Date.now(), done };
+    this.draw(done >= this.total);
+  }
+
+  private draw(final: boolean): void {
     const now = Date.now();
-    const final = done >= this.total;
     if (this.inPlace) {
       if (!final && now - this.last < 250) return;
       this.last = now;
@@ -95,6 +128,7 @@ export class ProgressBar {
 
   /** Ends the line (in place) or prints the final line. */
   finish(info?: string): void {
+    this.stop();
     if (info !== undefined) this.info = info;
     this.done = Math.max(this.done, this.total);
     if (this.inPlace) this.write(this.padded() + '\n');

@@ -48,23 +48,32 @@ describe('display', () => {
     assert.equal(require(REPORT_JS).insideTslab(), false);
   });
 
-  test('inside a tslab kernel: table as HTML + Markdown text; Markdown; figure as PNG and files written', { timeout: 120_000 }, () => {
+  test('inside a tslab kernel: a table is ONE display (HTML + Markdown as text/plain); Markdown also as HTML; figure as PNG', { timeout: 120_000 }, () => {
     const dir = tmpDir('display');
     const out = runNode(`${FAKE_KERNEL}
       if (!R.insideTslab()) throw new Error('kernel not detected');
       const t = require('arquero').table({ row: ['a'], knn: [63.94] });
       R.showTable(t, { digits: { knn: 1 }, caption: 'T' });
-      R.showMarkdown('**bold**');
+      R.showMarkdown('**bold** <b>x</b>');
       R.showFigure(R.lineFigure([{ name: 'a', x: [1, 2], y: [2, 3] }]), { dir: ${JSON.stringify(dir)}, name: 'f', formats: ['html'] })
         .then((paths) => { shown.push({ paths }); return R.closeFigureBrowser(); });
     `);
-    const msgs = out.trim().split('\n').map((l) => JSON.parse(l));
-    assert.equal(msgs.length, 5);
-    assert.deepEqual(Object.keys(msgs[0]), ['text/html']);
+    const lines = out.trim().split('\n');
+    // The kernel prints where the figure's files went, relative to its working folder.
+    assert.ok(lines.includes(`figure files: ${path.relative(process.cwd(), path.join(dir, 'f.html'))}`), out.slice(0, 300));
+    const msgs = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    assert.equal(msgs.length, 4);
+    assert.deepEqual(Object.keys(msgs[0]), ['text/html', 'text/plain']);
     assert.match(msgs[0]['text/html'], /^<table>\n<caption>T<\/caption>/);
     assert.ok(msgs[0]['text/html'].includes('<td style="text-align:right">63.9</td>'));
-    assert.deepEqual(msgs[1], { 'text/plain': 'T\n\n| row |  knn |\n| --- | ---: |\n| a   | 63.9 |\n' });
-    assert.deepEqual(msgs[2], { 'text/markdown': '**bold**' });
+    assert.equal(msgs[0]['text/plain'], 'T\n\n| row |  knn |\n| --- | ---: |\n| a   | 63.9 |\n');
+    // Untrusted notebooks skip text/markdown: the HTML form (escaped input) is what they show.
+    assert.deepEqual(msgs[1], {
+      'text/markdown': '**bold** <b>x</b>',
+      'text/html': '<div class="repro-md"><p><strong>bold</strong> &lt;b&gt;x&lt;/b&gt;</p></div>',
+      'text/plain': '**bold** <b>x</b>',
+    });
+    msgs.splice(1, 0, null); // keep the figure checks' indices
     if (haveChromium) {
       assert.deepEqual(Object.keys(msgs[3]), ['image/png', '_metadata']);
       assert.deepEqual(msgs[3]._metadata, { 'image/png': { width: 800 } }); // shown at CSS size, not 2x
