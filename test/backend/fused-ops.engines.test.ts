@@ -88,16 +88,16 @@ describe('GELU as x·σ(2u)', () => {
 describe('fused scaled softmax (attention) against the TF.js ops', () => {
   const cases: [number[], boolean][] = [[[2, 3, 5, 5], true], [[2, 3, 5, 5], false], [[1, 2, 1, 1], true], [[4, 7, 9], true], [[16, 2, 64, 64], true], [[3, 17], false]];
   for (const [shape, causal] of cases) {
-    test(`${JSON.stringify(shape)} ${causal ? 'causal' : 'full'}: values and gradient`, () => {
+    test(`${JSON.stringify(shape)} ${causal ? 'causal' : 'full'}: values and gradient`, async () => {
       const before = tf.memory().numTensors;
       const s = tf.tidy(() => tf.mul(randTensor(shape, 21), 6)); // large logits: the max subtraction matters
       const scale = 1 / Math.sqrt(8);
-      const a = valueAndGrads((x) => scaledSoftmax(x, scale, causal), [s], 22);
-      const r = valueAndGrads((x) => scaledSoftmaxOps(x, scale, causal), [s], 22);
+      const a = await valueAndGrads((x) => scaledSoftmax(x, scale, causal), [s], 22);
+      const r = await valueAndGrads((x) => scaledSoftmaxOps(x, scale, causal), [s], 22);
       assertClose(a, r, 2e-5, `softmax ${JSON.stringify(shape)}`);
       // rows sum to 1 and nothing above the diagonal
       const y = tf.tidy(() => scaledSoftmax(s, scale, causal));
-      const v = y.dataSync();
+      const v = await y.data(); // webgpu reads asynchronously only
       const T = shape[shape.length - 1];
       for (let n = 0; n < v.length / T; n++) {
         let sum = 0;
@@ -112,7 +112,14 @@ describe('fused scaled softmax (attention) against the TF.js ops', () => {
 
   test('one kernel call on cpu and on wasm with the native addon; the ops elsewhere', async () => {
     const s = randTensor([2, 2, 6, 6], 5);
-    const calls = async () => (await tf.profile(() => tf.tidy(() => scaledSoftmax(s, 0.5, true).dataSync()))).kernels.length;
+    const calls = async () =>
+      (
+        await tf.profile(async () => {
+          const y = scaledSoftmax(s, 0.5, true);
+          await y.data();
+          y.dispose();
+        })
+      ).kernels.length;
     const n = await calls();
     const fused = tf.getBackend() === 'cpu' || (tf.getBackend() === 'wasm' && process.env.REPRO_NATIVE_MATMUL !== '0');
     if (fused) assert.equal(n, 1, `kernel calls: ${n}`);
