@@ -12,8 +12,22 @@
 import { mergeChecked, type DeepPartial } from '../config';
 import type { Experiment } from './types';
 
-/** For each key of `O` the config does not have: a type whose name says so and lists the valid keys. */
-type UnknownKeys<O, C> = { [K in Exclude<keyof O, keyof C>]: { 'unknown key; the valid keys are': keyof C } };
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+/** One member of the union `U` (the last one TypeScript holds: for an interface's keys, the last declared). */
+type LastOf<U> = UnionToIntersection<U extends unknown ? () => U : never> extends () => infer L ? L : never;
+/**
+ * The members of a union of string literals as ONE literal, `"seeds, data, train, …"`, in declaration order.
+ * A message type must spell the key names out: written as `keyof C`, tsc prints `keyof MaeSweepConfig`.
+ */
+export type KeyList<U extends string, Acc extends string = ''> = [U] extends [never]
+  ? Acc
+  : KeyList<Exclude<U, LastOf<U>>, Acc extends '' ? LastOf<U> & string : `${LastOf<U> & string}, ${Acc}`>;
+
+/**
+ * For each key of `O` the config does not have: a type whose name says so and lists the valid keys, so a
+ * typo reads `… to type '{ 'unknown key; the valid keys are': "seeds, data, train, …"; }'`.
+ */
+type UnknownKeys<O, C> = { [K in Exclude<keyof O, keyof C>]: { 'unknown key; the valid keys are': KeyList<keyof C & string> } };
 
 /**
  * Returns `overrides` unchanged, typed as the experiment's `DeepPartial` config, after checking its keys

@@ -79,8 +79,8 @@ export interface OverrideExample {
   code: string;
 }
 
-/** The `//   overridesFor(name, { … })` lines of every cell, with the experiment `name` was imported as. */
-export function overrideExamples(notebook: string, cells: string[]): OverrideExample[] {
+/** The experiments the cells import (`import { experiment as x } from 'repro/experiments/<name>'`): local name → module name. */
+export function experimentImports(cells: string[]): Map<string, string> {
   const imports = new Map<string, string>();
   for (const src of cells) {
     for (const m of src.matchAll(/import\s*\{([^}]*)\}\s*from\s*'repro\/experiments\/([a-z0-9-]+)'/g)) {
@@ -90,6 +90,12 @@ export function overrideExamples(notebook: string, cells: string[]): OverrideExa
       }
     }
   }
+  return imports;
+}
+
+/** The `//   overridesFor(name, { … })` lines of every cell, with the experiment `name` was imported as. */
+export function overrideExamples(notebook: string, cells: string[]): OverrideExample[] {
+  const imports = experimentImports(cells);
   const out: OverrideExample[] = [];
   for (const src of cells) {
     for (const m of src.matchAll(/^\s*\/\/\s+(overridesFor\((\w+),.*\))\s*$/gm)) {

@@ -13,7 +13,7 @@ import { REPO_ROOT } from '../../lib/paths';
 import { resolveConfig } from '../../lib/experiments/run';
 import { loadExperiment } from '../../lib/experiments/execute';
 import { ConfigError } from '../../lib/errors';
-import { codeCells, lintNotebook, overrideExamples } from './lint';
+import { codeCells, experimentImports, lintNotebook, overrideExamples } from './lint';
 
 const nbDir = path.join(REPO_ROOT, 'notebooks');
 const notebooks = fs.readdirSync(nbDir).filter((f) => f.endsWith('.ipynb')).sort();
@@ -54,6 +54,27 @@ test('the override examples in the notebooks compile as written and resolve on s
     const value = eval(js); // the example's object literal
     assert.doesNotThrow(() => resolveConfig(exp, 'smoke', value), `${e.notebook}: ${e.code}`);
   }
+});
+
+test('a misspelt top-level override key fails to compile with a message that names the valid keys', { timeout: 120_000 }, () => {
+  // Every experiment a notebook imports: the message must spell out its keys (not `keyof SomeConfig`),
+  // and they must be the keys the run-time check accepts (the experiment's defaults).
+  const names = [...new Set(notebooks.flatMap((nb) => [...experimentImports(codeCells(path.join(nbDir, nb))).values()]))].sort();
+  assert.ok(names.length >= 6, `expected the notebooks to import their experiments; found ${names.join(', ')}`);
+  const src = [`import { overridesFor } from '../../lib/experiments/overrides';`];
+  names.forEach((n, i) => src.push(`import { experiment as e${i} } from '../../lib/experiments/${n}';`));
+  names.forEach((n, i) => src.push(`export const typo${i} = overridesFor(e${i}, { notAKey${i}: 1 }); // ${n}`));
+  const errs = typeErrors(src.join('\n') + '\n');
+  names.forEach((n, i) => {
+    const line = src.findIndex((l) => l.includes(`typo${i} =`)) + 1;
+    const msg = errs.filter((e) => e.startsWith(`line ${line}:`)).join('\n');
+    assert.ok(msg, `${n}: a misspelt key compiled without an error`);
+    assert.doesNotMatch(msg, /keyof /, `${n}: the message shows a type, not the key names:\n${msg}`);
+    const listed = msg.match(/'unknown key; the valid keys are': "([^"]*)"/);
+    assert.ok(listed, `${n}: the message does not list the valid keys:\n${msg}`);
+    const keys = Object.keys(loadExperiment(n).defaults as object).sort();
+    assert.deepEqual(listed[1].split(', ').sort(), keys, `${n}: the keys in the message are not the config's`);
+  });
 });
 
 test('overridesFor rejects an unknown key at run time with the valid keys', () => {
