@@ -271,7 +271,12 @@ async function runExperimentInner<C extends object>(
     } finally {
       bar?.stop(); // its timer must not outlive this call (a cell that failed or was abandoned)
     }
-    bar?.finish(`${saved} ok, ${failures.length + unsaved.length} failed${interrupted.length ? `, ${interrupted.length} interrupted` : ''} in ${formatDuration((Date.now() - t0) / 1000)}`);
+    // The bar counts runs that ended (ok or failed, here or by another runner); interrupted ones did not.
+    bar?.finish(
+      `${saved} ok, ${failures.length + unsaved.length} failed${interrupted.length ? `, ${interrupted.length} interrupted` : ''}` +
+        `${todo.length > finished ? `, ${todo.length - finished} not started` : ''} in ${formatDuration((Date.now() - t0) / 1000)}`,
+      finished - interrupted.length,
+    );
   }
   const notStarted = todo.length - finished;
   const savedNote = saved ? `${saved} finished run(s) are saved in ${file}` : `no run of this call was saved`;

@@ -83,7 +83,13 @@ export class ProgressBar {
     return dt >= 1 && dd > 0 ? dd / dt : 0;
   }
 
-  /** Renders the line as it stands: `label [####......] 40/100 40% 00:12<00:18 3.3 it/s info`. */
+  /** Set by finish(): the line is final (no ETA; when stopped short, what was done, not a full bar). */
+  private ended = false;
+
+  /**
+   * Renders the line as it stands: `label [####......] 40/100 40% 00:12<00:18 3.3 it/s info`; the final
+   * line of a call stopped short (interrupted) shows only what was done: `label [......] 0/16 0% 00:07 info`.
+   */
   render(): string {
     const frac = this.total > 0 ? Math.min(1, this.done / this.total) : 0;
     const now = Date.now();
@@ -94,7 +100,10 @@ export class ProgressBar {
     const bar = '#'.repeat(filled) + '.'.repeat(this.width - filled);
     const u = this.unit;
     const speed = rate >= 1 ? `${rate.toFixed(1)} ${u}/s` : rate > 0 ? `${formatDuration(1 / rate)}/${u}` : '';
-    return `${this.label} [${bar}] ${Math.floor(this.done)}/${this.total} ${(frac * 100).toFixed(0)}% ${formatDuration(elapsed)}<${formatDuration(eta)} ${speed}${this.info ? ' ' + this.info : ''}`;
+    const count = `${this.label} [${bar}] ${Math.floor(this.done)}/${this.total} ${(frac * 100).toFixed(0)}%`;
+    const info = this.info ? ' ' + this.info : '';
+    if (this.ended && this.done < this.total) return `${count} ${formatDuration(elapsed)}${info}`;
+    return `${count} ${formatDuration(elapsed)}<${formatDuration(eta)} ${speed}${info}`;
   }
 
   private lastLength = 0;
@@ -126,11 +135,16 @@ export class ProgressBar {
     }
   }
 
-  /** Ends the line (in place) or prints the final line. */
-  finish(info?: string): void {
+  /**
+   * Ends the line (in place) or prints the final line. `done`: how many items really finished, when the
+   * call stopped short (an interrupt): the bar then shows that count, not a full bar and 100 %.
+   * Without it the work is taken as complete.
+   */
+  finish(info?: string, done?: number): void {
     this.stop();
+    this.ended = true;
     if (info !== undefined) this.info = info;
-    this.done = Math.max(this.done, this.total);
+    this.done = done === undefined ? Math.max(this.done, this.total) : Math.max(0, Math.min(done, this.total));
     if (this.inPlace) this.write(this.padded() + '\n');
     else this.write(this.render() + '\n');
   }

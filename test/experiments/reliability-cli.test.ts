@@ -149,13 +149,15 @@ function childrenOf(pid: number): number[] {
 
 test('6: SIGINT to the workers only (Jupyter interrupts the kernel\'s process group): no further run starts, a clear report', { timeout: 180_000 }, async () => {
   const results = path.join(tmp, 'sigint-workers');
-  const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+  const r = await new Promise<{ code: number | null; err: string; out: string }>((resolve) => {
     const child = spawn(process.execPath, [script, 'setup-check', '--preset', 'smoke', '--workers', '2', '--set', 'seeds=[0,1,2,3]', ...long], {
       env: { ...process.env, REPRO_RESULTS: results },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';
+    let out = '';
     child.stderr.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => (out += d));
     const ck = path.join(results, 'setup-check', 'smoke', 'checkpoints');
     const poll = setInterval(() => {
       const logged = fs.existsSync(ck) ? fs.readdirSync(ck).filter((d) => fs.existsSync(path.join(ck, d, 'log.jsonl'))).length : 0;
@@ -164,10 +166,13 @@ test('6: SIGINT to the workers only (Jupyter interrupts the kernel\'s process gr
         for (const pid of childrenOf(child.pid!)) process.kill(pid, 'SIGINT');
       }
     }, 100);
-    child.on('exit', (code) => resolve({ code, err }));
+    child.on('close', (code) => resolve({ code, err, out }));
   });
   assert.equal(r.code, 130, r.err);
   assert.match(r.err, /interrupted by SIGINT; no run of this call was saved; 2 run\(s\) checkpointed, 2 not started/);
+  // The progress bar's last line counts the runs that finished (none), not a full bar at 100 %.
+  const last = r.out.trim().split('\n').pop() ?? '';
+  assert.match(last, /setup-check\/smoke \[\.+\] 0\/4 0% \d\d:\d\d 0 ok, 0 failed, 2 interrupted, 2 not started in /, r.out);
 });
 
 test('6: SIGHUP exits 129 with the same report', { timeout: 120_000 }, async () => {
