@@ -2,12 +2,15 @@
  * The notebooks as a researcher uses them: Jupyter Notebook on 127.0.0.1 (a throwaway token, fresh
  * Jupyter config/data folders, so nothing is trusted), and headless Chromium through playwright-core.
  *
- * Notebook 05 is first executed on the smoke preset into a temporary copy (the committed notebook keeps
- * its reference outputs), then opened UNTRUSTED in the browser: its verdict text must be visible and each
- * table must appear once. Then, as a user would: the config cell is edited to an override typed in by
- * hand and run; a cell draws a figure and starts a training run, Kernel > Interrupt is clicked, and the
- * kernel must survive (a later cell runs) and the run's workers must stop. Screenshots go to a temporary
- * folder (printed).
+ * First the COMMITTED notebook 05 as saved: a byte-for-byte copy under a temporary name inside the
+ * checkout (so nothing autosaves over the reference), opened without running anything: it must be
+ * untrusted, its saved verdict text visible and each table shown once.
+ * Then notebook 05 executed on the smoke preset into a temporary copy, opened untrusted the same way, and,
+ * as a user would: the config cell is edited to an override typed in by hand and run; a cell draws a
+ * figure and starts a training run, Kernel > Interrupt is clicked, and the kernel must survive (a later
+ * cell runs) and the run's workers must stop. Screenshots go to a temporary folder (printed).
+ *
+ * A second test opens exported figure HTML copied out of the results folder, offline, from file://.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +21,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { checkoutKernelPath, executeNotebook, findJupyterPython, notebookErrors } from '../../lib/jupyter';
 import { REPO_ROOT } from '../../lib/paths';
-import { chromiumPath } from '../../lib/report/figure';
+import { chromiumPath, lineFigure, writeFigure } from '../../lib/report/figure';
 
 const NOTEBOOK = '05-linear-theory.ipynb';
 const haveChromium = fs.existsSync(chromiumPath());
@@ -74,6 +77,53 @@ function outputText(page: Page, i: number): Promise<string> {
   }, i);
 }
 
+/** Code cells' types and sources, as the page holds them. */
+function pageCells(page: Page): Promise<{ type: string; src: string }[]> {
+  return page.evaluate(() => (window as any).Jupyter.notebook.get_cells().map((c: any) => ({ type: c.cell_type, src: c.get_text() })));
+}
+
+/** Opens `file` (relative to the server's folder) and waits for the notebook and an idle kernel. */
+async function openNotebook(page: Page, base: string, token: string, file: string): Promise<void> {
+  await page.goto(`${base}/notebooks/${encodeURIComponent(file)}?token=${token}`);
+  await waitFor(`${file} and its kernel`, () =>
+    page.evaluate(() => {
+      const J = (window as any).Jupyter;
+      return J?.notebook?._fully_loaded && J.notebook.kernel?.is_connected() && document.querySelector('#kernel_indicator_icon.kernel_idle_icon');
+    }), 90_000, 500);
+}
+
+/**
+ * The untrusted view of an open notebook: not trusted, `verdictWords` visible in the verdict cell's
+ * output, and each `showTable` call shown as one HTML table (no Markdown copy beside it).
+ */
+async function checkUntrustedView(page: Page, what: string, verdictWords: string, consoleLines: string[]): Promise<void> {
+  assert.equal(await page.evaluate(() => (window as any).Jupyter.notebook.trusted), false, `${what} opens untrusted`);
+  const cells = await pageCells(page);
+  const verdictCell = cells.findIndex((c) => c.type === 'code' && c.src.includes('showMarkdown(verdict)'));
+  assert.ok(verdictCell >= 0, `${what} has its verdict cell`);
+  const shown = (await outputText(page, verdictCell)).replace(/\s+/g, ' ');
+  const ignored = consoleLines.some((l) => /Ignoring untrusted text\/markdown/.test(l)) ? ' (the console says "Ignoring untrusted text/markdown output")' : '';
+  assert.ok(shown.includes(verdictWords), `${what}: the verdict is not visible untrusted${ignored}: expected '${verdictWords}' in '${shown.slice(0, 300)}'`);
+  let tablesChecked = 0;
+  for (const [i, c] of cells.entries()) {
+    if (c.type !== 'code' || !c.src.includes('showTable(')) continue;
+    const counts = await page.evaluate((k: number) => {
+      const el = (window as any).Jupyter.notebook.get_cell(k).element[0] as HTMLElement;
+      const texts = Array.from(el.querySelectorAll('.output_text')).map((t) => (t as HTMLElement).innerText);
+      return { tables: el.querySelectorAll('.output_html table').length, markdownTables: texts.filter((t) => /\|\s*-{3,}/.test(t)).length };
+    }, i);
+    const calls = (c.src.match(/showTable\(/g) ?? []).length;
+    assert.deepEqual(counts, { tables: calls, markdownTables: 0 }, `${what} cell ${i}: each table once (${calls} showTable call(s))`);
+    tablesChecked += 1;
+  }
+  assert.ok(tablesChecked > 0, `${what} has table cells`);
+}
+
+/** The first words of a verdict's Markdown, as the rendered page shows them (no Markdown marks). */
+function firstWords(md: string, n = 6): string {
+  return md.replace(/[#*`_]/g, '').split(/\s+/).filter(Boolean).slice(0, n).join(' ');
+}
+
 test(`browser: ${NOTEBOOK} untrusted in Jupyter Notebook, an override typed in, an interrupt after a figure`, { skip: !haveChromium && `no Chromium at ${chromiumPath()}`, timeout: 5 * 60 * 1000 }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-browser-'));
   const shots = path.join(tmp, 'screenshots');
@@ -84,10 +134,16 @@ test(`browser: ${NOTEBOOK} untrusted in Jupyter Notebook, an override typed in, 
   const env = { REPRO_PRESET: 'smoke', REPRO_RESULTS: results };
   let server: ChildProcess | null = null;
   let browser: any = null;
+  const committed = path.join(REPO_ROOT, 'notebooks', NOTEBOOK);
+  const committedBytes = fs.readFileSync(committed);
+  // The committed notebook, as saved, under a name that says it is a copy (Jupyter may autosave it).
+  const savedCopy = `committed-copy-${NOTEBOOK}`;
+  fs.writeFileSync(path.join(work, savedCopy), committedBytes);
   try {
+    // The smoke execution runs while the server starts and the committed copy is checked.
     let log = '';
-    const run = await executeNotebook(path.join(REPO_ROOT, 'notebooks', NOTEBOOK), path.join(work, NOTEBOOK), env, (c) => (log += c));
-    assert.equal(run.status, 0, `${NOTEBOOK} failed on smoke: ${notebookErrors(path.join(work, NOTEBOOK)).join('\n')}\n${log.slice(-3000)}`);
+    const smokeRun = executeNotebook(committed, path.join(work, NOTEBOOK), env, (c) => (log += c));
+    smokeRun.catch(() => undefined); // awaited below; a failure before that must not go unhandled
 
     const token = crypto.randomBytes(24).toString('hex');
     const logFd = fs.openSync(path.join(tmp, 'jupyter.log'), 'w');
@@ -119,35 +175,27 @@ test(`browser: ${NOTEBOOK} untrusted in Jupyter Notebook, an override typed in, 
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const consoleLines: string[] = [];
     page.on('console', (m: any) => consoleLines.push(m.text()));
-    await page.goto(`${base}/notebooks/${NOTEBOOK}?token=${token}`);
-    await waitFor('the notebook and its kernel', () =>
-      page.evaluate(() => {
-        const J = (window as any).Jupyter;
-        return J?.notebook?._fully_loaded && J.notebook.kernel?.is_connected() && document.querySelector('#kernel_indicator_icon.kernel_idle_icon');
-      }), 90_000, 500);
-    await page.screenshot({ path: path.join(shots, '1-opened-untrusted.png'), fullPage: true });
 
-    // --- untrusted: the verdict is visible, each table once
-    assert.equal(await page.evaluate(() => (window as any).Jupyter.notebook.trusted), false, 'the copy opens untrusted');
-    const cells: { type: string; src: string }[] = await page.evaluate(() =>
-      (window as any).Jupyter.notebook.get_cells().map((c: any) => ({ type: c.cell_type, src: c.get_text() })));
-    const verdictCell = cells.findIndex((c) => c.type === 'code' && c.src.includes('showMarkdown(verdict)'));
-    assert.ok(verdictCell >= 0, 'the notebook has its verdict cell');
+    // --- the committed notebook as saved (nothing runs): untrusted, its saved verdict visible, each table once
+    const savedNb = JSON.parse(committedBytes.toString('utf8')) as { cells: { cell_type: string; source: string | string[]; outputs?: { data?: { [m: string]: string | string[] } }[] }[] };
+    const src = (c: { source: string | string[] }) => (Array.isArray(c.source) ? c.source.join('') : c.source);
+    const savedVerdict = savedNb.cells.find((c) => c.cell_type === 'code' && src(c).includes('showMarkdown(verdict)'))
+      ?.outputs?.map((o) => o.data?.['text/plain']).find((t) => t !== undefined);
+    assert.ok(savedVerdict, `the committed ${NOTEBOOK} has no saved verdict output`);
+    await openNotebook(page, base, token, savedCopy);
+    await page.screenshot({ path: path.join(shots, '0-committed-as-saved.png'), fullPage: true });
+    await checkUntrustedView(page, `the committed ${NOTEBOOK}`, firstWords(Array.isArray(savedVerdict) ? savedVerdict.join('') : savedVerdict), consoleLines);
+    assert.ok(fs.readFileSync(committed).equals(committedBytes), `the committed ${NOTEBOOK} changed`);
+
+    // --- the smoke copy, untrusted: its verdict is visible, each table once
+    const run = await smokeRun;
+    assert.equal(run.status, 0, `${NOTEBOOK} failed on smoke: ${notebookErrors(path.join(work, NOTEBOOK)).join('\n')}\n${log.slice(-3000)}`);
+    consoleLines.length = 0;
+    await openNotebook(page, base, token, NOTEBOOK);
+    await page.screenshot({ path: path.join(shots, '1-opened-untrusted.png'), fullPage: true });
     const verdictMd = fs.readFileSync(path.join(results, 'linear-theory', 'smoke', 'verdict.md'), 'utf8');
-    const words = verdictMd.replace(/[#*`_]/g, '').split(/\s+/).filter(Boolean).slice(0, 6).join(' ');
-    const shown = (await outputText(page, verdictCell)).replace(/\s+/g, ' ');
-    assert.ok(shown.includes(words), `the verdict is not visible in the untrusted notebook: expected '${words}' in '${shown.slice(0, 300)}'`);
-    assert.ok(!consoleLines.some((l) => /Ignoring untrusted text\/markdown/.test(l)) || shown.includes(words));
-    for (const [i, c] of cells.entries()) {
-      if (c.type !== 'code' || !c.src.includes('showTable(')) continue;
-      const counts = await page.evaluate((k: number) => {
-        const el = (window as any).Jupyter.notebook.get_cell(k).element[0] as HTMLElement;
-        const texts = Array.from(el.querySelectorAll('.output_text')).map((t) => (t as HTMLElement).innerText);
-        return { tables: el.querySelectorAll('.output_html table').length, markdownTables: texts.filter((t) => /\|\s*-{3,}/.test(t)).length };
-      }, i);
-      const calls = (c.src.match(/showTable\(/g) ?? []).length;
-      assert.deepEqual(counts, { tables: calls, markdownTables: 0 }, `cell ${i}: each table once (${calls} showTable call(s))`);
-    }
+    await checkUntrustedView(page, `the smoke copy of ${NOTEBOOK}`, firstWords(verdictMd), consoleLines);
+    const cells = await pageCells(page);
 
     // --- an override typed into the config cell, as a user would
     const configCell = cells.findIndex((c) => c.type === 'code' && c.src.includes('const overrides = overridesFor(experiment, {})'));
@@ -226,5 +274,66 @@ test(`browser: ${NOTEBOOK} untrusted in Jupyter Notebook, an override typed in, 
     }
     for (const pid of workersUsing(results)) process.kill(pid, 'SIGKILL');
     fs.rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('browser: an exported figure HTML copied out of the results folder renders offline from file:// (standalone), or says what it needs', { skip: !haveChromium && `no Chromium at ${chromiumPath()}`, timeout: 120_000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-figure-'));
+  const saved = process.env.REPRO_RESULTS;
+  process.env.REPRO_RESULTS = path.join(tmp, 'results'); // writeFigure shares plotly.js inside the results folder
+  let browser: any = null;
+  try {
+    const figures = path.join(tmp, 'results', 'linear-theory', 'smoke', 'figures');
+    const spec = lineFigure([{ name: '0:2', x: [1, 10, 100, 1000], y: [1, 0.1, 1e-4, 1e-9] }], { title: 'copied elsewhere', logX: true, logY: true });
+    const standalone = await writeFigure(spec, figures, 'loss-standalone', { formats: ['html'], standalone: true });
+    const shared = await writeFigure(spec, figures, 'loss-shared', { formats: ['html'] });
+    assert.match(fs.readFileSync(shared.html!, 'utf8'), /src="\.\.\/\.\.\/\.\.\/assets\/plotly\.min\.js"/, 'inside results/ the page loads the shared plotly.js');
+    // Copied elsewhere, as a user mails or moves one file: only that file, outside the checkout.
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-figure-copy-'));
+    const copies = [standalone.html!, shared.html!].map((f) => {
+      const to = path.join(elsewhere, path.basename(f));
+      fs.copyFileSync(f, to);
+      return to;
+    });
+    assert.ok(!copies.some((c) => c.startsWith(REPO_ROOT + path.sep)));
+
+    const { chromium } = require('playwright-core');
+    browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: ['--no-sandbox', '--disable-gpu'], handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
+    const context = await browser.newContext({ offline: true });
+    const requests: string[] = [];
+    await context.route(/^https?:/, (route: any) => {
+      requests.push(route.request().url());
+      return route.abort();
+    });
+    const open = async (file: string): Promise<{ plots: number; traces: number; text: string; errors: string[] }> => {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e: Error) => errors.push(e.message));
+      page.on('console', (m: any) => m.type() === 'error' && errors.push(m.text()));
+      await page.goto(`file://${file}`);
+      await page.waitForLoadState('load');
+      await page.waitForTimeout(500);
+      const state = await page.evaluate(() => ({
+        plots: document.querySelectorAll('#figure .main-svg').length,
+        traces: document.querySelectorAll('#figure .scatterlayer .trace').length,
+        text: document.body.innerText,
+      }));
+      await page.screenshot({ path: file.replace(/\.html$/, '.png') });
+      return { ...state, errors };
+    };
+
+    const a = await open(copies[0]);
+    assert.ok(a.plots > 0 && a.traces === 1, `the standalone copy did not render a plot: ${JSON.stringify(a).slice(0, 500)}`);
+    assert.ok(!a.errors.some((e) => /Plotly is not defined/.test(e)), a.errors.join('\n'));
+    assert.deepEqual(requests, [], 'the standalone copy needs no network');
+
+    const b = await open(copies[1]);
+    assert.equal(b.plots, 0);
+    assert.match(b.text, /This figure needs plotly\.js: keep it inside the results folder .*standalone: true/, 'a copy of a shared-plotly page says what it needs, not a blank page');
+    assert.ok(!b.errors.some((e) => /Plotly is not defined/.test(e)), b.errors.join('\n'));
+  } finally {
+    if (browser) await browser.close().catch(() => undefined);
+    if (saved === undefined) delete process.env.REPRO_RESULTS;
+    else process.env.REPRO_RESULTS = saved;
   }
 });
