@@ -10,8 +10,13 @@ const target = path.join(root, 'build', 'lib');
 const link = path.join(root, 'node_modules', 'repro');
 const quiet = process.argv.includes("--quiet") || require.main !== module;
 fs.mkdirSync(target, { recursive: true });
-fs.writeFileSync(path.join(target, 'package.json'),
-  JSON.stringify({ name: 'repro', private: true, main: 'index.js', types: 'index.d.ts' }, null, 2) + '\n');
+// Written only when it differs: a running tslab kernel's TypeScript watcher watches this file, and a
+// rewrite (even with the same bytes) makes its next cell fail with "Unexpected pending rebuildTimer".
+const pkgFile = path.join(target, 'package.json');
+const pkg = JSON.stringify({ name: 'repro', private: true, main: 'index.js', types: 'index.d.ts' }, null, 2) + '\n';
+let old = null;
+try { old = fs.readFileSync(pkgFile, 'utf8'); } catch {}
+if (old !== pkg) fs.writeFileSync(pkgFile, pkg);
 fs.mkdirSync(path.dirname(link), { recursive: true });
 let ok = false;
 try { ok = fs.realpathSync(link) === fs.realpathSync(target); } catch { ok = false; }

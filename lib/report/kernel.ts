@@ -56,3 +56,36 @@ export function tslabDisplay(): TslabDisplay | null {
 export function insideTslab(): boolean {
   return tslabDisplay() !== null;
 }
+
+/** What a user must do when the library was rebuilt under a running kernel. */
+export const REBUILT_UNDER_KERNEL =
+  'the compiled library (build/, which notebooks import as `repro`) was rewritten while this kernel was running ' +
+  '(`npm run build`, `npm test` or `npm run reproduce` rebuild it), and tslab 1.0.22 cannot follow: restart the kernel ' +
+  '(Kernel > Restart) and rerun the notebook from the top. Until then every cell fails or runs the old library.';
+
+const REBUILD_TRAP = /Unexpected pending rebuildTimer|rebuildTimer is not set properly/;
+
+/**
+ * tslab's TypeScript watcher throws `Unexpected pending rebuildTimer` on the next cell once files it
+ * watches (the library's .d.ts files under build/) changed beneath it, and prints only its own stack
+ * ("unexpected error: …" through `console.error`). This adds, in that cell's output, what happened and
+ * what to do. Installed once per kernel process; other errors pass through untouched.
+ */
+export function guardRebuildUnderKernel(): void {
+  const c = console as Console & { __reproRebuildGuard?: boolean };
+  if (c.__reproRebuildGuard) return;
+  c.__reproRebuildGuard = true;
+  const error = console.error.bind(console);
+  let said = false;
+  console.error = (...args: unknown[]) => {
+    error(...args);
+    const e = args.find((a) => a instanceof Error) as Error | undefined;
+    if (e && REBUILD_TRAP.test(e.message)) {
+      error(`\n${said ? 'still: ' : ''}${REBUILT_UNDER_KERNEL}`);
+      said = true;
+    }
+  };
+}
+
+// Every notebook imports repro/report (and so this module) in its first cell.
+if (tslabDisplay()) guardRebuildUnderKernel();
