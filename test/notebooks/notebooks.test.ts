@@ -26,6 +26,9 @@ for (const nb of notebooks) {
     const errors = fs.existsSync(out) ? notebookErrors(out) : ['no executed notebook written'];
     assert.equal(run.status, 0, `${nb} failed (status ${run.status}):\n${errors.join('\n')}\n--- kernel output (tail) ---\n${log.slice(-4000)}`);
     assert.deepEqual(errors, []);
+    // The kernel's own stderr reaches `log` too (it inherits the executor's): its shutdown must be quiet.
+    // Issue 17 saw tslab end runs with "Error: Socket is closed … code: 'EBADF'" (zeromq, a send after close).
+    assert.doesNotMatch(log, /Socket is closed|EBADF|UnhandledPromiseRejection|UncaughtException/, `${nb}: the kernel printed an error at shutdown:\n${log.slice(-3000)}`);
     const executed = JSON.parse(fs.readFileSync(out, 'utf8')) as { cells: { cell_type: string; execution_count: number | null }[] };
     const code = executed.cells.filter((c) => c.cell_type === 'code');
     assert.ok(code.length > 0, 'the notebook has code cells');
