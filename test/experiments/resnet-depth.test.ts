@@ -40,14 +40,14 @@ describe('resnet-depth experiment', () => {
       assert.equal(specs.length, perSeed * c.seeds.length);
       assert.deepEqual(specs.slice(0, perSeed).map((s) => s.seed), new Array(perSeed).fill(c.seeds[0]));
     }
-    // cpu: the official shape (blocks of 4 layers, width 256) on the teacher task; ANCRe at 16 layers = 4 routed blocks.
+    // cpu: the official block shape (blocks of 4 layers) at width 32 (from the depth search) on the teacher task; ANCRe at 16 layers = 4 routed blocks.
     const cpu = experiment.runs(preset('cpu'));
     assert.deepEqual(cpu.filter((s) => s.seed === 0).map((s) => s.row), [
       'residual · 16 layers', 'residual · 32 layers', 'residual · 64 layers', 'ancre τ=0.01 · 16 layers', 'ancre τ=0.1 · 16 layers',
     ]);
     assert.equal(cpu.length, 15);
     const a = cpu.find((s) => s.row === 'ancre τ=0.01 · 16 layers')!.config as { blocks: number; layersPerBlock: number; width: number; task: string };
-    assert.deepEqual([a.blocks, a.layersPerBlock, a.width, a.task], [4, 4, 256, 'teacher']);
+    assert.deepEqual([a.blocks, a.layersPerBlock, a.width, a.task], [4, 4, 32, 'teacher']);
     // The Fashion-MNIST study: its run configs carry no task field (the first records keep their run ids).
     const f = experiment.runs(mergeChecked(preset('cpu'), FASHION_STUDY, 'fashion'));
     assert.ok(f.map((s) => s.row).includes('ancre τ=0.01 · 16 blocks') && f.every((s) => !('task' in s.config)));
@@ -200,5 +200,55 @@ describe('resnet-depth on the teacher task: tables and verdicts from MSE records
     const v = depthVerdict(rows, 4, 16)!;
     assert.equal(v.matches, true);
     assert.match(v.text, /^Yes: ancre τ=0\.01 with 16 layers reaches test MSE 0\.300 ± 0\.014, residual with 64 layers 0\.310 ± 0\.014 \(difference -0\.010, within one seed std of 0\.014\), with 4\.0× fewer parameters/);
+  });
+});
+
+describe('resnet-depth: the depth search (lib/experiments/resnet-depth-search.ts)', () => {
+  test('every pilot resolves to a valid config of residual at 16 and 64 layers, with run ids of its own', async () => {
+    const { DEPTH_PILOTS } = await import('../../lib/experiments/resnet-depth-search');
+    const { resolveConfig } = await import('../../lib/experiments/run');
+    const { runIdOf } = await import('../../lib/experiments/execute');
+    const ids = new Set<string>();
+    for (const p of DEPTH_PILOTS) {
+      const c = resolveConfig(experiment, 'cpu', p.overrides);
+      assert.equal(c.task, 'teacher', p.name);
+      const specs = experiment.runs(c);
+      assert.deepEqual([...new Set(specs.map((s) => s.row))], ['residual · 16 layers', 'residual · 64 layers'], p.name);
+      for (const s of specs) ids.add(runIdOf(experiment.name, s));
+    }
+    assert.equal(ids.size, DEPTH_PILOTS.reduce((n, p) => n + 2 * (p.overrides.seeds?.length ?? 1), 0), 'no two pilots share a run');
+  });
+
+  test('depthPilotRows: MSE at 16 and 64 layers and the relative change from the records, nulls where runs are missing', async () => {
+    const { depthPilotRows, DEPTH_PILOTS } = await import('../../lib/experiments/resnet-depth-search');
+    const { resolveConfig } = await import('../../lib/experiments/run');
+    const { runIdOf } = await import('../../lib/experiments/execute');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rd-search-'));
+    const old = process.env.REPRO_RESULTS;
+    process.env.REPRO_RESULTS = dir;
+    try {
+      const p = DEPTH_PILOTS[0];
+      const specs = experiment.runs(resolveConfig(experiment, 'cpu', p.overrides));
+      const out = path.join(dir, 'resnet-depth', 'cpu');
+      fs.mkdirSync(out, { recursive: true });
+      const lines = specs.map((s, i) => {
+        const layers = i === 0 ? 16 : 64;
+        const r = rec('residual', layers / 4, s.seed, NaN);
+        return JSON.stringify({ ...r, runId: runIdOf(experiment.name, s), row: s.row, config: s.config, metrics: { ...r.metrics, layers, testMse: i === 0 ? 0.5 : 0.4 } });
+      });
+      fs.writeFileSync(path.join(out, 'runs.jsonl'), lines.join('\n') + '\n');
+      const rows = depthPilotRows('cpu', DEPTH_PILOTS.slice(0, 2));
+      assert.equal(rows[0].finished, 2);
+      assert.equal(rows[0].mse16, 0.5);
+      assert.equal(rows[0].mse64, 0.4);
+      assert.ok(Math.abs(rows[0].change! - -0.2) < 1e-12);
+      assert.equal(rows[0].samples, 600 * 128);
+      assert.equal(rows[1].finished, 0);
+      assert.equal(rows[1].mse16, null);
+      assert.equal(rows[1].change, null);
+    } finally {
+      if (old === undefined) delete process.env.REPRO_RESULTS;
+      else process.env.REPRO_RESULTS = old;
+    }
   });
 });
