@@ -485,6 +485,11 @@ function mseVerdict(shallow: DepthRow, deep: DepthRow, baseline: string): Verdic
 export interface BaselineDepthCheck {
   /** True when every step deeper lowers the test MSE (or raises accuracy) by more than the larger seed std. */
   gains: boolean;
+  /**
+   * True when the deepest row beats the shallowest by more than the larger seed std: the pair a depth-efficiency
+   * claim compares (shallow ANCRe against the deep residual net is a test only where this depth gain exists).
+   */
+  endGains: boolean;
   text: string;
 }
 
@@ -506,5 +511,35 @@ export function baselineDepthCheck(rows: DepthRow[], baseline = 'residual'): Bas
     steps.push(`${a.layers} → ${b.layers} layers: ${f(val(a))} → ${f(val(b))} (${better ? 'better' : 'worse'}, ${Number.isFinite(noise) ? `${beyond ? 'beyond' : 'within'} the seed std ${mse ? noise.toFixed(3) : (100 * noise).toFixed(2)}` : 'one seed: no spread'})`);
   }
   const what = mse ? 'test MSE' : 'test accuracy';
-  return { gains, text: `${gains ? 'Yes' : 'No'}, the ${baseline} baseline ${gains ? 'gains' : 'does not gain'} from depth in ${what} at every step: ${steps.join('; ')}.` };
+  const [lo, hi] = [rs[0], rs[rs.length - 1]];
+  const endBetter = mse ? val(hi) < val(lo) : val(hi) > val(lo);
+  const endNoise = Math.max(sd(lo) ?? NaN, sd(hi) ?? NaN);
+  const endBeyond = Number.isFinite(endNoise) && Math.abs(val(hi) - val(lo)) > endNoise;
+  const endGains = endBetter && endBeyond;
+  const end =
+    rs.length > 2
+      ? ` From the shallowest to the deepest (${lo.layers} → ${hi.layers} layers): ${f(val(lo))} → ${f(val(hi))} (${endBetter ? 'better' : 'worse'}, ` +
+        `${Number.isFinite(endNoise) ? `${endBeyond ? 'beyond' : 'within'} the seed std ${mse ? endNoise.toFixed(3) : (100 * endNoise).toFixed(2)}` : 'one seed: no spread'}).`
+      : '';
+  return { gains, endGains, text: `${gains ? 'Yes' : 'No'}, the ${baseline} baseline ${gains ? 'gains' : 'does not gain'} from depth in ${what} at every step: ${steps.join('; ')}.${end}` };
+}
+
+/**
+ * How much of the residual network's depth gain a shallow wiring recovers: (residual@shallow − wiring@shallow) /
+ * (residual@shallow − residual@deep), on test MSE (or accuracy, sign-adjusted). 1 = matches the deep residual net,
+ * 0 = no better than the residual net of its own depth. Null when a row is missing or residual gained nothing.
+ */
+export function depthGapClosed(rows: DepthRow[], wiring: string, shallowLayers: number, deepLayers: number, baseline = 'residual'): { fraction: number; text: string } | null {
+  const find = (w: string, layers: number) => rows.find((r) => r.wiring === w && r.layers === layers);
+  const [s, rs, rd] = [find(wiring, shallowLayers), find(baseline, shallowLayers), find(baseline, deepLayers)];
+  if (!s || !rs || !rd) return null;
+  const mse = s.mseMean !== null && rs.mseMean !== null && rd.mseMean !== null;
+  const v = (r: DepthRow) => (mse ? -r.mseMean! : r.accMean);
+  const gain = v(rd) - v(rs);
+  if (!(gain > 0)) return null;
+  const fraction = (v(s) - v(rs)) / gain;
+  return {
+    fraction,
+    text: `${wiring} at ${shallowLayers} layers recovers ${(100 * fraction).toFixed(0)} % of the gain the ${baseline} network makes from ${shallowLayers} to ${deepLayers} layers (means over seeds).`,
+  };
 }
