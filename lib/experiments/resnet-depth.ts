@@ -468,15 +468,15 @@ export function depthVerdict(
 }
 
 function mseVerdict(shallow: DepthRow, deep: DepthRow, baseline: string): Verdict {
-  const sd = (x: number | null) => (x === null ? '' : ` ± ${x.toFixed(3)}`);
+  const sd = (x: number | null) => (x === null ? '' : ` ± ${x.toPrecision(3)}`);
   const diff = shallow.mseMean! - deep.mseMean!;
   const pooled = Math.sqrt(((shallow.mseStd ?? 0) ** 2 + (deep.mseStd ?? 0) ** 2) / 2);
   const matches = diff <= 0;
   const withinNoise = Math.abs(diff) <= pooled;
   const text =
-    `${matches ? 'Yes' : 'No'}: ${shallow.wiring} with ${shallow.layers} layers reaches test MSE ${shallow.mseMean!.toFixed(3)}${sd(shallow.mseStd)}, ` +
-    `${baseline} with ${deep.layers} layers ${deep.mseMean!.toFixed(3)}${sd(deep.mseStd)} (difference ${diff >= 0 ? '+' : ''}${diff.toFixed(3)}, ` +
-    `${withinNoise ? 'within' : 'outside'} one seed std of ${pooled.toFixed(3)}), ` +
+    `${matches ? 'Yes' : 'No'}: ${shallow.wiring} with ${shallow.layers} layers reaches test MSE ${shallow.mseMean!.toPrecision(3)}${sd(shallow.mseStd)}, ` +
+    `${baseline} with ${deep.layers} layers ${deep.mseMean!.toPrecision(3)}${sd(deep.mseStd)} (difference ${diff >= 0 ? '+' : ''}${diff.toPrecision(3)}, ` +
+    `${withinNoise ? 'within' : 'outside'} one seed std of ${pooled.toPrecision(3)}), ` +
     `with ${(deep.params / shallow.params).toFixed(1)}× fewer parameters and ${(deep.msPerStep / shallow.msPerStep).toFixed(1)}× less time per step.`;
   return { matches, withinNoise, shallow, deep, text };
 }
@@ -499,7 +499,7 @@ export function baselineDepthCheck(rows: DepthRow[], baseline = 'residual'): Bas
   const mse = rs[0].mseMean !== null;
   const val = (r: DepthRow) => (mse ? r.mseMean! : r.accMean);
   const sd = (r: DepthRow) => (mse ? r.mseStd : r.accStd);
-  const f = (x: number) => (mse ? x.toFixed(3) : `${(100 * x).toFixed(2)}%`);
+  const f = (x: number) => (mse ? x.toPrecision(3) : `${(100 * x).toFixed(2)}%`);
   const steps: string[] = [];
   let gains = true;
   for (let i = 1; i < rs.length; i++) {
@@ -508,7 +508,7 @@ export function baselineDepthCheck(rows: DepthRow[], baseline = 'residual'): Bas
     const noise = Math.max(sd(a) ?? NaN, sd(b) ?? NaN);
     const beyond = Number.isFinite(noise) && Math.abs(val(b) - val(a)) > noise;
     if (!(better && beyond)) gains = false;
-    steps.push(`${a.layers} → ${b.layers} layers: ${f(val(a))} → ${f(val(b))} (${better ? 'better' : 'worse'}, ${Number.isFinite(noise) ? `${beyond ? 'beyond' : 'within'} the seed std ${mse ? noise.toFixed(3) : (100 * noise).toFixed(2)}` : 'one seed: no spread'})`);
+    steps.push(`${a.layers} → ${b.layers} layers: ${f(val(a))} → ${f(val(b))} (${better ? 'better' : 'worse'}, ${Number.isFinite(noise) ? `${beyond ? 'beyond' : 'within'} the seed std ${mse ? noise.toPrecision(3) : (100 * noise).toFixed(2)}` : 'one seed: no spread'})`);
   }
   const what = mse ? 'test MSE' : 'test accuracy';
   const [lo, hi] = [rs[0], rs[rs.length - 1]];
@@ -519,7 +519,7 @@ export function baselineDepthCheck(rows: DepthRow[], baseline = 'residual'): Bas
   const end =
     rs.length > 2
       ? ` From the shallowest to the deepest (${lo.layers} → ${hi.layers} layers): ${f(val(lo))} → ${f(val(hi))} (${endBetter ? 'better' : 'worse'}, ` +
-        `${Number.isFinite(endNoise) ? `${endBeyond ? 'beyond' : 'within'} the seed std ${mse ? endNoise.toFixed(3) : (100 * endNoise).toFixed(2)}` : 'one seed: no spread'}).`
+        `${Number.isFinite(endNoise) ? `${endBeyond ? 'beyond' : 'within'} the seed std ${mse ? endNoise.toPrecision(3) : (100 * endNoise).toFixed(2)}` : 'one seed: no spread'}).`
       : '';
   return { gains, endGains, text: `${gains ? 'Yes' : 'No'}, the ${baseline} baseline ${gains ? 'gains' : 'does not gain'} from depth in ${what} at every step: ${steps.join('; ')}.${end}` };
 }

@@ -196,16 +196,16 @@ describe('resnet-depth on the teacher task: tables and verdicts from MSE records
     ]);
     const c = baselineDepthCheck(rows)!;
     assert.equal(c.gains, true);
-    assert.match(c.text, /^Yes, the residual baseline gains from depth in test MSE at every step: 16 → 32 layers: 0\.510 → 0\.405 \(better, beyond the seed std 0\.014\); 32 → 64 layers: 0\.405 → 0\.310 \(better, beyond/);
+    assert.match(c.text, /^Yes, the residual baseline gains from depth in test MSE at every step: 16 → 32 layers: 0\.510 → 0\.405 \(better, beyond the seed std 0\.0141\); 32 → 64 layers: 0\.405 → 0\.310 \(better, beyond/);
     const v = depthVerdict(rows, 4, 16)!;
     assert.equal(v.matches, true);
-    assert.match(v.text, /^Yes: ancre τ=0\.01 with 16 layers reaches test MSE 0\.300 ± 0\.014, residual with 64 layers 0\.310 ± 0\.014 \(difference -0\.010, within one seed std of 0\.014\), with 4\.0× fewer parameters/);
+    assert.match(v.text, /^Yes: ancre τ=0\.01 with 16 layers reaches test MSE 0\.300 ± 0\.0141, residual with 64 layers 0\.310 ± 0\.0141 \(difference -0\.0100, within one seed std of 0\.0141\), with 4\.0× fewer parameters/);
     const g = depthGapClosed(rows, 'ancre τ=0.01', 16, 64)!;
     assert.ok(Math.abs(g.fraction - 1.05) < 1e-9, String(g.fraction)); // (0.51 − 0.30) / (0.51 − 0.31)
     assert.match(g.text, /^ancre τ=0\.01 at 16 layers recovers 105 % of the gain the residual network makes from 16 to 64 layers/);
     assert.equal(depthGapClosed(rows, 'ancre τ=0.1', 16, 64), null);
     assert.equal(c.endGains, true);
-    assert.match(c.text, /From the shallowest to the deepest \(16 → 64 layers\): 0\.510 → 0\.310 \(better, beyond the seed std 0\.014\)\.$/);
+    assert.match(c.text, /From the shallowest to the deepest \(16 → 64 layers\): 0\.510 → 0\.310 \(better, beyond the seed std 0\.0141\)\.$/);
   });
 
   test('a depth gain that saturates: 16 → 64 beyond the spread while 32 → 64 is within it (gains false, endGains true)', () => {
@@ -216,7 +216,7 @@ describe('resnet-depth on the teacher task: tables and verdicts from MSE records
     const c = baselineDepthCheck(rows)!;
     assert.equal(c.gains, false);
     assert.equal(c.endGains, true);
-    assert.match(c.text, /32 → 64 layers: 0\.057 → 0\.056 \(better, within the seed std 0\.001\)/);
+    assert.match(c.text, /32 → 64 layers: 0\.0565 → 0\.0560 \(better, within the seed std 0\.000707\)/);
     // No depth gain at all: neither flag.
     const flat = baselineDepthCheck(depthRows([mrec('residual', 4, 0, 0.5), mrec('residual', 4, 1, 0.52), mrec('residual', 16, 0, 0.51), mrec('residual', 16, 1, 0.5)]))!;
     assert.equal(flat.gains, false);
