@@ -8,7 +8,7 @@
     {
       "target_name": "repro_blas",
       "sources": ["repro_blas.c"],
-      "cflags": ["-O3", "-fno-math-errno", "-Wall"],
+      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-Wall"],
       "conditions": [
         ["OS=='mac'", {
           "defines": ["REPRO_ACCELERATE", "ACCELERATE_NEW_LAPACK"],

@@ -28,6 +28,8 @@
  *   adamw(heap, table: Uint32Array [n*8: p g m v pOut mOut vOut size], decay: Uint8Array [n],
  *         s: Float64Array [beta1, beta2, eps, lr, weightDecay, bc1, bc2, gradScale]): void
  *     the per-tensor AdamW's float32 arithmetic, op for op (see lib/train/adamw.ts)
+ *   softmaxRows / softmaxRowsGrad, act / actGrad (GELU tanh form, GELU exact, SiLU), swiglu / swigluGrad,
+ *   permute: the fused kernels of lib/backend/fused-ops.ts and wasm-fast.ts, on heap views (see each)
  */
 #include <node_api.h>
 #include <math.h>
@@ -401,6 +403,72 @@ static napi_value adamw(napi_env env, napi_callback_info cbinfo) {
   return NULL;
 }
 
+/* Vectorisable float kernels: GCC builds the loops below twice on x86-64 Linux (AVX2+FMA and baseline SSE2)
+ * and picks one at load time; elsewhere one portable build. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define VEC_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define VEC_CLONES
+#endif
+
+/* e^x in float without libm calls, so that loops over it vectorise (glibc's expf does not): Cephes' expf
+ * (range reduction by n = round(x·log2 e), a degree-6 polynomial on |r| <= ln2/2; ~1 ulp). x is clamped to
+ * [-87.33, 88]: e^x there is within 1.2e-38 of 0 below, 1.65e38 (not inf) above. */
+static inline float vexpf(float x) {
+  x = x > 88.0f ? 88.0f : x;
+  x = x < -87.33654f ? -87.33654f : x;
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest (1.5·2^23 trick) */
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  const float z = r * r;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * z + r + 1.0f;
+  const int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, 4);
+  return p * scale;
+}
+
+/* erf(x), Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7), vectorisable. */
+static inline float verff(float x) {
+  const float a = x < 0 ? -x : x;
+  const float t = 1.0f / (1.0f + 0.3275911f * a);
+  const float y = 1.0f - ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t * vexpf(-a * a);
+  return x < 0 ? -y : y;
+}
+
+VEC_CLONES void repro_softmax_rows_run(const float *x, float *y, size_t N, int T, int Tq, float scale, bool causal) {
+  for (size_t n = 0; n < N; n++) {
+    const float *xr = x + n * T;
+    float *yr = y + n * T;
+    int len = causal ? (int)(n % (size_t)Tq) + 1 : T;
+    if (len > T) len = T;
+    float mx = xr[0];
+    for (int j = 1; j < len; j++) mx = xr[j] > mx ? xr[j] : mx;
+    for (int j = 0; j < len; j++) yr[j] = vexpf(scale * (xr[j] - mx));
+    float sum = 0;
+    for (int j = 0; j < len; j++) sum += yr[j];
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < len; j++) yr[j] *= inv;
+    for (int j = len; j < T; j++) yr[j] = 0;
+  }
+}
+
+VEC_CLONES void repro_softmax_rows_grad_run(const float *y, const float *dy, float *dx, size_t N, int T, float scale) {
+  for (size_t n = 0; n < N; n++) {
+    const float *yr = y + n * T, *dr = dy + n * T;
+    float *out = dx + n * T;
+    float dot = 0;
+    for (int j = 0; j < T; j++) dot += dr[j] * yr[j];
+    for (int j = 0; j < T; j++) out[j] = scale * yr[j] * (dr[j] - dot);
+  }
+}
+
 /* Attention's softmax over rows of T (lib/backend/fused-ops.ts scaledSoftmax): y = softmax(scale*(x - max)),
  * row n of each [Tq, T] block seeing columns j <= n % Tq when causal (zeros beyond). */
 static napi_value softmax_rows(napi_env env, napi_callback_info cbinfo) {
@@ -417,27 +485,7 @@ static napi_value softmax_rows(napi_env env, napi_callback_info cbinfo) {
       napi_get_value_double(env, argv[4], &scale_d) != napi_ok || napi_get_value_bool(env, argv[5], &causal) != napi_ok ||
       nx != ny || T <= 0 || Tq <= 0 || nx % (size_t)T)
     return fail(env, "repro_blas.softmaxRows: expected (Float32Array x, Float32Array y of x's length, int T > 0 dividing it, int Tq > 0, number scale, bool causal)");
-  const float *x = px;
-  float *y = py;
-  const float scale = (float)scale_d;
-  const size_t N = nx / (size_t)T;
-  for (size_t n = 0; n < N; n++) {
-    const float *xr = x + n * T;
-    float *yr = y + n * T;
-    int len = causal ? (int)(n % (size_t)Tq) + 1 : T;
-    if (len > T) len = T;
-    float mx = xr[0];
-    for (int j = 1; j < len; j++) mx = xr[j] > mx ? xr[j] : mx;
-    float sum = 0;
-    for (int j = 0; j < len; j++) {
-      float e = expf(scale * (xr[j] - mx));
-      yr[j] = e;
-      sum += e;
-    }
-    const float inv = 1.0f / sum;
-    for (int j = 0; j < len; j++) yr[j] *= inv;
-    for (int j = len; j < T; j++) yr[j] = 0;
-  }
+  repro_softmax_rows_run(px, py, nx / (size_t)T, T, Tq, (float)scale_d, causal);
   return NULL;
 }
 
@@ -454,17 +502,255 @@ static napi_value softmax_rows_grad(napi_env env, napi_callback_info cbinfo) {
       !get_typed(env, argv[2], napi_float32_array, &pdx, &ndx) || napi_get_value_int32(env, argv[3], &T) != napi_ok ||
       napi_get_value_double(env, argv[4], &scale_d) != napi_ok || ny != ndy || ny != ndx || T <= 0 || ny % (size_t)T)
     return fail(env, "repro_blas.softmaxRowsGrad: expected (Float32Array y, dy, dx of one length, int T > 0 dividing it, number scale)");
-  const float *y = py, *dy = pdy;
-  float *dx = pdx;
-  const float scale = (float)scale_d;
-  const size_t N = ny / (size_t)T;
-  for (size_t n = 0; n < N; n++) {
-    const float *yr = y + n * T, *dr = dy + n * T;
-    float *out = dx + n * T;
-    float dot = 0;
-    for (int j = 0; j < T; j++) dot += dr[j] * yr[j];
-    for (int j = 0; j < T; j++) out[j] = scale * yr[j] * (dr[j] - dot);
+  repro_softmax_rows_grad_run(py, pdy, pdx, ny / (size_t)T, T, (float)scale_d);
+  return NULL;
+}
+
+/* Elementwise activations in one pass each way (lib/backend/fused-ops.ts fusedActivation):
+ *   mode 0  GELU, tanh form, as x*sigmoid(2u), u = sqrt(2/pi)*(x + 0.044715 x^3) (lib/models/transformer.ts gelu)
+ *   mode 1  GELU, exact: x*Phi(x) = x/2*(1 + erf(x/sqrt2))
+ *   mode 2  SiLU: x*sigmoid(x)
+ * act(mode, x, y): y = f(x); actGrad(mode, x, dy, dx): dx = dy * f'(x). */
+#define GELU_C2 1.5957691216057308f /* 2*sqrt(2/pi) */
+#define GELU_C3 0.0713548162726009f /* 2*sqrt(2/pi)*0.044715 */
+static inline float sigm(float z) { return 1.0f / (1.0f + vexpf(-z)); }
+
+static int act_args(napi_env env, napi_callback_info cbinfo, size_t want, int32_t *mode, float **arr, size_t *n) {
+  size_t argc = want;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc != want) return 0;
+  if (napi_get_value_int32(env, argv[0], mode) != napi_ok || *mode < 0 || *mode > 2) return 0;
+  for (size_t i = 1; i < want; i++) {
+    size_t len;
+    void *p;
+    if (!get_typed(env, argv[i], napi_float32_array, &p, &len)) return 0;
+    if (i > 1 && len != *n) return 0;
+    *n = len;
+    arr[i - 1] = p;
   }
+  return 1;
+}
+
+VEC_CLONES void repro_act_run(int mode, const float *x, float *y, size_t n) {
+  if (mode == 0)
+    for (size_t i = 0; i < n; i++) { const float v = x[i]; y[i] = v * sigm(v * (GELU_C2 + GELU_C3 * v * v)); }
+  else if (mode == 1)
+    for (size_t i = 0; i < n; i++) { const float v = x[i]; y[i] = 0.5f * v * (1.0f + verff(v * 0.70710678118654752f)); }
+  else
+    for (size_t i = 0; i < n; i++) { const float v = x[i]; y[i] = v * sigm(v); }
+}
+
+void repro_act_grad_run(int mode, const float *x, const float *dy, float *dx, size_t n);
+
+static napi_value act(napi_env env, napi_callback_info cbinfo) {
+  int32_t mode;
+  float *a[2];
+  size_t n = 0;
+  if (!act_args(env, cbinfo, 3, &mode, a, &n)) return fail(env, "repro_blas.act: expected (int mode 0..2, Float32Array x, Float32Array y of x's length)");
+  repro_act_run(mode, a[0], a[1], n);
+  return NULL;
+}
+
+static napi_value act_grad(napi_env env, napi_callback_info cbinfo) {
+  int32_t mode;
+  float *a[3];
+  size_t n = 0;
+  if (!act_args(env, cbinfo, 4, &mode, a, &n)) return fail(env, "repro_blas.actGrad: expected (int mode 0..2, Float32Array x, dy, dx of one length)");
+  repro_act_grad_run(mode, a[0], a[1], a[2], n);
+  return NULL;
+}
+
+VEC_CLONES void repro_act_grad_run(int mode, const float *x, const float *dy, float *dx, size_t n) {
+  if (mode == 0)
+    for (size_t i = 0; i < n; i++) {
+      const float v = x[i], v2 = v * v;
+      const float s = sigm(v * (GELU_C2 + GELU_C3 * v2));
+      dx[i] = dy[i] * (s + v * s * (1.0f - s) * (GELU_C2 + 3.0f * GELU_C3 * v2));
+    }
+  else if (mode == 1)
+    for (size_t i = 0; i < n; i++) {
+      const float v = x[i];
+      const float cdf = 0.5f * (1.0f + verff(v * 0.70710678118654752f));
+      const float pdf = 0.39894228040143268f * expf(-0.5f * v * v);
+      dx[i] = dy[i] * (cdf + v * pdf);
+    }
+  else
+    for (size_t i = 0; i < n; i++) {
+      const float v = x[i], s = sigm(v);
+      dx[i] = dy[i] * (s * (1.0f + v * (1.0f - s)));
+    }
+}
+
+/* LLaMA's SwiGLU gate: y = silu(a) * b; swigluGrad: da = dy*b*silu'(a), db = dy*silu(a). */
+VEC_CLONES void repro_swiglu_run(const float *a, const float *b, float *y, size_t n) {
+  for (size_t i = 0; i < n; i++) { const float v = a[i]; y[i] = v * sigm(v) * b[i]; }
+}
+
+VEC_CLONES void repro_swiglu_grad_run(const float *a, const float *b, const float *dy, float *da, float *db, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const float v = a[i], s = sigm(v);
+    db[i] = dy[i] * (v * s);
+    da[i] = dy[i] * b[i] * (s * (1.0f + v * (1.0f - s)));
+  }
+}
+
+static napi_value swiglu(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 3, na, nb, ny;
+  napi_value argv[3];
+  void *pa, *pb, *py;
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  if (argc != 3 || !get_typed(env, argv[0], napi_float32_array, &pa, &na) || !get_typed(env, argv[1], napi_float32_array, &pb, &nb) ||
+      !get_typed(env, argv[2], napi_float32_array, &py, &ny) || na != nb || na != ny)
+    return fail(env, "repro_blas.swiglu: expected (Float32Array a, b, y of one length)");
+  repro_swiglu_run(pa, pb, py, na);
+  return NULL;
+}
+
+static napi_value swiglu_grad(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 5, n[5];
+  napi_value argv[5];
+  void *p[5];
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  int ok = argc == 5;
+  for (int i = 0; ok && i < 5; i++) ok = get_typed(env, argv[i], napi_float32_array, &p[i], &n[i]) && n[i] == n[0];
+  if (!ok) return fail(env, "repro_blas.swigluGrad: expected (Float32Array a, b, dy, da, db of one length)");
+  repro_swiglu_grad_run(p[0], p[1], p[2], p[3], p[4], n[0]);
+  return NULL;
+}
+
+/* A permuted copy of 4-byte elements on the heap (lib/backend/wasm-fast.ts Transpose):
+ * permute(heap, xOff, yOff, shape: Int32Array [r], perm: Int32Array [r]); y[i_perm] = x[i], the
+ * output's last dim copied as one run when it is the input's last dim too. r <= 8. */
+static napi_value permute(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 5, nh, ns, np;
+  napi_value argv[5];
+  void *ph, *ps, *pp;
+  uint32_t xo, yo;
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  if (argc != 5 || !get_typed(env, argv[0], napi_float32_array, &ph, &nh) || napi_get_value_uint32(env, argv[1], &xo) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &yo) != napi_ok || !get_typed(env, argv[3], napi_int32_array, &ps, &ns) ||
+      !get_typed(env, argv[4], napi_int32_array, &pp, &np) || ns != np || ns < 1 || ns > 8)
+    return fail(env, "repro_blas.permute: expected (Float32Array heap, uint xOff, uint yOff, Int32Array shape [r <= 8], Int32Array perm [r])");
+  const int32_t *shape = ps, *perm = pp;
+  const int r = (int)ns;
+  size_t in_stride[8], stride[8], out_shape[8], size = 1;
+  in_stride[r - 1] = 1;
+  for (int d = r - 2; d >= 0; d--) in_stride[d] = in_stride[d + 1] * (size_t)shape[d + 1];
+  for (int d = 0; d < r; d++) {
+    if (perm[d] < 0 || perm[d] >= r || shape[d] <= 0) return fail(env, "repro_blas.permute: bad shape or perm");
+    out_shape[d] = (size_t)shape[perm[d]];
+    stride[d] = in_stride[perm[d]];
+    size *= (size_t)shape[d];
+  }
+  if ((uint64_t)xo + size > nh || (uint64_t)yo + size > nh) return fail(env, "repro_blas.permute: tensor outside the heap");
+  const uint32_t *x = (const uint32_t *)ph + xo;
+  uint32_t *y = (uint32_t *)ph + yo;
+  const size_t last = out_shape[r - 1], ls = stride[r - 1], outer = size / last;
+  size_t pos[8] = {0}, src = 0;
+  for (size_t i = 0; i < outer; i++) {
+    if (ls == 1) memcpy(y, x + src, last * 4);
+    else for (size_t j = 0, k = src; j < last; j++, k += ls) y[j] = x[k];
+    y += last;
+    for (int d = r - 2; d >= 0; d--) {
+      pos[d]++;
+      src += stride[d];
+      if (pos[d] < out_shape[d]) break;
+      src -= stride[d] * out_shape[d];
+      pos[d] = 0;
+    }
+  }
+  return NULL;
+}
+
+/* LayerNorm (centre) / RMSNorm over rows of D, one pass each way (lib/backend/fused-ops.ts fusedNorm, whose JS
+ * loops on the cpu engine compute the same; statistics in double):
+ *   norm(x, g, b, y, mu, r, D, eps, flags)              flags: 1 centre, 2 has g, 4 has b (g, b unread without)
+ *   normGrad(x, g, dy, mu, r, dx, dg, db, D, flags)      dg, db written when flags say g, b exist */
+VEC_CLONES void repro_norm_run(const float *x, const float *g, const float *b, float *y, float *mu, float *r, size_t N, int D, float eps, int flags) {
+  const int centre = flags & 1, hg = flags & 2, hb = flags & 4;
+  for (size_t n = 0; n < N; n++) {
+    const float *xr = x + n * D;
+    float *yr = y + n * D;
+    double m = 0, v = 0;
+    if (centre) {
+      for (int d = 0; d < D; d++) m += xr[d];
+      m /= D;
+    }
+    for (int d = 0; d < D; d++) {
+      const double c = xr[d] - m;
+      v += c * c;
+    }
+    const float rs = (float)(1.0 / sqrt(v / D + eps)), mf = (float)m;
+    mu[n] = mf;
+    r[n] = rs;
+    if (hg && hb) for (int d = 0; d < D; d++) yr[d] = (xr[d] - mf) * rs * g[d] + b[d];
+    else if (hg) for (int d = 0; d < D; d++) yr[d] = (xr[d] - mf) * rs * g[d];
+    else for (int d = 0; d < D; d++) yr[d] = (xr[d] - mf) * rs;
+  }
+}
+
+VEC_CLONES void repro_norm_grad_run(const float *x, const float *g, const float *dy, const float *mu, const float *r, float *dx, double *accG, double *accB,
+                                     size_t N, int D, int flags) {
+  const int centre = flags & 1, hg = flags & 2;
+  for (size_t n = 0; n < N; n++) {
+    const float *xr = x + n * D, *dr = dy + n * D;
+    float *out = dx + n * D;
+    const float m = mu[n], rs = r[n];
+    float sd = 0, sdh = 0;
+    for (int d = 0; d < D; d++) {
+      const float h = (xr[d] - m) * rs, del = hg ? dr[d] * g[d] : dr[d];
+      sd += del;
+      sdh += del * h;
+    }
+    if (accG) for (int d = 0; d < D; d++) accG[d] += (double)(dr[d] * ((xr[d] - m) * rs));
+    if (accB) for (int d = 0; d < D; d++) accB[d] += dr[d];
+    const float md = centre ? sd / D : 0, mdh = sdh / D;
+    for (int d = 0; d < D; d++) {
+      const float h = (xr[d] - m) * rs, del = hg ? dr[d] * g[d] : dr[d];
+      out[d] = rs * (del - md - h * mdh);
+    }
+  }
+}
+
+static napi_value norm(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 9, len[6];
+  napi_value argv[9];
+  void *p[6];
+  int32_t D, flags;
+  double eps;
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  int ok = argc == 9;
+  for (int i = 0; ok && i < 6; i++) ok = get_typed(env, argv[i], napi_float32_array, &p[i], &len[i]);
+  ok = ok && napi_get_value_int32(env, argv[6], &D) == napi_ok && napi_get_value_double(env, argv[7], &eps) == napi_ok &&
+       napi_get_value_int32(env, argv[8], &flags) == napi_ok && D > 0 && len[0] % (size_t)D == 0 && len[3] == len[0];
+  const size_t N = ok ? len[0] / (size_t)D : 0;
+  ok = ok && len[4] >= N && len[5] >= N && (!(flags & 2) || len[1] >= (size_t)D) && (!(flags & 4) || len[2] >= (size_t)D);
+  if (!ok) return fail(env, "repro_blas.norm: expected (Float32Array x, g, b, y of x's length, mu [N], r [N], int D > 0 dividing x's length, number eps, int flags)");
+  repro_norm_run(p[0], p[1], p[2], p[3], p[4], p[5], N, D, (float)eps, flags);
+  return NULL;
+}
+
+static napi_value norm_grad(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 10, len[8];
+  napi_value argv[10];
+  void *p[8];
+  int32_t D, flags;
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  int ok = argc == 10;
+  for (int i = 0; ok && i < 8; i++) ok = get_typed(env, argv[i], napi_float32_array, &p[i], &len[i]);
+  ok = ok && napi_get_value_int32(env, argv[8], &D) == napi_ok && napi_get_value_int32(env, argv[9], &flags) == napi_ok && D > 0 &&
+       len[0] % (size_t)D == 0 && len[2] == len[0] && len[5] == len[0];
+  const size_t N = ok ? len[0] / (size_t)D : 0;
+  const int hg = flags & 2, hb = flags & 4;
+  ok = ok && len[3] >= N && len[4] >= N && (!hg || (len[1] >= (size_t)D && len[6] >= (size_t)D)) && (!hb || len[7] >= (size_t)D);
+  if (!ok) return fail(env, "repro_blas.normGrad: expected (Float32Array x, g, dy, mu, r, dx, dg, db, int D > 0 dividing x's length, int flags)");
+  double *acc = calloc(2 * (size_t)D, sizeof(double));
+  if (!acc) return fail(env, "repro_blas.normGrad: out of memory");
+  repro_norm_grad_run(p[0], p[1], p[2], p[3], p[4], p[5], hg ? acc : NULL, hb ? acc + D : NULL, N, D, flags);
+  float *dg = p[6], *db = p[7];
+  if (hg) for (int d = 0; d < D; d++) dg[d] = (float)acc[d];
+  if (hb) for (int d = 0; d < D; d++) db[d] = (float)acc[D + d];
+  free(acc);
   return NULL;
 }
 
@@ -482,6 +768,13 @@ static napi_value init(napi_env env, napi_value exports) {
       {"adamw", NULL, adamw, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxRows", NULL, softmax_rows, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxRowsGrad", NULL, softmax_rows_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"act", NULL, act, NULL, NULL, NULL, napi_default, NULL},
+      {"actGrad", NULL, act_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"swiglu", NULL, swiglu, NULL, NULL, NULL, napi_default, NULL},
+      {"swigluGrad", NULL, swiglu_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"permute", NULL, permute, NULL, NULL, NULL, napi_default, NULL},
+      {"norm", NULL, norm, NULL, NULL, NULL, napi_default, NULL},
+      {"normGrad", NULL, norm_grad, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

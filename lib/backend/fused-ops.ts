@@ -6,7 +6,8 @@
  * ~20 in its autodiff backward; at the small widths of the cpu presets (MAE [128, 5, 64],
  * LLaMA [16, 64, 64]) each kernel's fixed cost outweighs its arithmetic, and the profile's
  * largest rows after the matmuls are exactly these elementwise ops and the per-kernel overhead.
- * Here: one forward pass (row mean and 1/σ in float64) and one backward pass, with the
+ * Here: one forward pass (row mean and 1/σ in float64) and one backward pass (C loops in the native addon on
+ * wasm where it is loaded, these JS loops otherwise), with the
  * analytic gradient (x̂ = (x − μ)·r, r = 1/√(σ² + ε), δ = dy·g):
  *   LayerNorm  y = x̂·g + b        dx = r·(δ − mean(δ) − x̂·mean(δ·x̂)),  dg = Σ dy·x̂,  db = Σ dy
  *   RMSNorm    y = x·r·g (μ = 0)   dx = r·(δ − x̂·mean(δ·x̂)),           dg = Σ dy·x̂
@@ -20,9 +21,15 @@
  * with dx = scale·y·(dy − Σ_j dy_j·y_j) backward. The causal mask is exact zeros above the diagonal (the ops
  * path adds −1e9 there, whose exp is 0 in float32 too). It runs in C through the native addon where that is
  * loaded (a JS loop loses to the wasm engine's SIMD kernels; on the pure-JS cpu engine it wins).
+ *
+ * Activations, fused the same way (`fusedActivation`, `fusedSwiGlu`): GELU (the tanh form as x·σ(2u), and exact),
+ * SiLU and LLaMA's SwiGLU gate silu(a)·b, one pass forward and one backward with the analytic derivative, in C
+ * through the addon (on wasm only there, as the softmax; a JS loop on the cpu engine). The ops path of GELU is 6
+ * kernels forward and ~12 backward, of SwiGLU 3 and ~8, over the MLP's widest tensor.
  */
 import * as tf from '@tensorflow/tfjs';
 import { activeBlas } from './matmul';
+import type { NativeBlas } from './native';
 import type { WasmBackend } from './wasm-heap';
 
 interface CpuBackend {
@@ -149,11 +156,15 @@ function fusedNorm(x: tf.Tensor, g: tf.Tensor | null, b: tf.Tensor | null, eps: 
   if (engine == null) return null;
   const D = x.shape[x.rank - 1];
   const N = x.size / D;
+  // on wasm through the addon's C loops where it has them (the same arithmetic, vectorised), else these JS loops
+  const blas = engine === 'wasm' ? activeBlas() : null;
+  const native = blas?.norm && blas.normGrad ? (blas as NativeBlas & Required<Pick<NativeBlas, 'norm' | 'normGrad'>>) : null;
+  const flags = (centre ? 1 : 0) | (g ? 2 : 0) | (b ? 4 : 0);
   const f = tf.customGrad(((...args: unknown[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const ins = args.slice(0, -1) as tf.Tensor[]; // x, then g and b when present
     const [y, mu, r] = rawOp(engine, ins, [x.shape, [N], [N]], ([xv, gv, bv], [yv, mv, rv]) =>
-      normForward(xv, g ? gv : null, b ? bv : null, D, eps, centre, yv, mv, rv));
+      native ? native.norm(xv, gv ?? xv, bv ?? xv, yv, mv, rv, D, eps, flags) : normForward(xv, g ? gv : null, b ? bv : null, D, eps, centre, yv, mv, rv));
     save([ins[0], ...(g ? [ins[1]] : []), mu, r]);
     return {
       value: y,
@@ -165,7 +176,9 @@ function fusedNorm(x: tf.Tensor, g: tf.Tensor | null, b: tf.Tensor | null, eps: 
         if (eng == null) throw new Error('fused norm: the gradient left the engine of the forward pass');
         const shapes = [x.shape, ...(g ? [[D]] : []), ...(b ? [[D]] : [])];
         return rawOp(eng, [xs, gs ?? xs, dy, ms, rs], shapes, ([xv, gv, dyv, mv, rv], [dxv, ...pv]) =>
-          normBackward(xv, gs ? gv : null, dyv, mv, rv, D, centre, dxv, g ? pv[0] : null, b ? pv[g ? 1 : 0] : null));
+          native
+            ? native.normGrad(xv, gv, dyv, mv, rv, dxv, g ? pv[0] : dxv, b ? pv[g ? 1 : 0] : dxv, D, flags)
+            : normBackward(xv, gs ? gv : null, dyv, mv, rv, D, centre, dxv, g ? pv[0] : null, b ? pv[g ? 1 : 0] : null));
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
@@ -253,4 +266,107 @@ export function scaledSoftmax(s: tf.Tensor, scale: number, causal: boolean): tf.
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(s) as tf.Tensor;
+}
+
+/** The activations of `fusedActivation` and their addon mode numbers. */
+export const ACTIVATIONS = { 'gelu-tanh': 0, 'gelu-exact': 1, silu: 2 } as const;
+export type Activation = keyof typeof ACTIVATIONS;
+
+const GELU_C2 = 2 * Math.sqrt(2 / Math.PI);
+const GELU_C3 = GELU_C2 * 0.044715;
+const sigm = (z: number) => 1 / (1 + Math.exp(-z));
+
+/** erf by Abramowitz–Stegun 7.1.26 refined (|error| < 1.5e-7), for the cpu engine's JS loop. */
+function erf(x: number): number {
+  const s = x < 0 ? -1 : 1;
+  const a = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * a);
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  return s * y;
+}
+
+function actForwardJs(mode: number, x: Float32Array, y: Float32Array): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    y[i] = mode === 0 ? v * sigm(v * (GELU_C2 + GELU_C3 * v * v)) : mode === 1 ? 0.5 * v * (1 + erf(v * Math.SQRT1_2)) : v * sigm(v);
+  }
+}
+
+function actGradJs(mode: number, x: Float32Array, dy: Float32Array, dx: Float32Array): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    let d: number;
+    if (mode === 0) {
+      const s = sigm(v * (GELU_C2 + GELU_C3 * v * v));
+      d = s + v * s * (1 - s) * (GELU_C2 + 3 * GELU_C3 * v * v);
+    } else if (mode === 1) {
+      d = 0.5 * (1 + erf(v * Math.SQRT1_2)) + v * 0.3989422804014327 * Math.exp(-0.5 * v * v);
+    } else {
+      const s = sigm(v);
+      d = s * (1 + v * (1 - s));
+    }
+    dx[i] = dy[i] * d;
+  }
+}
+
+/** The addon when it has the fused activations, else null. */
+function nativeAct(): (NativeBlas & Required<Pick<NativeBlas, 'act' | 'actGrad' | 'swiglu' | 'swigluGrad'>>) | null {
+  const blas = activeBlas();
+  return blas?.act && blas.actGrad && blas.swiglu && blas.swigluGrad ? (blas as never) : null;
+}
+
+/**
+ * f(x) elementwise in one fused kernel each way on wasm (through the addon) and cpu; null elsewhere (the caller's
+ * ops serve: `gelu`, `geluExact`, `silu` in lib/models/transformer.ts, which the fused path is tested against).
+ */
+export function fusedActivation(x: tf.Tensor, kind: Activation): tf.Tensor | null {
+  const mode = ACTIVATIONS[kind];
+  const engine = rawEngine([x]);
+  const native = nativeAct();
+  if (engine == null || (engine === 'wasm' && !native)) return null;
+  const f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y] = rawOp(engine, [xi], [xi.shape], ([xv], [yv]) => (native ? native.act(mode, xv, yv) : actForwardJs(mode, xv, yv)));
+    save([xi]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const eng = rawEngine([dy, saved[0]]);
+        if (eng == null) throw new Error('fused activation: the gradient left the engine of the forward pass');
+        return rawOp(eng, [saved[0], dy], [xi.shape], ([xv, dyv], [dxv]) => (native ? native.actGrad(mode, xv, dyv, dxv) : actGradJs(mode, xv, dyv, dxv)))[0];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as tf.Tensor;
+}
+
+/** silu(a)·b (LLaMA's SwiGLU gate) fused on wasm (addon) and cpu; null elsewhere or when the shapes differ. */
+export function fusedSwiGlu(a: tf.Tensor, b: tf.Tensor): tf.Tensor | null {
+  if (!tf.util.arraysEqual(a.shape, b.shape)) return null;
+  const engine = rawEngine([a, b]);
+  const native = nativeAct();
+  if (engine == null || (engine === 'wasm' && !native)) return null;
+  const f = tf.customGrad(((ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y] = rawOp(engine, [ai, bi], [ai.shape], ([av, bv], [yv]) => {
+      if (native) native.swiglu(av, bv, yv);
+      else for (let i = 0; i < av.length; i++) yv[i] = av[i] * sigm(av[i]) * bv[i];
+    });
+    save([ai, bi]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const eng = rawEngine([dy, ...saved]);
+        if (eng == null) throw new Error('fused SwiGLU: the gradient left the engine of the forward pass');
+        return rawOp(eng, [saved[0], saved[1], dy], [ai.shape, ai.shape], ([av, bv, dyv], [dav, dbv]) => {
+          if (native) return native.swigluGrad(av, bv, dyv, dav, dbv);
+          for (let i = 0; i < av.length; i++) {
+            const v = av[i];
+            const s = sigm(v);
+            dbv[i] = dyv[i] * v * s;
+            dav[i] = dyv[i] * bv[i] * s * (1 + v * (1 - s));
+          }
+        });
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(a, b) as tf.Tensor;
 }

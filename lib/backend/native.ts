@@ -44,6 +44,20 @@ export interface NativeBlas {
   softmaxRows?(x: Float32Array, y: Float32Array, T: number, Tq: number, scale: number, causal: boolean): void;
   /** its gradient dx = scale·y·(dy − Σ dy·y) */
   softmaxRowsGrad?(y: Float32Array, dy: Float32Array, dx: Float32Array, T: number, scale: number): void;
+  /** y = f(x), mode 0 GELU (tanh form), 1 GELU exact, 2 SiLU (lib/backend/fused-ops.ts); absent in older addons */
+  act?(mode: number, x: Float32Array, y: Float32Array): void;
+  /** dx = dy·f'(x) */
+  actGrad?(mode: number, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** y = silu(a)·b */
+  swiglu?(a: Float32Array, b: Float32Array, y: Float32Array): void;
+  /** da = dy·b·silu'(a), db = dy·silu(a) */
+  swigluGrad?(a: Float32Array, b: Float32Array, dy: Float32Array, da: Float32Array, db: Float32Array): void;
+  /** LayerNorm (flags 1) / RMSNorm rows of D forward; flags 2: g given, 4: b given (lib/backend/fused-ops.ts) */
+  norm?(x: Float32Array, g: Float32Array, b: Float32Array, y: Float32Array, mu: Float32Array, r: Float32Array, D: number, eps: number, flags: number): void;
+  /** its backward: dx, and dg / db where the flags say g / b exist */
+  normGrad?(x: Float32Array, g: Float32Array, dy: Float32Array, mu: Float32Array, r: Float32Array, dx: Float32Array, dg: Float32Array, db: Float32Array, D: number, flags: number): void;
+  /** permuted copy of 4-byte elements at heap offsets (lib/backend/wasm-fast.ts Transpose) */
+  permute?(heap: Float32Array, xOff: number, yOff: number, shape: Int32Array, perm: Int32Array): void;
 }
 
 export interface NativeLoad {

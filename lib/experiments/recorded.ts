@@ -25,6 +25,8 @@ export interface RecordedRuns<C extends object> {
   total: number;
   /** `results/<experiment>/<preset>`. */
   dir: string;
+  /** The overrides this study was asked with (the notebook cell's), so the command that trains the rest can repeat them. */
+  overrides?: DeepPartial<C>;
 }
 
 export function recordedRuns<C extends object>(exp: Experiment<C>, preset: PresetName, overrides?: DeepPartial<C>): RecordedRuns<C> {
@@ -40,7 +42,7 @@ export function recordedRuns<C extends object>(exp: Experiment<C>, preset: Prese
     if (r) records.push(r);
     else missing.push({ row: s.row, seed: s.seed });
   }
-  return { experiment: exp.name, preset, config, records, missing, total: specs.length, dir };
+  return { experiment: exp.name, preset, config, records, missing, total: specs.length, dir, ...(overrides ? { overrides } : {}) };
 }
 
 /**
@@ -70,6 +72,34 @@ export async function studyRuns<C extends object>(
   return recordedRuns(exp, preset, overrides);
 }
 
+/** POSIX shell single quotes around `s` (a `'` inside becomes `'\''`). */
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_.,:=\/+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The `--set key.path=value` arguments that give run-experiment the same config as `overrides` (parsed back by
+ * `parseSet` in ./cli.ts: values are JSON, objects are walked into dotted keys, arrays and scalars are leaves).
+ */
+export function setArgs(overrides: object | undefined): string[] {
+  const out: string[] = [];
+  const walk = (o: Record<string, unknown>, prefix: string): void => {
+    for (const [k, v] of Object.entries(o)) {
+      if (v === undefined) continue;
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length) walk(v as Record<string, unknown>, key);
+      else out.push(`--set ${shellQuote(`${key}=${JSON.stringify(v)}`)}`);
+    }
+  };
+  if (overrides) walk(overrides as Record<string, unknown>, '');
+  return out;
+}
+
+/** The shell command that trains this study's missing runs (its overrides included), resumable. */
+export function trainCommand(r: RecordedRuns<object>): string {
+  return ['node build/scripts/run-experiment.js', r.experiment, '--preset', r.preset, ...setArgs(r.overrides)].join(' ');
+}
+
 /** One line for a notebook: how many of the planned runs have finished, and how to train the rest. */
 export function missingLine(r: RecordedRuns<object>): string {
   if (!r.missing.length) return `${r.experiment}/${r.preset}: all ${r.total} runs finished.`;
@@ -77,6 +107,6 @@ export function missingLine(r: RecordedRuns<object>): string {
   return (
     `${r.experiment}/${r.preset}: ${r.records.length} of ${r.total} runs finished; missing ${r.missing.length} ` +
     `(${rows.slice(0, 6).join('; ')}${rows.length > 6 ? `; … ${rows.length - 6} more rows` : ''}). ` +
-    `Tables below use the finished runs only. Train the rest: REPRO_RUN_MISSING=1, or node build/scripts/run-experiment.js ${r.experiment} --preset ${r.preset}.`
+    `Tables below use the finished runs only. Train the rest: REPRO_RUN_MISSING=1, or ${trainCommand(r)}`
   );
 }

@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Param } from '../train/params';
 import { makeWiring, uniqueVariableName, type Wiring, type WiringConfig, type Block, type BeforeBlockHook } from '../residual';
 import { ConfigError, checkOneOf, checkPositiveInt, checkNumber } from '../errors';
-import { layerNorm, rmsNorm, scaledSoftmax } from '../backend/fused-ops';
+import { fusedActivation, fusedSwiGlu, layerNorm, rmsNorm, scaledSoftmax } from '../backend/fused-ops';
 
 export type { Param } from '../train/params';
 
@@ -163,6 +163,11 @@ export type Norm = LayerNorm | RMSNorm;
  * gradients instead of 9 (tanh alone is 4 on wasm), one SIMD sigmoid. Built from ops every engine has.
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
+  return fusedActivation(x, 'gelu-tanh') ?? geluOps(x);
+}
+
+/** `gelu` with TF.js ops (the reference of the fused kernel, and the path on other engines). */
+export function geluOps(x: tf.Tensor): tf.Tensor {
   const c2 = 2 * Math.sqrt(2 / Math.PI);
   const x2 = tf.mul(x, x);
   return tf.mul(x, tf.sigmoid(tf.mul(x, tf.add(tf.mul(x2, 0.044715 * c2), c2))));
@@ -177,6 +182,11 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
 
 /** GELU, exact: x·Φ(x) = x/2·(1 + erf(x/√2)) (PyTorch's nn.GELU(), the official MAE's). */
 export function geluExact(x: tf.Tensor): tf.Tensor {
+  return fusedActivation(x, 'gelu-exact') ?? geluExactOps(x);
+}
+
+/** `geluExact` with TF.js ops. */
+export function geluExactOps(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
 }
 
@@ -186,7 +196,17 @@ export const GELU_KINDS: readonly GeluKind[] = ['tanh', 'exact'];
 
 /** SiLU x·σ(x). */
 export function silu(x: tf.Tensor): tf.Tensor {
+  return fusedActivation(x, 'silu') ?? siluOps(x);
+}
+
+/** `silu` with TF.js ops. */
+export function siluOps(x: tf.Tensor): tf.Tensor {
   return tf.mul(x, tf.sigmoid(x));
+}
+
+/** LLaMA's SwiGLU gate silu(a)·b: one fused kernel each way on wasm and cpu, TF.js ops elsewhere. */
+export function swiGlu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return fusedSwiGlu(a, b) ?? tf.mul(siluOps(a), b);
 }
 
 /** fc1 → GELU → fc2 (ViT/MAE/DiT). */
@@ -217,7 +237,7 @@ export class SwiGluMlp {
   }
 
   apply(x: tf.Tensor): tf.Tensor {
-    return this.down.apply(tf.mul(silu(this.gate.apply(x)), this.up.apply(x))); // [B, T, F] -> [B, T, D]
+    return this.down.apply(swiGlu(this.gate.apply(x), this.up.apply(x))); // [B, T, F] -> [B, T, D]
   }
 }
 

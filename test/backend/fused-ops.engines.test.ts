@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/backend';
 import { layerNorm, layerNormOps, rmsNorm, rmsNormOps, scaledSoftmax, scaledSoftmaxOps, setFusedNorms } from '../../lib/backend/fused-ops';
-import { gelu, geluTanh } from '../../lib/models/transformer';
+import { gelu, geluOps, geluExact, geluExactOps, geluTanh, silu, siluOps, swiGlu } from '../../lib/models/transformer';
 import { assertClose, randTensor, readAll } from './compare';
 
 before(async () => {
@@ -82,6 +82,50 @@ describe('GELU as x·σ(2u)', () => {
     const r = await valueAndGrads(geluTanh, [x], 12);
     assertClose(a, r, 1e-5, 'gelu');
     x.dispose();
+  });
+});
+
+describe('fused activations (GELU tanh form and exact, SiLU, SwiGLU) against the TF.js ops', () => {
+  const shapes: number[][] = [[6, 50], [2, 3, 7], [1], [16, 128, 176]];
+  for (const shape of shapes) {
+    test(`${JSON.stringify(shape)}: values and gradients, tails included`, async () => {
+      const before = tf.memory().numTensors;
+      const x = tf.tidy(() => tf.mul(randTensor(shape, 31), 4)); // |x| up to ~15: both saturated tails
+      const b = randTensor(shape, 32);
+      const cases: [string, (...a: tf.Tensor[]) => tf.Tensor, (...a: tf.Tensor[]) => tf.Tensor, tf.Tensor[]][] = [
+        ['gelu', gelu, geluOps, [x]],
+        ['gelu exact', geluExact, geluExactOps, [x]],
+        ['silu', silu, siluOps, [x]],
+        ['swiglu', swiGlu, (a, c) => tf.mul(siluOps(a), c), [x, b]],
+      ];
+      for (const [what, fused, ops, ins] of cases) {
+        const a = await valueAndGrads(fused, ins, 33);
+        const r = await valueAndGrads(ops, ins, 33);
+        assertClose(a, r, 2e-5, `${what} ${JSON.stringify(shape)}`);
+      }
+      tf.dispose([x, b]);
+      assert.equal(tf.memory().numTensors, before, 'leaked tensors');
+    });
+  }
+
+  test('one kernel call each way on cpu and on wasm with the native addon; the ops elsewhere', async () => {
+    const x = randTensor([4, 6], 5);
+    const b = randTensor([4, 6], 6);
+    const calls = async (f: () => tf.Tensor) => (await tf.profile(async () => { const y = f(); await y.data(); y.dispose(); })).kernels.length;
+    const grads = async (f: (a: tf.Tensor) => tf.Tensor) => (await tf.profile(async () => { const g = tf.grad(f)(x); await g.data(); g.dispose(); })).kernels.length;
+    const fused = tf.getBackend() === 'cpu' || (tf.getBackend() === 'wasm' && process.env.REPRO_NATIVE_MATMUL !== '0');
+    for (const [what, f] of [['gelu', () => gelu(x)], ['gelu exact', () => geluExact(x)], ['silu', () => silu(x)], ['swiglu', () => swiGlu(x, b)]] as const) {
+      const n = await calls(f);
+      if (fused) assert.equal(n, 1, `${what} kernel calls: ${n}`);
+      else assert.ok(n >= 2, `${what} kernel calls: ${n}`);
+    }
+    // forward + backward of the fused GELU: its kernel, the gradient's kernel, and the seed dy (ones)
+    if (fused) assert.ok((await grads((a) => gelu(a))) <= 3);
+    else assert.ok((await grads((a) => geluOps(a))) >= 8);
+    setFusedNorms(false); // the switch turns the fused activations off too
+    assert.ok((await calls(() => gelu(x))) >= 5);
+    setFusedNorms(true);
+    tf.dispose([x, b]);
   });
 });
 

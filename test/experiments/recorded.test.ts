@@ -6,7 +6,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { experiment } from '../../lib/experiments/linear-theory';
-import { recordedRuns, studyRuns, runsMissing, missingLine } from '../../lib/experiments/recorded';
+import { recordedRuns, studyRuns, runsMissing, missingLine, setArgs, trainCommand } from '../../lib/experiments/recorded';
+import { parseSet } from '../../lib/experiments/cli';
+import { execFileSync } from 'node:child_process';
 import { ConfigError } from '../../lib/errors';
 
 const overrides = { layouts: ['3L cascaded', '3L 0:2'], dims: [4], seeds: [0], steps: 50 };
@@ -52,5 +54,22 @@ describe('recorded runs for notebooks', () => {
     } finally {
       if (saved !== undefined) process.env.REPRO_RUN_MISSING = saved;
     }
+  });
+
+  test("the missing-runs line gives the cell's own overrides as --set arguments; the shell hands them back to parseSet unchanged", () => {
+    const r = recordedRuns(experiment, 'cpu', { ...overrides, steps: 77 });
+    const line = missingLine(r);
+    assert.match(line, /node build\/scripts\/run-experiment\.js linear-theory --preset cpu --set 'layouts=\["3L cascaded","3L 0:2"\]' --set 'dims=\[4\]' --set 'seeds=\[0\]' --set steps=77$/);
+    // nested keys, arrays of objects and a quote inside a string survive the shell
+    const tricky = { train: { lr: 0.003, steps: 10 }, wirings: [{ kind: 'ancre', tau: 0.1, label: "it's" }], name: 'a b' };
+    const args = setArgs(tricky);
+    const split = execFileSync('bash', ['-c', `printf '%s\\0' ${args.join(' ')}`]).toString().split('\0').filter(Boolean);
+    const back: Record<string, unknown> = {};
+    for (let i = 0; i < split.length; i += 2) {
+      assert.equal(split[i], '--set');
+      parseSet(split[i + 1], back);
+    }
+    assert.deepEqual(back, tricky);
+    assert.equal(trainCommand({ ...r, overrides: undefined }), 'node build/scripts/run-experiment.js linear-theory --preset cpu');
   });
 });
