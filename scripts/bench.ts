@@ -143,6 +143,9 @@ function table(header: string[], rows: (string | number)[][]): string {
 interface StepRow {
   ms: number;
   cpuMs: number;
+  /** extra step rows: min and max CPU ms/step over the interleaved rounds (cpuMs is their median), and each round's */
+  spread?: [number, number];
+  rounds?: number[];
   steps: number;
   leaked: number;
   loss: number[];
@@ -217,18 +220,37 @@ async function main(): Promise<void> {
     baseline = prepareBaseline(baselineRef);
     console.log(`baseline      ${baseline.commit} in ${baseline.dir}`);
   }
+  // Rounds interleaved (before, per-tensor, now; before, per-tensor, now; ...) and the median of each: one
+  // measurement of each, taken minutes apart, moved the ratio by ±30 % on a shared machine.
+  const rounds = quick ? 1 : 3;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   for (const net of ['transformer', 'ancre-lm', 'mae'] as StepModel[]) {
     const plan = quick ? { warmup: 1, steps: 2 } : { warmup: 1, steps: 5 };
-    const base = baseline ? await runChild(best, { net, model, ...plan }, baseline.script) : null;
-    const before = await runChild(best, { kind: 'step', model, net, ...plan, fused: false });
-    const after = net === 'transformer' && steps[best.name] ? null : await runChild(best, { kind: 'step', model, net, ...plan, profile: true });
-    if (after?.profile) profiles[net] = after.profile;
-    const fused = after ? stepRow(after, plan.steps) : steps[best.name];
-    // the baseline child prints StepTiming: ms, cpuMs, leaked, loss, describe
-    const b = base as unknown as { ms: number; cpuMs: number; leaked: number; loss: number[]; describe: string } | null;
-    const baseRow = b ? { ms: b.ms, cpuMs: b.cpuMs, steps: plan.steps, leaked: b.leaked, loss: b.loss, describe: b.describe } : null;
-    extra.push({ net, describe: before.describeStep ?? net, perTensor: stepRow(before, plan.steps), fused, baseline: baseRow });
-    console.log(`step ${net.padEnd(12)} ${baseRow ? `${baseline!.commit} ${f1(baseRow.cpuMs)} ms CPU, ` : ''}per-tensor AdamW ${f1(before.cpuValue)} ms CPU, now ${f1(fused.cpuMs)} ms CPU (${((baseRow?.cpuMs ?? before.cpuValue) / fused.cpuMs).toFixed(2)}x)   ${before.describeStep}`);
+    const bases: StepRow[] = [];
+    const befores: ChildResult[] = [];
+    const afters: ChildResult[] = [];
+    for (let k = 0; k < rounds; k++) {
+      const base = baseline ? await runChild(best, { net, model, ...plan }, baseline.script) : null;
+      // the baseline child prints StepTiming: ms, cpuMs, leaked, loss, describe
+      const b = base as unknown as { ms: number; cpuMs: number; leaked: number; loss: number[]; describe: string } | null;
+      if (b) bases.push({ ms: b.ms, cpuMs: b.cpuMs, steps: plan.steps, leaked: b.leaked, loss: b.loss, describe: b.describe });
+      befores.push(await runChild(best, { kind: 'step', model, net, ...plan, fused: false }));
+      afters.push(await runChild(best, { kind: 'step', model, net, ...plan, profile: k === 0 && net !== 'transformer' }));
+    }
+    const pick = <T extends { cpuMs: number }>(rows: T[]): T & { spread?: [number, number]; rounds: number[] } => {
+      const m = median(rows.map((r) => r.cpuMs));
+      const row = rows.find((r) => r.cpuMs === m)!;
+      const spread: [number, number] | undefined = rows.length > 1 ? [Math.min(...rows.map((r) => r.cpuMs)), Math.max(...rows.map((r) => r.cpuMs))] : undefined;
+      return { ...row, ...(spread ? { spread } : {}), rounds: rows.map((r) => r.cpuMs) };
+    };
+    const profiled = afters.find((a) => a.profile);
+    if (profiled?.profile) profiles[net] = profiled.profile;
+    const before = pick(befores.map((r) => ({ ...stepRow(r, plan.steps), cpuMs: r.cpuValue })));
+    const fused = pick(afters.map((r) => stepRow(r, plan.steps)));
+    const baseRow = bases.length ? pick(bases) : null;
+    extra.push({ net, describe: befores[0].describeStep ?? net, perTensor: before, fused, baseline: baseRow });
+    const span = (r: { spread?: [number, number] }) => (r.spread ? ` [${f1(r.spread[0])}–${f1(r.spread[1])}]` : '');
+    console.log(`step ${net.padEnd(12)} ${baseRow ? `${baseline!.commit} ${f1(baseRow.cpuMs)}${span(baseRow)} ms CPU, ` : ''}per-tensor AdamW ${f1(before.cpuMs)}${span(before)} ms CPU, now ${f1(fused.cpuMs)}${span(fused)} ms CPU (${((baseRow?.cpuMs ?? before.cpuMs) / fused.cpuMs).toFixed(2)}x, medians of ${rounds} interleaved rounds)   ${befores[0].describeStep}`);
   }
 
   // 1 vs 2 processes on the best configuration (wall-clock throughput: that is the point).
@@ -291,10 +313,11 @@ async function main(): Promise<void> {
     .map(([k, m]) => [`ours: ${k}`, m.blas ? `${m.blas.label}` : '', m.blas?.kernel ?? '', f1(m.cpuGflops), `${((100 * m.cpuGflops) / fastestMatmul).toFixed(0)}%`, m.blas?.reason ?? '']);
   for (const t of torchRuns) blasRows.push([`PyTorch: ${t.variant}`, t.blas.library, t.blas.kernel, f1(t.matmulGflops), `${((100 * t.matmulGflops) / fastestMatmul).toFixed(0)}%`, `${t.how}; sgemm_ from ${t.blas.file}`]);
   const blasTable = table(['side', 'BLAS library', 'kernel', '1024³ GFLOP/s (CPU)', 'of fastest', 'why'], blasRows);
+  const withSpread = (r: StepRow) => (r.spread ? `${f1(r.cpuMs)} [${f1(r.spread[0])}–${f1(r.spread[1])}]` : f1(r.cpuMs));
   const extraTable = table(
     ['step', ...(baseline ? [`ms/step CPU, commit ${baseline.commit} (before)`] : []), 'ms/step CPU, per-tensor AdamW', 'ms/step CPU, now', 'speed-up', 'tensors leaked'],
     extra.map((e) => [
-      e.describe, ...(e.baseline ? [f1(e.baseline.cpuMs)] : baseline ? ['failed'] : []), f1(e.perTensor.cpuMs), f1(e.fused.cpuMs),
+      e.describe, ...(e.baseline ? [withSpread(e.baseline)] : baseline ? ['failed'] : []), withSpread(e.perTensor), withSpread(e.fused),
       `${((e.baseline?.cpuMs ?? e.perTensor.cpuMs) / e.fused.cpuMs).toFixed(2)}x`, [e.baseline?.leaked, e.perTensor.leaked, e.fused.leaked].filter((x) => x !== undefined).join(', '),
     ]),
   );
@@ -333,7 +356,7 @@ async function main(): Promise<void> {
     '',
     blasTable,
     '',
-    `Extra step rows (${best.name}): ${baseline ? `commit ${baseline.commit} (before the fused kernels, built in a copy of that commit in this run), ` : ''}today's code with the per-tensor AdamW (the fused norms, GELU, cross-entropy and copy kernels on), and today's code; "speed-up": ${baseline ? 'before' : 'per-tensor AdamW'} over now:`,
+    `Extra step rows (${best.name}): ${baseline ? `commit ${baseline.commit} (before the fused kernels, built in a copy of that commit in this run), ` : ''}today's code with the per-tensor AdamW (the fused norms, GELU, cross-entropy and copy kernels on), and today's code; each the median of ${rounds} rounds run interleaved (before, per-tensor, now, before, …), [min–max] over the rounds; "speed-up": ${baseline ? 'before' : 'per-tensor AdamW'} over now, medians:`,
     '',
     extraTable,
     '',
