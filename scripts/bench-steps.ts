@@ -121,10 +121,12 @@ export interface StepTiming {
   describe: string;
 }
 
-/** Times `steps` steps after `warmup` (the first fills per-model caches: tensors counted from the second on). */
-export function timeSteps(net: BenchStep, warmup: number, steps: number): StepTiming {
+/** Times `steps` steps after `warmup` (the first fills per-model caches: tensors counted from the second on), from `startAt` (epoch ms) when given. */
+export function timeSteps(net: BenchStep, warmup: number, steps: number, startAt?: number): StepTiming {
   const loss: number[] = [];
   for (let i = 0; i < Math.max(1, warmup); i++) loss.push(net.step());
+  // a start barrier (epoch ms) so that processes timed together time the same window: sleep until then
+  if (startAt !== undefined && startAt > Date.now()) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, startAt - Date.now());
   const before = tf.memory().numTensors;
   const start = Date.now();
   const c0 = process.cpuUsage();
