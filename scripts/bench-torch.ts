@@ -68,6 +68,13 @@ def blas():
             s = b.bli_arch_string; s.restype = ctypes.c_char_p; s.argtypes = [ctypes.c_int]
             return {'library': 'BLIS', 'kernel': s(q()).decode(), 'file': os.path.realpath(fname)}
         except AttributeError: pass
+        # Debian's BLIS libblas.so.3 hides BLIS's own symbols; its sibling libblis.so.4 is the same build and picks the same kernel
+        sib = os.path.join(os.path.dirname(os.path.realpath(fname)), 'libblis.so.4')
+        if 'blis' in os.path.realpath(fname) and os.path.exists(sib):
+            s2 = ctypes.CDLL(sib)
+            q = s2.bli_arch_query_id; q.restype = ctypes.c_int
+            s = s2.bli_arch_string; s.restype = ctypes.c_char_p; s.argtypes = [ctypes.c_int]
+            return {'library': 'BLIS', 'kernel': s(q()).decode() + ' (queried from its libblis.so.4)', 'file': os.path.realpath(fname)}
         return {'library': 'other', 'kernel': '', 'file': os.path.realpath(fname)}
     except Exception as e:
         return {'library': 'unknown', 'kernel': '', 'file': str(e)}
