@@ -95,10 +95,10 @@ export function ancreLmOfficialVerdict(
     const m = v.reduce((a, b) => a + b, 0) / v.length;
     return { m, sd: v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : NaN, n: v.length };
   };
-  const versus = (d: number, l: string) => {
-    const b = stats(d, 'residual');
+  const versus = (d: number, l: string, ref = 'residual') => {
+    const b = stats(d, ref);
     const a = stats(d, l);
-    if (!a.n || !b.n) return `${d} layers: ${!a.n ? l : 'residual'} not run yet`;
+    if (!a.n || !b.n) return `${d} layers: ${!a.n ? l : ref} not run yet`;
     const noise = Math.max(a.sd, b.sd);
     const rel = a.m / b.m - 1;
     const v = !Number.isFinite(noise) ? 'one seed, no spread' : Math.abs(a.m - b.m) <= noise ? 'within seed spread' : a.m < b.m ? 'lower' : 'higher';
@@ -106,6 +106,12 @@ export function ancreLmOfficialVerdict(
   };
   for (const l of labels) out.push(`**${l}** against residual at the baseline's lr: ${depths.map((d) => versus(d, l)).join('; ')}.`);
   if (!labels.length) out.push('**Wirings.** No wiring other than residual has finished runs at this setting yet.');
+  // The official code's own ablation: does learning the routing add to the dense connections frozen at uniform?
+  if (labels.includes('constant-average')) {
+    for (const l of labels.filter((x) => x.startsWith('ancre-in'))) {
+      out.push(`**Learned or frozen routing?** ${l} against \`constant-average\` (the same connections, routing frozen at uniform): ${depths.map((d) => versus(d, l, 'constant-average')).join('; ')}.`);
+    }
+  }
   const own = labels.length
     ? depths.map((d) => {
         const rows = ownBest.filter((r) => r.depth === d);

@@ -67,6 +67,13 @@ describe('ancre-lm sweep analysis', () => {
     assert.match(v, /\*\*ancre-in\*\* against residual at the baseline's lr: 2 layers 95\.5 vs 100\.5 \(-5\.0%, lower; 2 seeds\); 4 layers 88\.5 vs 91\.0 \(-2\.7%, lower; 2 seeds\); 8 layers: ancre-in not run yet/);
     assert.match(v, /\*\*At each wiring's own best lr\*\*, the best wiring per depth: 2 layers: ancre-in \(93\.5 at lr 0\.001/);
     assert.match(v, /\*\*Depth efficiency\*\*.*ancre-in at 2 layers 95\.5 ± 0\.7 \(2\) vs residual at 4 91\.0 ± 1\.4 \(2\): worse/);
+    assert.doesNotMatch(v, /Learned or frozen routing/); // no constant-average rows: nothing to compare
+    // With the frozen-uniform ablation: ancre-in 95.5 ± 0.7 vs constant-average 95.0 ± 0.7 at 2 layers (within the spread),
+    // 88.5 vs 92.5 at 4 (learned lower, beyond it).
+    const frozen = [0, 1].flatMap((s) => [rec(2, 'constant-average', 3e-3, s, 95 + s - 0.5), rec(4, 'constant-average', 1e-3, s, 92 + s)]);
+    const cmp2 = atSetting([...all, ...frozen], setting);
+    const v2 = ancreLmOfficialVerdict(baselineDepthCheck(sweep), cmp2, own, eff);
+    assert.match(v2, /\*\*Learned or frozen routing\?\*\* ancre-in against `constant-average` \(the same connections, routing frozen at uniform\): 2 layers 95\.5 vs 95\.0 \(\+0\.5%, within seed spread; 2 seeds\); 4 layers 88\.5 vs 92\.5 \(-4\.3%, lower; 2 seeds\); 8 layers: ancre-in not run yet\./);
   });
 
   test('recipe and lr of records of the first study (no recipe or lr in their metrics)', () => {
