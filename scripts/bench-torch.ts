@@ -63,18 +63,16 @@ def blas():
             f = b.openblas_get_corename; f.restype = ctypes.c_char_p
             return {'library': 'OpenBLAS', 'kernel': f().decode(), 'file': os.path.realpath(fname)}
         except AttributeError: pass
-        try:
-            q = b.bli_arch_query_id; q.restype = ctypes.c_int
-            s = b.bli_arch_string; s.restype = ctypes.c_char_p; s.argtypes = [ctypes.c_int]
-            return {'library': 'BLIS', 'kernel': s(q()).decode(), 'file': os.path.realpath(fname)}
+        def blis_arch(l):
+            q = l.bli_arch_query_id; q.restype = ctypes.c_int
+            s = l.bli_arch_string; s.restype = ctypes.c_char_p; s.argtypes = [ctypes.c_int]
+            return s(q()).decode()
+        try: return {'library': 'BLIS', 'kernel': blis_arch(b), 'file': os.path.realpath(fname)}
         except AttributeError: pass
         # Debian's BLIS libblas.so.3 hides BLIS's own symbols; its sibling libblis.so.4 is the same build and picks the same kernel
         sib = os.path.join(os.path.dirname(os.path.realpath(fname)), 'libblis.so.4')
         if 'blis' in os.path.realpath(fname) and os.path.exists(sib):
-            s2 = ctypes.CDLL(sib)
-            q = s2.bli_arch_query_id; q.restype = ctypes.c_int
-            s = s2.bli_arch_string; s.restype = ctypes.c_char_p; s.argtypes = [ctypes.c_int]
-            return {'library': 'BLIS', 'kernel': s(q()).decode() + ' (queried from its libblis.so.4)', 'file': os.path.realpath(fname)}
+            return {'library': 'BLIS', 'kernel': blis_arch(ctypes.CDLL(sib)) + ' (queried from its libblis.so.4)', 'file': os.path.realpath(fname)}
         return {'library': 'other', 'kernel': '', 'file': os.path.realpath(fname)}
     except Exception as e:
         return {'library': 'unknown', 'kernel': '', 'file': str(e)}
