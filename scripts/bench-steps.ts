@@ -16,9 +16,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describeEngine, initEngine } from '../lib/backend';
-import { resolveConfig } from '../lib/experiments/run';
-import { experiment as ancreLm, modelConfig, ANCRE_LM_WIRINGS } from '../lib/experiments/ancre-lm';
-import { experiment as maeSweep, maskSeed } from '../lib/experiments/mae-sweep';
+import { resolveConfig } from '../lib/runner/run';
+import { experiment as ancreLm, modelConfig, ANCRE_LM_WIRINGS } from '../lib/studies/ancre-lm';
+import { experiment as maeSweep, maskSeed } from '../lib/studies/mae-sweep';
 import { Llama } from '../lib/models/llama';
 import { Mae } from '../lib/models/mae';
 import { TransformerStack, TRANSFORMER_DEFAULTS, TransformerStackConfig } from '../lib/models/transformer';

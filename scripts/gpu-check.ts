@@ -9,7 +9,7 @@
  * Uses REPRO_ENGINE=webgpu unless REPRO_ENGINE is set. Prints one line per part, then
  * `GPUCHECK {json}`; exits 1 when the loss does not fall, 2 on bad arguments.
  */
-import { gpuCheck } from '../lib/experiments/gpu-check';
+import { gpuCheck } from '../lib/studies/setup-check/gpu-check';
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);

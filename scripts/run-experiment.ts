@@ -14,16 +14,16 @@
  * with what was saved; anything that ran nothing exits non-zero.
  */
 import { initEngine, describeEngine } from '../lib/backend';
-import { parseRunArgs } from '../lib/experiments/cli';
-import { loadExperiment } from '../lib/experiments/execute';
-import { runExperiment, stopRuns } from '../lib/experiments/run';
+import { parseRunArgs } from '../lib/runner/cli';
+import { loadStudy } from '../lib/studies';
+import { runExperiment, stopRuns } from '../lib/runner/run';
 import { installStopHandlers, RunnerInterruptedError, SIGNAL_EXIT, stopRequested } from '../lib/train/interrupt';
-import { checkSweepManifest, installTaskSignals } from '../lib/cluster/task';
-import { planRuns } from '../lib/cluster/sweep';
+import { checkSweepManifest, installTaskSignals } from '../lib/runner/cluster/task';
+import { planRuns } from '../lib/runner/cluster/sweep';
 
 async function main() {
   const args = parseRunArgs(process.argv.slice(2));
-  const exp = loadExperiment(args.experiment);
+  const exp = loadStudy(args.experiment);
   if (args.manifest) checkSweepManifest(args.manifest, args.runIds);
   // SIGINT/SIGTERM/SIGHUP: running loops checkpoint and stop, no new run starts; a second signal exits now.
   installStopHandlers((signal) => {

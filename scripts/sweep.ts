@@ -19,11 +19,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { checkPreset, PresetName, PRESET_NAMES, presetFromEnv } from '../lib/config';
 import { ConfigError, EnvironmentError, show } from '../lib/errors';
-import { loadExperiment } from '../lib/experiments/execute';
+import { loadStudy } from '../lib/studies';
 import { experimentDir, resultsRoot } from '../lib/paths';
-import { formatStatus, noteTaskDied, planRuns, readManifests, submitSweep, sweepStatus } from '../lib/cluster/sweep';
-import { parseSlurmArgs, SLURM_USAGE } from '../lib/cluster/slurm';
-import { parseSetArg } from '../lib/cluster/args';
+import { formatStatus, noteTaskDied, planRuns, readManifests, submitSweep, sweepStatus } from '../lib/runner/cluster/sweep';
+import { parseSlurmArgs, SLURM_USAGE } from '../lib/runner/cluster/slurm';
+import { parseSetArg } from '../lib/runner/cluster/args';
 
 const USAGE =
   'usage: npm run sweep -- <experiment> [--preset smoke|cpu|paper] [--set k=v ...] (--status | --slurm [--dry-run] [sbatch options])\n' +
@@ -71,7 +71,7 @@ function main(): number {
     if (!status) throw new ConfigError(USAGE);
     return statusOfAll(preset);
   }
-  const exp = loadExperiment(name);
+  const exp = loadStudy(name);
   preset ??= presetFromEnv();
   if (died) {
     const run = planRuns(exp, preset, overrides as never).find((r) => r.runId === died!.runId);
@@ -118,7 +118,7 @@ function statusOfAll(preset: PresetName | undefined): number {
       if (!fs.existsSync(path.join(dir, 'slurm')) && !fs.existsSync(path.join(dir, 'claims'))) continue;
       let exp;
       try {
-        exp = loadExperiment(e);
+        exp = loadStudy(e);
       } catch {
         continue;
       }

@@ -34,6 +34,7 @@ import { configHash } from '../config';
 import { checkNumber, checkPositiveInt, DataError } from '../errors';
 import { BatchSampler, Rng, loadFashionMnist, type ImageSet } from '../data';
 import { dataRoot, REPO_ROOT } from '../paths';
+import { releaseLock, tryAcquireLock } from '../io/lock';
 import { loadCheckpoint, restoreVariables, saveCheckpoint } from '../train/checkpoint';
 import { train, TRAIN_DEFAULTS, type TrainConfig } from '../train/loop';
 import type { Param } from '../train/params';
@@ -215,15 +216,9 @@ export interface FidClassifierInfo {
   featureDim: number;
 }
 
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === 'EPERM';
-  }
-}
+
+/** Training takes minutes: a live owner's lock is never stale before this; a dead owner's is broken at once. */
+const FID_LOCK_STALE_MS = 6 * 3600_000;
 
 function sha256File(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -307,25 +302,12 @@ export async function loadOrTrainFidClassifier(
   };
   const found = tryLoad();
   if (found) return found;
-  // One process trains; the others wait for its files.
-  let fd: number | null = null;
-  for (;;) {
-    try {
-      fd = fs.openSync(files.lock, 'wx');
-      fs.writeSync(fd, String(process.pid));
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 2000));
-      const other = tryLoad();
-      if (other) return other;
-      // The lock holds its owner's pid: a lock whose process is gone (killed mid-training) is removed.
-      try {
-        const pid = Number(fs.readFileSync(files.lock, 'utf8'));
-        if (!pidAlive(pid) && Date.now() - fs.statSync(files.lock).mtimeMs > 5000) fs.unlinkSync(files.lock);
-      } catch {
-        /* gone meanwhile */
-      }
-    }
+  // One process trains; the others wait for its files (a lock whose owner died is broken).
+  let token: string | null;
+  while (!(token = tryAcquireLock(files.lock, FID_LOCK_STALE_MS))) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const other = tryLoad();
+    if (other) return other;
   }
   try {
     const again = tryLoad();
@@ -351,12 +333,7 @@ export async function loadOrTrainFidClassifier(
     fs.writeFileSync(files.json, JSON.stringify(info, null, 1) + '\n');
     return { model, info };
   } finally {
-    if (fd !== null) fs.closeSync(fd);
-    try {
-      fs.unlinkSync(files.lock);
-    } catch {
-      /* already gone */
-    }
+    releaseLock(files.lock, token);
   }
 }
 

@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { resultsRoot } from '../paths';
 import { ConfigError } from '../errors';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../io/atomic';
 import { insideTslab } from './kernel';
 
 /** A plotly figure: traces and layout, as plain JSON (typed arrays are converted when written). */

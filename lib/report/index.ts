@@ -12,7 +12,7 @@ export {
   readRuns,
   checkRunRecord,
   hostName,
-} from './runs';
+} from '../runner/store/runs';
 export {
   type ColumnTable,
   type Digits,
@@ -46,4 +46,4 @@ export {
 } from './figure';
 export { type ShowFigureOptions, showTable, showFigure, showMarkdown, showPreset, presetBanner } from './display';
 export { insideTslab } from './kernel';
-export { writeFileAtomic } from './atomic';
+export { writeFileAtomic } from '../io/atomic';

@@ -11,8 +11,8 @@
 import * as path from 'path';
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
-import type { RunRecord } from './runs';
-import { writeFileAtomic } from './atomic';
+import type { RunRecord } from '../runner/store/runs';
+import { writeFileAtomic } from '../io/atomic';
 
 export type { ColumnTable };
 

@@ -14,7 +14,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { DataError } from '../errors';
-import { writeError } from '../report/runs';
+import { writeError } from '../io/atomic';
+import { pidAlive } from '../io/lock';
 
 const MAGIC = Buffer.from('REPROCK1', 'ascii');
 const MAX_HEADER = 64 * 1024 * 1024;
@@ -155,14 +156,6 @@ function removeStaleTemporaries(file: string): void {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Writes parts to `file` through a temporary file in the same folder, fsync and rename. */
 export function writeAtomic(file: string, parts: (Buffer | string)[]): void {

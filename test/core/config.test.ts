@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalJson, checkPreset, configHash, mergeChecked } from '../../lib/config';
 import { checkNumber, checkOneOf, ConfigError } from '../../lib/errors';
-import { resolveConfig } from '../../lib/experiments/run';
-import { experiment as setupCheck } from '../../lib/experiments/setup-check';
+import { resolveConfig } from '../../lib/runner/run';
+import { experiment as setupCheck } from '../../lib/studies/setup-check';
 
 test('mergeChecked merges nested objects and rejects unknown keys with the valid ones', () => {
   const base = { a: 1, train: { lr: 0.1, steps: 10 }, seeds: [0, 1] };

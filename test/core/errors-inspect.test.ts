@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'util';
 import { ConfigError, DataError } from '../../lib/errors';
-import { resolveConfig } from '../../lib/experiments/run';
-import { experiment } from '../../lib/experiments/linear-theory';
+import { resolveConfig } from '../../lib/runner/run';
+import { experiment } from '../../lib/studies/linear-theory';
 
 test('bad-input errors print as name, message and the project frame that raised them (no kernel internals)', () => {
   let err: unknown;

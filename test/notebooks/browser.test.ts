@@ -46,7 +46,7 @@ function workersUsing(results: string): number[] {
     if (!/^\d+$/.test(d)) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (!cmd.includes('experiments/worker.js')) continue;
+      if (!cmd.includes('runner/worker.js')) continue;
       if (fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`REPRO_RESULTS=${results}`)) pids.push(Number(d));
     } catch {
       // gone meanwhile
@@ -225,7 +225,7 @@ test(`browser: ${NOTEBOOK} untrusted in Jupyter Notebook, an override typed in, 
       const c = nb.insert_cell_at_bottom('code');
       c.set_text([
         "import { showFigure, lineFigure } from 'repro/report';",
-        "import { experiment as mae } from 'repro/experiments/mae-sweep';",
+        "import { experiment as mae } from 'repro/studies/mae-sweep';",
         "await showFigure(lineFigure([{ name: 'a', x: [1, 2, 3], y: [3, 1, 2] }], { title: 'drawn before the interrupt' }));",
         "await runExperiment(mae, { preset: 'smoke', overrides: { seeds: [0, 1, 2, 3] } });",
       ].join('\n'));

@@ -73,17 +73,17 @@ export function lintNotebook(cells: string[]): string[] {
 
 export interface OverrideExample {
   notebook: string;
-  /** The experiment module (`lib/experiments/<experiment>`) the example's first argument names. */
+  /** The experiment module (`lib/studies/<experiment>`) the example's first argument names. */
   experiment: string;
   /** The example as written: `overridesFor(experiment, { … })`. */
   code: string;
 }
 
-/** The experiments the cells import (`import { experiment as x } from 'repro/experiments/<name>'`): local name → module name. */
+/** The experiments the cells import (`import { experiment as x } from 'repro/studies/<name>'`): local name → module name. */
 export function experimentImports(cells: string[]): Map<string, string> {
   const imports = new Map<string, string>();
   for (const src of cells) {
-    for (const m of src.matchAll(/import\s*\{([^}]*)\}\s*from\s*'repro\/experiments\/([a-z0-9-]+)'/g)) {
+    for (const m of src.matchAll(/import\s*\{([^}]*)\}\s*from\s*'repro\/studies\/([a-z0-9-]+)'/g)) {
       for (const part of m[1].split(',')) {
         const [orig, alias] = part.trim().split(/\s+as\s+/);
         if (orig === 'experiment') imports.set(alias ?? orig, m[2]);

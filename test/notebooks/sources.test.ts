@@ -10,8 +10,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import ts from 'typescript';
 import { REPO_ROOT } from '../../lib/paths';
-import { resolveConfig } from '../../lib/experiments/run';
-import { loadExperiment } from '../../lib/experiments/execute';
+import { resolveConfig } from '../../lib/runner/run';
+import { loadStudy as loadExperiment } from '../../lib/studies';
 import { ConfigError } from '../../lib/errors';
 import { codeCells, experimentImports, lintNotebook, overrideExamples } from './lint';
 
@@ -40,8 +40,8 @@ const examples = notebooks.flatMap((nb) => overrideExamples(nb, codeCells(path.j
 
 test('the override examples in the notebooks compile as written and resolve on smoke', { timeout: 120_000 }, () => {
   assert.ok(examples.length >= 4, `expected override examples in 04, 05 and 06; found ${examples.length}`);
-  const src = examples.map((e, i) => `import { experiment as e${i} } from '../../lib/experiments/${e.experiment}';`);
-  src.unshift(`import { overridesFor } from '../../lib/experiments/overrides';`);
+  const src = examples.map((e, i) => `import { experiment as e${i} } from '../../lib/studies/${e.experiment}';`);
+  src.unshift(`import { overridesFor } from '../../lib/runner/overrides';`);
   examples.forEach((e, i) => src.push(`export const x${i} = ${e.code.replace(/overridesFor\(\s*\w+/, `overridesFor(e${i}`)}; // ${e.notebook}`));
   // A misspelt key and a wrong literal must fail, or this check could not fail either.
   src.push(`// @ts-expect-error a misspelt key\nexport const bad1 = overridesFor(e0, { notAKey: 1 });`);
@@ -61,8 +61,8 @@ test('a misspelt top-level override key fails to compile with a message that nam
   // and they must be the keys the run-time check accepts (the experiment's defaults).
   const names = [...new Set(notebooks.flatMap((nb) => [...experimentImports(codeCells(path.join(nbDir, nb))).values()]))].sort();
   assert.ok(names.length >= 6, `expected the notebooks to import their experiments; found ${names.join(', ')}`);
-  const src = [`import { overridesFor } from '../../lib/experiments/overrides';`];
-  names.forEach((n, i) => src.push(`import { experiment as e${i} } from '../../lib/experiments/${n}';`));
+  const src = [`import { overridesFor } from '../../lib/runner/overrides';`];
+  names.forEach((n, i) => src.push(`import { experiment as e${i} } from '../../lib/studies/${n}';`));
   names.forEach((n, i) => src.push(`export const typo${i} = overridesFor(e${i}, { notAKey${i}: 1 }); // ${n}`));
   const errs = typeErrors(src.join('\n') + '\n');
   names.forEach((n, i) => {
@@ -79,7 +79,7 @@ test('a misspelt top-level override key fails to compile with a message that nam
 
 test('overridesFor rejects an unknown key at run time with the valid keys', () => {
   const exp = loadExperiment('linear-theory');
-  const { overridesFor } = require('../../lib/experiments/overrides') as typeof import('../../lib/experiments/overrides');
+  const { overridesFor } = require('../../lib/runner/overrides') as typeof import('../../lib/runner/overrides');
   assert.throws(() => overridesFor(exp, { alphaMn: 1 } as never), (e: Error) => e instanceof ConfigError && /unknown key 'alphaMn' in linear-theory overrides; expected one of .*dims.*tau/.test(e.message));
 });
 

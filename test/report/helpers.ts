@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { RunRecord } from '../../lib/report/runs';
+import type { RunRecord } from '../../lib/runner/store/runs';
 
 export function makeRecord(over: Partial<RunRecord> = {}): RunRecord {
   return {

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as aq from 'arquero';
 import { runsTable, summarise, toMarkdown, toCsv, toHtml, writeTable } from '../../lib/report/table';
-import { ResultsWriteError } from '../../lib/report/runs';
+import { ResultsWriteError } from '../../lib/runner/store/runs';
 import { makeRecord, tmpDir } from './helpers';
 
 // Three rows; seeds chosen so means and sample stds are exact in binary floating point.

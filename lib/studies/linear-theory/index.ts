@@ -1,0 +1,3 @@
+/** Paper B, Sec. 3: deep linear networks (notebook 05). */
+export * from './spec';
+export * from './verdict';

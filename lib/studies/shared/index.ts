@@ -1,0 +1,2 @@
+/** Helpers several studies share: frozen-feature evaluation and the raw-pixel / untrained baselines. */
+export * from './frozen-features';
