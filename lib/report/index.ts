@@ -47,3 +47,4 @@ export {
 export { type ShowFigureOptions, showTable, showFigure, showMarkdown, showPreset, presetBanner } from './display';
 export { insideTslab } from './kernel';
 export { writeFileAtomic } from '../io/atomic';
+export { runTimeLine } from './timing';

@@ -7,6 +7,6 @@
 export * from './types';
 export { resolveConfig, runExperiment, stopRuns, type ExperimentRuns, type RunExperimentOptions } from './run';
 export { recordedRuns, studyRuns, missingLine, trainCommand, runsMissing, setArgs, type RecordedRuns } from './recorded';
-export { overridesFor } from './overrides';
+export { overridesFor, addRows } from './overrides';
 export { runIdOf, currentCommit } from './execute';
 export { readRuns, type RunRecord } from './store/runs';

@@ -9,7 +9,8 @@
  * names the key and prints the allowed ones), and its keys are checked at run time too (a ConfigError
  * listing the valid keys), before any work.
  */
-import { mergeChecked, type DeepPartial } from '../config';
+import { checkPreset, mergeChecked, type DeepPartial, type PresetName } from '../config';
+import { ConfigError, show } from '../errors';
 import type { Experiment } from './types';
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
@@ -43,4 +44,31 @@ export function overridesFor<C extends object, const O>(
 ): DeepPartial<C> {
   mergeChecked(exp.defaults, overrides, `${exp.name} overrides`);
   return overrides as DeepPartial<C>;
+}
+
+/** The keys of `C` that hold a list (rows, wirings, sweeps, seeds). */
+type ListKey<C> = { [K in keyof C]: C[K] extends readonly unknown[] ? K : never }[keyof C] & string;
+
+/**
+ * Overrides that ADD items to one of the preset's lists instead of replacing it: `{ rows: [...preset rows,
+ * ...extra] }` (merged into `overrides` when given). A plain `{ rows: [newRow] }` replaces the whole list,
+ * which leaves a one-row table; this keeps the study's rows and appends yours (same run ids for the old rows).
+ * With nothing to add it returns `overrides` as they are.
+ *
+ *   const overrides = addRows(experiment, preset, 'rows', [{ name: 'α_min=0.65', wiring: { kind: 'decayed', alphaMin: 0.65 } }]);
+ */
+export function addRows<C extends object, K extends ListKey<C>>(
+  exp: Experiment<C>,
+  preset: PresetName,
+  key: K,
+  extra: C[K],
+  overrides: DeepPartial<C> = {} as DeepPartial<C>,
+): DeepPartial<C> {
+  checkPreset(preset);
+  if (!Array.isArray(extra)) throw new ConfigError(`addRows: the rows to add to '${key}' must be a list; got ${show(extra)}`);
+  if (!extra.length) return overrides;
+  const base = mergeChecked(mergeChecked(exp.defaults, exp.presets[preset], `${exp.name} preset '${preset}'`), overrides, `${exp.name} overrides`);
+  const current = (base as Record<string, unknown>)[key];
+  if (!Array.isArray(current)) throw new ConfigError(`addRows: ${exp.name}'s '${key}' is not a list`);
+  return { ...overrides, [key]: [...current, ...(extra as unknown[])] } as DeepPartial<C>;
 }

@@ -24,3 +24,4 @@ export const experiment: Experiment<AncreLmConfig> = {
   runs,
   runOne,
 };
+export * from './figures';

@@ -10,7 +10,7 @@
  */
 import { DeepPartial, PresetName, PRESET_NAMES } from '../../config';
 import { checkNumber, checkOneOf, ConfigError, checkSeeds } from '../../errors';
-import { summarise, type ColumnTable, type RunRecord } from '../../report';
+import { errorBarFigure, summarise, type ColumnTable, type FigureSpec, type RunRecord } from '../../report';
 import { experiment as maeSweep, inPercent, rowStats, sweepRunSpec, type MaeSweepConfig } from '../mae-sweep';
 import { resolveConfig } from '../../runner/run';
 import type { Experiment, RunSpec } from '../../runner/types';
@@ -194,4 +194,15 @@ export function lengthCurves(
     const stats = lengths.map((steps) => rowStats(scaled.filter((r) => r.row === row && stepsOf(r) === steps), metric)[0]);
     return { name: row, x: lengths, mean: stats.map((s) => s.mean), std: stats.map((s) => s.std) };
   });
+}
+
+/** kNN and linear probe against training steps (log axis), one series per row and metric. */
+export function lengthFigure(records: RunRecord[], rows: string[]): FigureSpec {
+  return errorBarFigure(
+    [
+      ...lengthCurves(records, 'knn', rows).map((s) => ({ ...s, name: `kNN · ${s.name}` })),
+      ...lengthCurves(records, 'linearProbe', rows).map((s) => ({ ...s, name: `LP · ${s.name}` })),
+    ],
+    { title: 'Frozen-feature accuracy against training length', xTitle: 'training steps (log scale)', yTitle: 'accuracy %', logX: true },
+  );
 }

@@ -20,3 +20,4 @@ export const experiment: Experiment<MaeSweepConfig> = {
   runs,
   runOne,
 };
+export * from './figures';
