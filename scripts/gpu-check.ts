@@ -1,5 +1,5 @@
 /**
- * The GPU check in one command (lib/experiments/gpu-check.ts holds the logic):
+ * The GPU check in one command (lib/studies/setup-check/gpu-check.ts holds the logic):
  *
  *   npm run gpu-check              on a GPU machine: the engine line, matmul TFLOP/s, a training step of
  *                                  ViT-B/16 MAE at batch 64 and of LLaMA-60M at 64 × 256 (time, memory),

@@ -6,11 +6,11 @@
  *
  * `--run-id` runs only those runs of the config (a Slurm array task of `npm run sweep` runs one);
  * `--sweep-manifest` makes the task check that it sees the submitter's results folder, and installs
- * the task's stop handlers (claims released on SIGTERM; lib/cluster/task.ts).
+ * the task's stop handlers (claims released on SIGTERM; lib/runner/cluster/task.ts).
  *
  * Finished runs are reused and interrupted ones resume from their checkpoints. Prints the
  * records' metrics as JSON lines on stdout. Flags are parsed and checked before anything else
- * (lib/experiments/cli.ts); SIGINT/SIGTERM/SIGHUP checkpoint the running runs and exit 130/143/129
+ * (lib/runner/cli.ts); SIGINT/SIGTERM/SIGHUP checkpoint the running runs and exit 130/143/129
  * with what was saved; anything that ran nothing exits non-zero.
  */
 import { initEngine, describeEngine } from '../lib/backend';
@@ -31,7 +31,7 @@ async function main() {
     stopRuns(signal);
   });
   if (args.runIds.length) {
-    // One task of a sweep (Slurm, Kubernetes): a stop also notes the runs and releases their claims (lib/cluster/task.ts).
+    // One task of a sweep (Slurm, Kubernetes): a stop also notes the runs and releases their claims (lib/runner/cluster/task.ts).
     const byId = new Map(planRuns(exp, args.preset, args.overrides as never).map((r) => [r.runId, { runId: r.runId, row: r.spec.row, seed: r.spec.seed }]));
     installTaskSignals(exp.name, args.preset, args.runIds.map((id) => byId.get(id) ?? { runId: id, row: '?', seed: -1 }));
   }

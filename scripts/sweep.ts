@@ -1,5 +1,5 @@
 /**
- * Sweeps beyond one machine (lib/cluster/):
+ * Sweeps beyond one machine (lib/runner/cluster/):
  *
  *   npm run sweep -- <experiment> [--preset P] [--set k=v ...] --slurm [--dry-run] [sbatch options]
  *       writes an sbatch job array for the runs that are not finished, running or queued (array index

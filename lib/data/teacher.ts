@@ -13,7 +13,7 @@
  * exponentially with depth, so the map composes many folds that a shallower network of the same width needs far
  * more units to imitate (Raghu et al. 2017, arXiv 1606.05336). That argument is about representation; whether a
  * student gains from depth within a training budget is empirical, and the chaotic teachers tried (gain 1.2–1.5)
- * left ~45 % of the variance that neither a 16- nor a 64-layer student learnt (lib/experiments/resnet-depth-search.ts).
+ * left ~45 % of the variance that neither a 16- nor a 64-layer student learnt (lib/studies/resnet-depth/search.ts).
  * The cpu preset uses gain 1.0 (the edge of chaos) with a 64-layer teacher and a narrow student. The teacher has its
  * own seed: every run of a study fits the same function, and the run's seed varies only the student and its batches.
  *

@@ -1,5 +1,5 @@
 /**
- * The shape of an experiment: one file per paper table, `lib/experiments/<name>.ts`, exporting
+ * The shape of an experiment: one file per paper table, `lib/studies/<name>/`, exporting
  * `experiment: Experiment<Config>`. The runner (`./run.ts`) resolves defaults -> preset -> overrides,
  * validates, expands the config into independent runs (rows x seeds), skips runs already in
  * `results/<name>/<preset>/runs.jsonl` (keyed by the hash of the run's resolved config), executes

@@ -1,5 +1,5 @@
 /**
- * Run claims (lib/experiments/claims.ts): one owner at a time, live and stale claims told apart by
+ * Run claims (lib/runner/claims.ts): one owner at a time, live and stale claims told apart by
  * heartbeat age and (on this host) by pid, takeover of stale ones, release, a lost claim noticed;
  * many processes racing for one run id: exactly one wins.
  */

@@ -1,5 +1,5 @@
 /**
- * recordedRuns / studyRuns (lib/experiments/recorded.ts): a notebook on cpu tables finished runs only and
+ * recordedRuns / studyRuns (lib/runner/recorded.ts): a notebook on cpu tables finished runs only and
  * lists the missing ones; on smoke, or with REPRO_RUN_MISSING=1, the missing runs are trained first.
  * Runs linear-theory's smoke preset (seconds) into the test's temporary results folder.
  */

@@ -62,7 +62,7 @@ test('1, 7: a failed results append with workers: no crash, records kept aside, 
   const results = path.join(tmp, 'append');
   const dir = path.join(results, 'setup-check', 'smoke');
   fs.mkdirSync(dir, { recursive: true });
-  // The record store cannot take a record: `records/` (lib/report/records.ts) is a file, not a folder.
+  // The record store cannot take a record: `records/` (lib/runner/store/records.ts) is a file, not a folder.
   fs.writeFileSync(path.join(dir, 'records'), '');
   const a = run(results, ['--set', 'seeds=[0,1]'], { REPRO_WORKERS: '999' });
   assert.equal(a.status, 1, a.err);

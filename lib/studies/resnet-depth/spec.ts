@@ -122,7 +122,7 @@ const presets: Record<PresetName, DeepPartial<ResnetDepthConfig>> = {
     train: { steps: 60, logEvery: 10, checkpointEvery: 30 },
   },
   // The official shape on the teacher task: ANCRe at 16 layers (4 blocks of 4) against residual at 16/32/64.
-  // The teacher and the width come from the depth search (lib/experiments/resnet-depth-search.ts): at width 256
+  // The teacher and the width come from the depth search (lib/studies/resnet-depth/search.ts): at width 256
   // the residual network fitted no better at 64 layers than at 16 on any teacher tried; a student of width 32
   // on a 64-layer teacher at the edge of chaos did (one-seed pilot: test MSE 0.0635 → 0.0554, −13 %).
   // 15 runs, about 50 min of one core (see notebooks/04-resnet-depth.ipynb).

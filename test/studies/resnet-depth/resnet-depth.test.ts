@@ -224,7 +224,7 @@ describe('resnet-depth on the teacher task: tables and verdicts from MSE records
   });
 });
 
-describe('resnet-depth: the depth search (lib/experiments/resnet-depth-search.ts)', () => {
+describe('resnet-depth: the depth search (lib/studies/resnet-depth/search.ts)', () => {
   test('every pilot resolves to a valid config of residual at 16 and 64 layers, with run ids of its own', async () => {
     const { DEPTH_PILOTS } = await import('../../../lib/studies/resnet-depth/search');
     const { resolveConfig } = await import('../../../lib/runner/run');
