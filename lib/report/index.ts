@@ -27,6 +27,7 @@ export {
 } from './table';
 export {
   type FigureSpec,
+  tickLabel,
   type FigureFormat,
   type ImageFormat,
   type ImageOptions,
