@@ -176,8 +176,9 @@ export class DiT {
     this.tMlp1 = new Dense(this.reg.scope('t_embed/fc1'), c.freqDim, D);
     this.tMlp2 = new Dense(this.reg.scope('t_embed/fc2'), D, D);
     // DiT: N(0, 0.02) for the timestep MLP weights and the label table.
-    this.tMlp1.w.assign(tf.tidy(() => normalInit([c.freqDim, D], 0.02, this.reg.nextSeed())));
-    this.tMlp2.w.assign(tf.tidy(() => normalInit([D, D], 0.02, this.reg.nextSeed())));
+    // The assigns inside the tidy: the initial values are copied, and the tidy frees them.
+    tf.tidy(() => this.tMlp1.w.assign(normalInit([c.freqDim, D], 0.02, this.reg.nextSeed())));
+    tf.tidy(() => this.tMlp2.w.assign(normalInit([D, D], 0.02, this.reg.nextSeed())));
     const rows = c.classes + (c.classDropout > 0 ? 1 : 0);
     this.yTable = this.reg.add('y_embed/table', normalInit([rows, D], 0.02, this.reg.nextSeed()), true);
     for (let l = 0; l < c.depth; l++) this.adaLN.push(new Dense(this.reg.scope(`block${l}/adaLN`), D, 6 * D, { zeroInit: true }));
@@ -211,7 +212,7 @@ export class DiT {
       const gateBias = new Float32Array(6 * D);
       gateBias.fill(1, 2 * D, 3 * D);
       gateBias.fill(1, 5 * D, 6 * D);
-      for (const a of this.adaLN) a.b!.assign(tf.tidy(() => tf.tensor1d(gateBias)));
+      for (const a of this.adaLN) tf.tidy(() => a.b!.assign(tf.tensor1d(gateBias)));
     }
   }
 

@@ -16,14 +16,14 @@
  * Stored scalars K(K+1)/2; free ones K(K−1)/2 (the softmax is shift invariant).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ResolvedWiringConfig, WiringKind } from './config';
+import type { ResolvedWiringConfig } from './config';
 import type { Block, RunOptions, RunResult, Wiring, WiringOverhead } from './types';
 import { checkBlocks } from './sublayer';
 import { makeVariable } from './variables';
 
 export class BlockRouting implements Wiring {
   readonly granularity = 'block' as const;
-  readonly kind: WiringKind;
+  readonly kind: ResolvedWiringConfig['kind'];
   readonly n: number;
   readonly needsLiveBranches = false;
   readonly variables: tf.Variable[] = [];

@@ -30,6 +30,13 @@ export const WIRING_KINDS: readonly WiringKind[] = [
   'plain',
 ];
 
+/**
+ * The kind of a wiring added with `registerWiring` (./registry.ts), which hands it out inside a config
+ * (`scaledSkip({ gamma: 0.8 })`): a plain string at run time, checked against the registry by
+ * `validateWiring`; the brand keeps a misspelt built-in kind (`'decay'`) a compile error.
+ */
+export type RegisteredWiringKind = string & { readonly __registeredWiring: true };
+
 /** How ANCRe normalises its routing logits (paper B and its code). */
 export type AncreNormalisation = 'incoming' | 'outgoing';
 export const ANCRE_NORMALISATIONS: readonly AncreNormalisation[] = ['incoming', 'outgoing'];
@@ -40,8 +47,8 @@ export const ANCRE_NORMALISATIONS: readonly AncreNormalisation[] = ['incoming', 
  * but they are still validated: a bad value is rejected whatever the kind.
  */
 export interface WiringConfig {
-  /** Which wiring. */
-  kind: WiringKind;
+  /** Which wiring: a built-in kind, or one added with `registerWiring` (its parameters are further keys). */
+  kind: WiringKind | RegisteredWiringKind;
   /**
    * `decayed`, `learnable-alpha` (its initial schedule): the smallest shortcut coefficient, the
    * one on the last sub-layer; in (0, 1]. Default 0.6 (paper A's headline; its released script uses 0.7).
@@ -68,28 +75,62 @@ export const WIRING_DEFAULTS: ResolvedWiringConfig = {
   normalisation: 'incoming',
 };
 
+/**
+ * The parameters of the kinds added with `registerWiring` (./registry.ts, which also keeps their builders):
+ * their names with defaults, and their check. Kept here so validation needs nothing above this file.
+ */
+export interface WiringKindParams {
+  defaults: { [name: string]: number | string | boolean };
+  validate?(params: { [name: string]: unknown }): void;
+}
+const registeredParams = new Map<string, WiringKindParams>();
+
+/** Records a registered kind's parameters (called by `registerWiring`; not meant for other callers). */
+export function setWiringKindParams(kind: string, params: WiringKindParams | null): void {
+  if (params) registeredParams.set(kind, params);
+  else registeredParams.delete(kind);
+}
+
+function registeredWiring(kind: unknown): WiringKindParams | undefined {
+  return typeof kind === 'string' ? registeredParams.get(kind) : undefined;
+}
+
+/** The kinds added with `registerWiring`, in registration order. */
+export function registeredWiringKinds(): string[] {
+  return [...registeredParams.keys()];
+}
+
+/** The keys of every wiring config; a registered kind adds its parameters' names. */
+export const WIRING_CONFIG_KEYS: readonly string[] = ['kind', 'alphaMin', 'tau', 'normalisation'];
+
 /** Throws a ConfigError naming the bad value and what is allowed. */
 export function validateWiring(config: WiringConfig): void {
   if (typeof config !== 'object' || config === null) {
     throw new ConfigError(`wiring config must be an object; got ${show(config)}`);
   }
-  const known = ['kind', 'alphaMin', 'tau', 'normalisation'];
+  const custom = registeredWiring(config.kind);
+  const known = [...WIRING_CONFIG_KEYS, ...Object.keys(custom?.defaults ?? {})];
   for (const k of Object.keys(config)) {
     if (!known.includes(k)) throw new ConfigError(`unknown key '${k}' in wiring config; expected one of ${known.join(', ')}`);
   }
-  checkOneOf('wiring', config.kind, WIRING_KINDS);
+  checkOneOf('wiring', config.kind, [...WIRING_KINDS, ...registeredWiringKinds()]);
   const { alphaMin, tau, normalisation } = config;
   if (alphaMin !== undefined && !(typeof alphaMin === 'number' && alphaMin > 0 && alphaMin <= 1)) {
     throw new ConfigError(`alphaMin must be in (0, 1]; got ${show(alphaMin)}`);
   }
   if (tau !== undefined) checkTau('tau', tau);
   if (normalisation !== undefined) checkOneOf('normalisation', normalisation, ANCRE_NORMALISATIONS);
+  if (custom?.validate) custom.validate(withDefaults(custom.defaults, config));
 }
 
-/** Validates and fills defaults. */
+/** Validates and fills defaults (a registered kind's parameters too). */
 export function resolveWiring(config: WiringConfig): ResolvedWiringConfig {
   validateWiring(config);
-  const out = { ...WIRING_DEFAULTS };
+  return withDefaults({ ...WIRING_DEFAULTS, ...registeredWiring(config.kind)?.defaults }, config);
+}
+
+function withDefaults<T extends object>(defaults: T, config: object): T {
+  const out = { ...defaults };
   for (const [k, v] of Object.entries(config)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
 }

@@ -6,12 +6,14 @@
  *   const { out, states } = wiring.run(h0, blocks.map((b) => [b.attnBranch, b.mlpBranch]));
  *
  * Paper A (decayed identity shortcuts): arXiv 2404.10947. Paper B (ANCRe): arXiv 2602.09009.
- * See ./sublayer.ts and ./ancre.ts for the equations of each kind.
+ * See ./sublayer.ts and ./ancre.ts for the equations of each kind, and ./registry.ts (registerWiring) to
+ * add a kind without editing this library (docs/adding-a-wiring.md).
  */
 import { resolveWiring, type WiringConfig } from './config';
 import type { Wiring } from './types';
 import { SublayerWiring } from './sublayer';
 import { BlockRouting } from './ancre';
+import { registeredWiring } from './registry';
 import { ConfigError, show } from '../errors';
 
 export * from './config';
@@ -19,6 +21,7 @@ export * from './types';
 export { SublayerWiring } from './sublayer';
 export { BlockRouting } from './ancre';
 export { uniqueVariableName, makeVariable } from './variables';
+export { registerWiring, registeredWiring, unregisterWiring, type WiringDefinition, type WiringParams, type WiringConfigMaker } from './registry';
 
 /** Kinds that route whole blocks; the others route each sub-layer branch. */
 export const BLOCK_KINDS = ['ancre', 'constant-average'] as const;
@@ -33,6 +36,14 @@ export function makeWiring(config: WiringConfig, blocks: number, sublayersPerBlo
   const resolved = resolveWiring(config);
   for (const [name, v] of [['blocks', blocks], ['sublayersPerBlock', sublayersPerBlock]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be an integer >= 1; got ${show(v)}`);
+  }
+  const custom = registeredWiring(resolved.kind);
+  if (custom) {
+    const w = custom.build(resolved, blocks, sublayersPerBlock);
+    if (w.kind !== resolved.kind || w.blocks !== blocks || w.sublayersPerBlock !== sublayersPerBlock) {
+      throw new Error(`wiring '${resolved.kind}' built a '${w.kind}' for ${w.blocks}×${w.sublayersPerBlock} branches; asked for ${blocks}×${sublayersPerBlock}`);
+    }
+    return w;
   }
   return (BLOCK_KINDS as readonly string[]).includes(resolved.kind)
     ? new BlockRouting(resolved, blocks, sublayersPerBlock)

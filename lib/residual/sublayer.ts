@@ -16,7 +16,7 @@
  * the other comparison rows.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ResolvedWiringConfig, WiringKind } from './config';
+import type { ResolvedWiringConfig } from './config';
 import { decayedSchedule } from './config';
 import type { Block, RunOptions, RunResult, Wiring, WiringOverhead } from './types';
 import { makeVariable } from './variables';
@@ -25,7 +25,7 @@ const SQRT_HALF = Math.SQRT1_2;
 
 export class SublayerWiring implements Wiring {
   readonly granularity = 'sublayer' as const;
-  readonly kind: WiringKind;
+  readonly kind: ResolvedWiringConfig['kind'];
   readonly n: number;
   readonly variables: tf.Variable[] = [];
   readonly needsLiveBranches: boolean;

@@ -5,7 +5,7 @@
  * Shapes: any; every state has the shape of h0 (e.g. [B, T, D] for a transformer, [d, N] for a linear net).
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { WiringKind, ResolvedWiringConfig } from './config';
+import type { WiringConfig, ResolvedWiringConfig } from './config';
 
 /** A branch f(x) WITHOUT the residual add (e.g. Attn(Norm x) or MLP(Norm x)). Same shape in and out. */
 export type Branch = (x: tf.Tensor) => tf.Tensor;
@@ -41,7 +41,8 @@ export interface WiringOverhead {
 }
 
 export interface Wiring {
-  readonly kind: WiringKind;
+  /** A built-in kind (WIRING_KINDS) or a registered one (registerWiring). */
+  readonly kind: WiringConfig['kind'];
   readonly config: ResolvedWiringConfig;
   /**
    * 'sublayer': every branch is one routed layer (x ← α_k x + β_k f_k(x));
