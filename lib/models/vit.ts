@@ -17,7 +17,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, checkNumber, checkOneOf, checkPositiveInt } from '../errors';
 import type { WiringConfig } from '../residual';
-import { Dense, ParamRegistry, TransformerStack, TRANSFORMER_DEFAULTS, type ForwardOptions } from './transformer';
+import { Dense, ParamRegistry } from './layers';
+import { TransformerStack, TRANSFORMER_DEFAULTS, type ForwardOptions } from './transformer';
 import type { Param } from '../train/params';
 
 export interface VitConfig {
