@@ -29,25 +29,36 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** A lock's content: the owner's pid (for the staleness check), the time, and a random part. */
+function newToken(): string {
+  return `${process.pid} ${Date.now()} ${Math.random().toString(36).slice(2)}\n`;
+}
+
+/** Creates the lock file holding `token`, exclusively: true when taken, false when it exists already. */
+function createLock(lock: string, token: string): boolean {
+  try {
+    const fd = fs.openSync(lock, 'wx');
+    try {
+      fs.writeSync(fd, token);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(e, 'create the lock file', lock);
+    return false;
+  }
+}
+
 /** Takes `<file>.lock`; returns the token written into it (to release only our own lock). */
 export function acquireLock(lock: string, opts: LockOptions = {}): string {
-  const token = `${process.pid} ${Date.now()} ${Math.random().toString(36).slice(2)}\n`;
+  const token = newToken();
   const timeout = opts.lockTimeoutMs ?? 30_000;
   const staleMs = opts.staleLockMs ?? 60_000;
   const start = Date.now();
   let wait = 1;
   for (;;) {
-    try {
-      const fd = fs.openSync(lock, 'wx');
-      try {
-        fs.writeSync(fd, token);
-      } finally {
-        fs.closeSync(fd);
-      }
-      return token;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(e, 'create the lock file', lock);
-    }
+    if (createLock(lock, token)) return token;
     breakIfStale(lock, staleMs);
     if (Date.now() - start > timeout) {
       throw new ResultsWriteError(
@@ -111,19 +122,8 @@ function breakIfStale(lock: string, staleMs: number): void {
  */
 export function tryAcquireLock(lock: string, staleMs = 60_000): string | null {
   breakIfStale(lock, staleMs);
-  const token = `${process.pid} ${Date.now()} ${Math.random().toString(36).slice(2)}\n`;
-  try {
-    const fd = fs.openSync(lock, 'wx');
-    try {
-      fs.writeSync(fd, token);
-    } finally {
-      fs.closeSync(fd);
-    }
-    return token;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(e, 'create the lock file', lock);
-    return null;
-  }
+  const token = newToken();
+  return createLock(lock, token) ? token : null;
 }
 
 /** Releases `<file>.lock` if it still holds `token`. */

@@ -82,32 +82,42 @@ export interface PerplexityOptions {
  * cross-entropies is accumulated in float64 on the host, so the mean is exact up to float32 per-batch sums.
  */
 export function perplexity(logitsFn: (tokens: tf.Tensor2D) => tf.Tensor, tokens: Int32Array, opts: PerplexityOptions): PerplexityResult {
-  const { starts, T, batch } = windowsOf(tokens, opts);
   let sum = 0;
   let count = 0;
-  for (let i = 0; i < starts.length; i += batch) {
-    const ce = batchCrossEntropy(logitsFn, tokens, starts.slice(i, i + batch), T);
-    sum += ce.dataSync()[0];
-    ce.dispose();
-    count += Math.min(batch, starts.length - i) * T;
+  for (const b of crossEntropyBatches(logitsFn, tokens, opts)) {
+    sum += b.ce.dataSync()[0];
+    count += b.tokens;
   }
-  const loss = sum / count;
-  return { loss, perplexity: Math.exp(loss), tokens: count };
+  return perplexityOf(sum, count);
 }
 
 /** `perplexity` reading each batch's sum with await (every engine; webgpu cannot read synchronously). Same sums, same order. */
 export async function perplexityAsync(logitsFn: (tokens: tf.Tensor2D) => tf.Tensor, tokens: Int32Array, opts: PerplexityOptions): Promise<PerplexityResult> {
-  const { starts, T, batch } = windowsOf(tokens, opts);
   let sum = 0;
   let count = 0;
-  for (let i = 0; i < starts.length; i += batch) {
-    const ce = batchCrossEntropy(logitsFn, tokens, starts.slice(i, i + batch), T);
-    sum += (await ce.data())[0];
-    ce.dispose();
-    count += Math.min(batch, starts.length - i) * T;
+  for (const b of crossEntropyBatches(logitsFn, tokens, opts)) {
+    sum += (await b.ce.data())[0];
+    count += b.tokens;
   }
+  return perplexityOf(sum, count);
+}
+
+function perplexityOf(sum: number, count: number): PerplexityResult {
   const loss = sum / count;
   return { loss, perplexity: Math.exp(loss), tokens: count };
+}
+
+/** The batches of windows: each batch's summed cross-entropy (a scalar, disposed when the next is asked for) and its token count. */
+function* crossEntropyBatches(logitsFn: (tokens: tf.Tensor2D) => tf.Tensor, tokens: Int32Array, opts: PerplexityOptions): Generator<{ ce: tf.Tensor; tokens: number }> {
+  const { starts, T, batch } = windowsOf(tokens, opts);
+  for (let i = 0; i < starts.length; i += batch) {
+    const ce = batchCrossEntropy(logitsFn, tokens, starts.slice(i, i + batch), T);
+    try {
+      yield { ce, tokens: Math.min(batch, starts.length - i) * T };
+    } finally {
+      ce.dispose();
+    }
+  }
 }
 
 function windowsOf(tokens: Int32Array, opts: PerplexityOptions): { starts: number[]; T: number; batch: number } {

@@ -31,7 +31,8 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, checkNumber, checkPositiveInt } from '../errors';
 import { makeWiring, validateWiring, type WiringConfig } from '../residual';
 import type { Param } from '../train/params';
-import { Dense, LayerNorm, ParamRegistry, TransformerStack, TRANSFORMER_DEFAULTS, silu, type Modulation } from './transformer';
+import { Dense, LayerNorm, ParamRegistry, silu } from './layers';
+import { TransformerStack, TRANSFORMER_DEFAULTS, type Modulation } from './transformer';
 import { patchify, unpatchify, sincos2d as sincos2dWithCls } from './vit';
 
 export interface DitConfig {

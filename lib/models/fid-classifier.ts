@@ -38,7 +38,7 @@ import { releaseLock, tryAcquireLock } from '../io/lock';
 import { loadCheckpoint, restoreVariables, saveCheckpoint } from '../train/checkpoint';
 import { train, TRAIN_DEFAULTS, type TrainConfig } from '../train/loop';
 import type { Param } from '../train/params';
-import { xavierUniform } from './transformer';
+import { xavierUniform } from './layers';
 
 export interface FidClassifierConfig {
   /** Channels K of the 4×4 stride-2 convolution. */

@@ -21,7 +21,8 @@ import * as tf from '@tensorflow/tfjs';
 import { ActivationEstimate, transformerActivations } from '../train/memory';
 import { makeWiring, type Wiring, type WiringConfig } from '../residual';
 import { ConfigError, checkNumber, checkPositiveInt, show } from '../errors';
-import { LLAMA_STACK, ParamRegistry, TransformerStack, TRANSFORMER_DEFAULTS, validateTransformerStack, type TransformerStackConfig } from './transformer';
+import { ParamRegistry } from './layers';
+import { LLAMA_STACK, TransformerStack, TRANSFORMER_DEFAULTS, validateTransformerStack, type TransformerStackConfig } from './transformer';
 import type { Param } from '../train/params';
 import { maskedTokenCrossEntropy, tokenCrossEntropy } from '../metrics/perplexity';
 

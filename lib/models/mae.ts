@@ -25,7 +25,8 @@ import { readable } from '../backend/webgpu';
 import { ActivationEstimate, transformerActivations } from '../train/memory';
 import { ConfigError, checkNumber, checkPositiveInt } from '../errors';
 import type { Param } from '../train/params';
-import { Dense, LayerNorm, ParamRegistry, silu, TransformerStack, TRANSFORMER_DEFAULTS } from './transformer';
+import { Dense, LayerNorm, ParamRegistry, silu } from './layers';
+import { TransformerStack, TRANSFORMER_DEFAULTS } from './transformer';
 import { expandBatch, patchify, sincos2d, unpatchify, validateVit, VitEncoder, VIT_DEFAULTS, type VitConfig } from './vit';
 
 export interface MaeConfig {

@@ -21,7 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Param } from '../train/params';
-import { Dense, LayerNorm, ParamRegistry, silu } from './transformer';
+import { Dense, LayerNorm, ParamRegistry, silu } from './layers';
 import { makeWiring, type Block, type Wiring, type WiringConfig } from '../residual';
 import { checkNumber, checkPositiveInt } from '../errors';
 import { top1Accuracy } from '../metrics/accuracy';

@@ -17,7 +17,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, checkNumber, checkOneOf, checkPositiveInt } from '../errors';
 import type { WiringConfig } from '../residual';
-import { Dense, ParamRegistry, TransformerStack, TRANSFORMER_DEFAULTS, type ForwardOptions } from './transformer';
+import { Dense, ParamRegistry } from './layers';
+import { TransformerStack, TRANSFORMER_DEFAULTS, type ForwardOptions } from './transformer';
 import type { Param } from '../train/params';
 
 export interface VitConfig {
@@ -223,23 +224,41 @@ export class VitEncoder {
   }
 }
 
-/** `extractFeatures` reading with await (every engine; webgpu cannot read synchronously). */
-export async function extractFeaturesAsync(enc: VitEncoder, images: Float32Array, n: number, batch = 256): Promise<{ blocks: Float32Array[]; dim: number }> {
-  const { image } = enc.config;
-  const hw = image * image * enc.config.channels;
-  const D = enc.config.width;
-  const blocks = Array.from({ length: enc.config.depth }, () => new Float32Array(n * D));
+/**
+ * The batches of feature extraction: each batch's per-block features `[b, D]` and the offset of its first
+ * value in the `[N, D]` arrays, disposed when the consumer asks for the next batch (or stops).
+ */
+function* blockFeatureBatches(enc: VitEncoder, images: Float32Array, n: number, batch: number): Generator<{ at: number; feats: tf.Tensor2D[] }> {
+  const { image, channels, width } = enc.config;
+  const hw = image * image * channels;
   for (let i = 0; i < n; i += batch) {
     const b = Math.min(batch, n - i);
     const feats = tf.tidy(() => {
-      const x = tf.tensor(images.subarray(i * hw, (i + b) * hw), enc.config.channels === 1 ? [b, image, image] : [b, image, image, enc.config.channels]);
+      const x = tf.tensor(images.subarray(i * hw, (i + b) * hw), channels === 1 ? [b, image, image] : [b, image, image, channels]);
       return enc.blockFeatures(x);
     });
-    const values = await Promise.all(feats.map((f) => f.data() as Promise<Float32Array>));
-    values.forEach((v, l) => blocks[l].set(v, i * D));
-    tf.dispose(feats);
+    try {
+      yield { at: i * width, feats };
+    } finally {
+      tf.dispose(feats);
+    }
   }
-  return { blocks, dim: D };
+}
+
+/** `[N, D]` per block, to be filled. */
+function featureArrays(enc: VitEncoder, n: number): { blocks: Float32Array[]; dim: number } {
+  const D = enc.config.width;
+  return { blocks: Array.from({ length: enc.config.depth }, () => new Float32Array(n * D)), dim: D };
+}
+
+/** `extractFeatures` reading with await (every engine; webgpu cannot read synchronously). */
+export async function extractFeaturesAsync(enc: VitEncoder, images: Float32Array, n: number, batch = 256): Promise<{ blocks: Float32Array[]; dim: number }> {
+  const out = featureArrays(enc, n);
+  for (const { at, feats } of blockFeatureBatches(enc, images, n, batch)) {
+    const values = await Promise.all(feats.map((f) => f.data() as Promise<Float32Array>));
+    values.forEach((v, l) => out.blocks[l].set(v, at));
+  }
+  return out;
 }
 
 /**
@@ -252,18 +271,7 @@ export function extractFeatures(
   n: number,
   batch = 256,
 ): { blocks: Float32Array[]; dim: number } {
-  const { image } = enc.config;
-  const hw = image * image * enc.config.channels;
-  const D = enc.config.width;
-  const blocks = Array.from({ length: enc.config.depth }, () => new Float32Array(n * D));
-  for (let i = 0; i < n; i += batch) {
-    const b = Math.min(batch, n - i);
-    const feats = tf.tidy(() => {
-      const x = tf.tensor(images.subarray(i * hw, (i + b) * hw), enc.config.channels === 1 ? [b, image, image] : [b, image, image, enc.config.channels]);
-      return enc.blockFeatures(x);
-    });
-    feats.forEach((f, l) => blocks[l].set(f.dataSync(), i * D));
-    tf.dispose(feats);
-  }
-  return { blocks, dim: D };
+  const out = featureArrays(enc, n);
+  for (const { at, feats } of blockFeatureBatches(enc, images, n, batch)) feats.forEach((f, l) => out.blocks[l].set(f.dataSync(), at));
+  return out;
 }

@@ -1,18 +1,20 @@
 /**
  * Figures as plotly specs (https://plotly.com/javascript/reference/), written as
  * - interactive HTML with plotly.js inlined (works offline, from a results/ folder or an e-mail), and
- * - PNG / SVG for papers, rendered by `Plotly.toImage` inside headless Chromium driven by playwright-core.
- *
- * One browser (with plotly loaded in one page) serves every figure of a process; it closes itself after
- * a short idle time so scripts and tests can exit (an open browser keeps node's event loop alive), and
- * playwright kills it at process exit in any case. Without Chromium, figures are HTML only, said once.
+ * - PNG / SVG for papers, rendered by `Plotly.toImage` inside headless Chromium (./browser.ts: one browser
+ *   per process, closed when idle). Without Chromium, figures are HTML only, said once.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { resultsRoot } from '../paths';
 import { ConfigError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
-import { insideTslab } from './kernel';
+import { imageUnavailable, plotlyPath, plotlyToImage } from './browser';
+
+export { chromiumPath, closeFigureBrowser, imageUnavailable } from './browser';
+
+/** Whether this process has said that figures are HTML only (it says so once). */
+let noted = false;
 
 /** A plotly figure: traces and layout, as plain JSON (typed arrays are converted when written). */
 export interface FigureSpec {
@@ -33,15 +35,6 @@ export interface ImageOptions {
 
 const DEFAULT_W = 800;
 const DEFAULT_H = 500;
-
-/** Chromium's path: `$REPRO_CHROMIUM`, else Debian's `/usr/bin/chromium`. */
-export function chromiumPath(): string {
-  return process.env.REPRO_CHROMIUM || '/usr/bin/chromium';
-}
-
-function plotlyPath(): string {
-  return require.resolve('plotly.js-dist-min/plotly.min.js');
-}
 
 /** JSON for embedding in a <script>: typed arrays as arrays, non-finite numbers as null (plotly gaps). */
 export function figureJson(spec: FigureSpec): string {
@@ -106,81 +99,7 @@ export function figureFragment(spec: FigureSpec, opts: ImageOptions = {}): strin
 }
 
 // ---------------------------------------------------------------------------------------------
-// The shared headless browser
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Page = any;
-type Browser = any;
-
-let browser: Browser | null = null;
-let page: Promise<Page> | null = null;
-let unavailable: string | null = null; // why images cannot be rendered, once known
-let idleTimer: NodeJS.Timeout | null = null;
-let queue: Promise<unknown> = Promise.resolve();
-let noted = false;
-
-/** Idle time before the browser closes: short in scripts (so they exit), long in a notebook kernel. */
-function idleMs(): number {
-  return insideTslab() ? 300_000 : 1_500;
-}
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-sync',
-];
-
-async function openPage(): Promise<Page> {
-  const exe = chromiumPath();
-  if (!fs.existsSync(exe)) {
-    throw new Error(`Chromium not found at ${exe} (install Debian's 'chromium' or set REPRO_CHROMIUM)`);
-  }
-  const { chromium } = require('playwright-core');
-  // playwright gives the browser a fresh temporary profile (user-data-dir) and deletes it on close.
-  // Its default signal handlers close the browser and then EXIT the process: in a Jupyter kernel,
-  // Kernel > Interrupt (SIGINT) would kill the kernel. The runner's own handlers stop training
-  // instead, and the browser dies with the process anyway (playwright kills it at exit).
-  browser = await chromium.launch({
-    executablePath: exe,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: 60_000,
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    handleSIGHUP: false,
-  });
-  const p = await browser.newPage();
-  await p.setContent('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body></body></html>');
-  await p.addScriptTag({ path: plotlyPath() });
-  return p;
-}
-
-async function doClose(): Promise<void> {
-  if (idleTimer) clearTimeout(idleTimer);
-  idleTimer = null;
-  const p = page;
-  page = null;
-  if (p) await p.catch(() => undefined); // a launch in progress sets `browser` when it finishes
-  const b = browser;
-  browser = null;
-  if (b) await b.close().catch(() => undefined);
-}
-
-/** Closes the shared browser after any pending renders (it reopens on the next image). */
-export function closeFigureBrowser(): Promise<void> {
-  const job = queue.then(doClose);
-  queue = job.catch(() => undefined);
-  return job;
-}
-
-function firstLine(e: unknown): string {
-  return String((e as Error)?.message ?? e).split('\n')[0];
-}
+// Images, through the shared headless browser (./browser.ts)
 
 /**
  * Renders `spec` to PNG bytes or SVG text, or null when Chromium is unavailable (the reason is then
@@ -191,65 +110,7 @@ export function renderFigure(
   format: ImageFormat,
   opts: ImageOptions = {},
 ): Promise<Buffer | string | null> {
-  const job = queue.then(async () => {
-    if (unavailable) return null;
-    if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = null;
-    try {
-      let p: Page;
-      try {
-        page ??= openPage();
-        p = await page;
-      } catch (e) {
-        unavailable = firstLine(e);
-        await doClose();
-        return null;
-      }
-      let url: string;
-      try {
-        url = await p.evaluate(
-          async (a: { json: string; format: string; width: number; height: number; scale: number }) => {
-            const fig = JSON.parse(a.json);
-            return (window as any).Plotly.toImage(
-              { data: fig.data, layout: fig.layout || {} },
-              { format: a.format, width: a.width, height: a.height, scale: a.scale },
-            );
-          },
-          {
-            json: figureJson(spec),
-            format,
-            width: opts.width ?? DEFAULT_W,
-            height: opts.height ?? DEFAULT_H,
-            scale: format === 'png' ? opts.scale ?? 2 : 1,
-          },
-        );
-      } catch (e) {
-        if (browser?.isConnected()) throw new ConfigError(`plotly could not render the figure: ${firstLine(e)}`);
-        unavailable = `Chromium stopped: ${firstLine(e)}`;
-        await doClose();
-        return null;
-      }
-      const comma = url.indexOf(',');
-      const body = url.slice(comma + 1);
-      if (url.slice(0, comma).endsWith(';base64')) {
-        const bytes = Buffer.from(body, 'base64');
-        return format === 'png' ? bytes : bytes.toString('utf8');
-      }
-      return decodeURIComponent(body);
-    } finally {
-      if (browser) idleTimer = setTimeout(() => void closeFigureBrowser(), idleMs());
-    }
-  });
-  queue = job.catch(() => undefined);
-  return job;
-}
-
-/** Why PNG/SVG cannot be rendered in this process, or null if they can (as far as known). */
-export function imageUnavailable(): string | null {
-  if (!unavailable && !fs.existsSync(chromiumPath())) {
-    unavailable = `Chromium not found at ${chromiumPath()} (install Debian's 'chromium' or set REPRO_CHROMIUM)`;
-  }
-  return unavailable;
+  return plotlyToImage(figureJson(spec), format, { width: opts.width ?? DEFAULT_W, height: opts.height ?? DEFAULT_H, scale: format === 'png' ? opts.scale ?? 2 : 1 });
 }
 
 /**

@@ -9,6 +9,7 @@ import { Llama } from '../../models/llama';
 import { AdamW } from '../../train/adamw';
 import { modelConfig, type AncreLmConfig } from './spec';
 import type { Json } from '../../runner/types';
+import { meanStd, num } from './stats';
 
 /**
  * The first step at which `curve` reaches `target` (≤), linearly interpolated between evaluations;
@@ -35,14 +36,6 @@ export interface LmRecord {
   extra?: { [k: string]: Json };
 }
 
-const num = (x: unknown): number => (typeof x === 'number' ? x : NaN);
-function meanStd(xs: number[]): { mean: number; std: number; n: number } {
-  const v = xs.filter((x) => Number.isFinite(x));
-  const n = v.length;
-  const mean = n ? v.reduce((a, b) => a + b, 0) / n : NaN;
-  const std = n > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
-  return { mean, std, n };
-}
 const fmt = (m: { mean: number; std: number }, d = 1) => (Number.isFinite(m.mean) ? `${m.mean.toFixed(d)}${Number.isFinite(m.std) ? ` ± ${m.std.toFixed(d)}` : ''}` : '–');
 
 function depthsAndLabels(records: LmRecord[]): { depths: number[]; labels: string[] } {

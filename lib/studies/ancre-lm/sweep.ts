@@ -7,16 +7,8 @@
  */
 import type { AncreLmRecipe } from './spec';
 import type { LmRecord } from './analysis';
+import { meanStd, num } from './stats';
 
-const num = (x: unknown): number => (typeof x === 'number' ? x : NaN);
-
-function meanStd(xs: number[]): { mean: number; std: number; n: number } {
-  const v = xs.filter((x) => Number.isFinite(x));
-  const n = v.length;
-  const mean = n ? v.reduce((a, b) => a + b, 0) / n : NaN;
-  const std = n > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
-  return { mean, std, n };
-}
 
 /** The recipe of a record ('project' for the first study's records, which predate the field). */
 export function recipeOf(r: LmRecord): AncreLmRecipe {

@@ -5,14 +5,12 @@
  * config and seeds, no training). Same kNN and Adam probe as the study's rows, plus the converged probe.
  * A separate experiment so the study's own rows (FID curves, sample grids) stay as they are.
  */
-import * as tf from '@tensorflow/tfjs';
 import { DeepPartial, PresetName, PRESET_NAMES } from '../../config';
 import { checkOneOf, ConfigError } from '../../errors';
 import { loadFashionMnist, limitSet, type ImageSet } from '../../data';
 import { DiT } from '../../models/dit';
-import { stepSeed } from '../../models/diffusion';
 import type { Features } from '../../metrics/knn';
-import { experiment as diffusionFid, midFeatures, modelInput, type DiffusionFidConfig } from '../diffusion-fid/spec';
+import { experiment as diffusionFid, midFeatures, noisedFeatures, type DiffusionFidConfig } from '../diffusion-fid/spec';
 import { BASELINE_KINDS, BASELINE_ROWS, evaluateFrozen, type BaselineKind } from '../shared/frozen-features';
 import { resolveConfig } from '../../runner/run';
 import type { Experiment, Json, RunResult, RunSpec } from '../../runner/types';
@@ -43,19 +41,7 @@ function runs(c: DiffusionBaselinesConfig): RunSpec[] {
 
 /** The DiT's input at noise level t, as midFeatures draws it (same batches, same noise seeds). // -> [n, 784] */
 export function noisyPixels(set: ImageSet, n: number, t: number, seed: number): Features {
-  const P = set.height * set.width;
-  const data = new Float32Array(n * P);
-  const B = 250;
-  for (let i = 0; i < n; i += B) {
-    const m = Math.min(B, n - i);
-    const f = tf.tidy(() => {
-      const x = modelInput(set, Int32Array.from({ length: m }, (_, j) => i + j));
-      const eps = tf.randomNormal(x.shape, 0, 1, 'float32', stepSeed(seed, i, 21));
-      return tf.add(tf.mul(x, 1 - t), tf.mul(eps, t)).dataSync();
-    });
-    data.set(f as Float32Array, i * P);
-  }
-  return { data, n, dim: P };
+  return noisedFeatures(set, n, t, seed, set.height * set.width, (xt) => xt);
 }
 
 async function runOne(spec: RunSpec): Promise<RunResult> {

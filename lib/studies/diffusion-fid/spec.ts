@@ -213,22 +213,30 @@ export function cyclingLabels(n: number, classes: number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => i % classes);
 }
 
-/** Mid-trunk features of n images at noise level t (fixed noise), batched. // -> [n, D] */
-export function midFeatures(model: DiT, set: ImageSet, n: number, t: number, seed: number): Features {
-  const D = model.config.width;
-  const data = new Float32Array(n * D);
+/**
+ * `features` of the first n images of `set` noised to level t, x_t = (1 − t)·x + t·ε, in batches of 250 with
+ * fixed noise (batch i's ε from stepSeed(seed, i, 21)): the mid-trunk features and the noisy-pixel baseline
+ * see the same inputs. features: (x_t [m, 28, 28, 1], m) -> [m, dim]. // -> [n, dim]
+ */
+export function noisedFeatures(set: ImageSet, n: number, t: number, seed: number, dim: number, features: (xt: tf.Tensor4D, m: number) => tf.Tensor): Features {
+  const data = new Float32Array(n * dim);
   const B = 250;
   for (let i = 0; i < n; i += B) {
     const m = Math.min(B, n - i);
     const f = tf.tidy(() => {
       const x = modelInput(set, Int32Array.from({ length: m }, (_, j) => i + j));
       const eps = tf.randomNormal(x.shape, 0, 1, 'float32', stepSeed(seed, i, 21));
-      const xt = tf.add(tf.mul(x, 1 - t), tf.mul(eps, t));
-      return model.midFeatures(xt, tf.fill([m], t) as tf.Tensor1D).dataSync();
+      const xt = tf.add(tf.mul(x, 1 - t), tf.mul(eps, t)) as tf.Tensor4D;
+      return features(xt, m).dataSync();
     });
-    data.set(f as Float32Array, i * D);
+    data.set(f as Float32Array, i * dim);
   }
-  return { data, n, dim: D };
+  return { data, n, dim };
+}
+
+/** Mid-trunk features of n images at noise level t (fixed noise), batched. // -> [n, D] */
+export function midFeatures(model: DiT, set: ImageSet, n: number, t: number, seed: number): Features {
+  return noisedFeatures(set, n, t, seed, model.config.width, (xt, m) => model.midFeatures(xt, tf.fill([m], t) as tf.Tensor1D));
 }
 
 /** Pixels in [0, 1] to a base64 string of bytes (sample grids kept in runs.jsonl). */

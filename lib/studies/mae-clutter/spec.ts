@@ -14,21 +14,17 @@
  * The lr sweep rows (×0.5, ×2 for standard and α_min = 0.6) test whether the rows' order is an artefact of
  * one lr.
  */
-import * as tf from '@tensorflow/tfjs';
-import * as path from 'path';
 import type { DeepPartial, PresetName } from '../../config';
 import { checkNumber, checkOneOf, checkPositiveInt, ConfigError } from '../../errors';
-import { BatchSampler, BatchSamplerState, loadFashionMnist, Rng } from '../../data';
-import { clutteredImages, CLUTTER_DEFAULTS, validateClutter, type ClutterConfig } from '../../data/cluttered';
-import { CROP_FLIP_DEFAULTS, randomResizedCropFlip, validateCropFlip, type CropFlipConfig } from '../../data/augment';
-import { Mae, MAE_DEFAULTS, validateMae, type MaeConfig } from '../../models/mae';
-import { extractFeatures, MAE_RECIPES, type MaeRecipe } from '../../models/vit';
-import { effectiveRank, KNN_DEFAULTS, PROBE_DEFAULTS, validateProbe, type ProbeConfig } from '../../metrics';
+import { CLUTTER_DEFAULTS, validateClutter, type ClutterConfig } from '../../data/cluttered';
+import { CROP_FLIP_DEFAULTS, validateCropFlip, type CropFlipConfig } from '../../data/augment';
+import { MAE_DEFAULTS, validateMae, type MaeConfig } from '../../models/mae';
+import { MAE_RECIPES, type MaeRecipe } from '../../models/vit';
+import { KNN_DEFAULTS, PROBE_DEFAULTS, validateProbe, type ProbeConfig } from '../../metrics';
 import { decayedSchedule, validateWiring, type WiringConfig } from '../../residual';
-import { train, TRAIN_DEFAULTS, validateTrain, type TrainConfig } from '../../train/loop';
-import { BASELINE_KINDS, BASELINE_ROWS, evaluateFrozen, pixelFeatures, type BaselineKind } from '../shared/frozen-features';
-import { maskSeed } from '../mae-sweep';
-import type { Experiment, Json, RunContext, RunResult, RunSpec } from '../../runner/types';
+import { TRAIN_DEFAULTS, validateTrain, type TrainConfig } from '../../train/loop';
+import { BASELINE_KINDS, BASELINE_ROWS, type BaselineKind } from '../shared/frozen-features';
+import type { Json, RunSpec } from '../../runner/types';
 
 /** One row: a trained MAE (wiring, skips, lr multiplier) or a baseline. */
 export interface MaeClutterRow {
@@ -134,7 +130,7 @@ const FIRST_ROWS = ['α_min=1.0 (standard)', 'α_min=0.6', 'standard, lr ×20', 
 /** Then these at the other seeds (the seed spread of the comparison). */
 const SECOND_ROWS = ['α_min=1.0 (standard)', 'α_min=0.6'];
 
-const defaults: MaeClutterConfig = {
+export const defaults: MaeClutterConfig = {
   data: CLUTTER_DEFAULTS,
   model: {
     ...MAE_DEFAULTS,
@@ -173,7 +169,7 @@ const defaults: MaeClutterConfig = {
 
 const SMOKE_ROWS = [BASELINE_ROWS.pixels, BASELINE_ROWS.untrained, 'α_min=1.0 (standard)', 'α_min=0.6', 'α_min matched to ViT-B α_eff', 'standard, lr ×2'];
 
-const presets: Record<PresetName, DeepPartial<MaeClutterConfig>> = {
+export const presets: Record<PresetName, DeepPartial<MaeClutterConfig>> = {
   smoke: {
     data: { canvas: 32, clutter: 2, fragment: 8 },
     model: { encoder: { ...defaults.model.encoder, image: 32, patch: 8, width: 32, depth: 4, heads: 2 }, decoderWidth: 32, decoderDepth: 2, decoderHeads: 2 },
@@ -194,7 +190,7 @@ const presets: Record<PresetName, DeepPartial<MaeClutterConfig>> = {
   paper: { train: { steps: 6000, checkpointEvery: 500 } },
 };
 
-function validate(c: MaeClutterConfig): void {
+export function validate(c: MaeClutterConfig): void {
   validateClutter(c.data, 28, 'data');
   checkOneOf('recipe', c.recipe, MAE_RECIPES);
   const e = c.model.encoder;
@@ -281,7 +277,7 @@ function runSpec(c: MaeClutterConfig, r: MaeClutterRow, seed: number, first: boo
   return { row: r.name, seed, config: config as unknown as { [k: string]: Json } };
 }
 
-function runs(c: MaeClutterConfig): RunSpec[] {
+export function runs(c: MaeClutterConfig): RunSpec[] {
   const depth = c.model.encoder.depth;
   // With 12 blocks the matched α_min is 0.6 itself: the row would repeat α_min=0.6, so it is left out.
   const matched = matchedAlphaMin(2 * depth);
@@ -295,112 +291,3 @@ function runs(c: MaeClutterConfig): RunSpec[] {
   const out = specs.map((x, i) => ({ ...x, i })).sort((a, b) => tier(a) - tier(b) || a.i - b.i).map((x) => x.spec);
   return out;
 }
-
-async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
-  const c = spec.config as unknown as MaeClutterRunConfig;
-  const trainSrc = loadFashionMnist('train');
-  const testSrc = loadFashionMnist('test');
-  const S = c.data.canvas;
-  const S2 = S * S;
-  const range = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
-  const bankImages = clutteredImages(trainSrc, 'train', range(c.evalTrain), c.data);
-  const queryImages = clutteredImages(testSrc, 'test', range(c.evalTest), c.data);
-  const bankLabels = trainSrc.labels.subarray(0, c.evalTrain);
-  const testLabels = testSrc.labels.subarray(0, c.evalTest);
-  const evalCfg = { knn: c.knn, probe: c.probe, classes: 10 };
-  const t0 = Date.now();
-  if (c.baseline === 'pixels') {
-    const metrics = evaluateFrozen(pixelFeatures(bankImages, c.evalTrain, S2), bankLabels, pixelFeatures(queryImages, c.evalTest, S2), testLabels, evalCfg);
-    // The same protocol on the plain 28×28 images of the same indices: how much the clutter costs pixels.
-    const plain = evaluateFrozen(pixelFeatures(trainSrc.images, c.evalTrain, 784), bankLabels, pixelFeatures(testSrc.images, c.evalTest, 784), testLabels, evalCfg);
-    const erank = effectiveRank(queryImages.subarray(0, c.rankExamples * S2), c.rankExamples, S2);
-    return {
-      metrics: { ...metrics, plainKnn: plain.knn, plainLpConverged: plain.lpConverged, plainLinearProbe: plain.linearProbe, erank, erankExamples: c.rankExamples, evalSeconds: (Date.now() - t0) / 1000, trainSeconds: 0 },
-    };
-  }
-  const model = new Mae(c.model, `mae-${ctx.runId}`);
-  const wiring = model.encoder.stack.wiring;
-  const rankImages = queryImages.subarray(0, c.rankExamples * S2);
-  const blockRanks = (f: { blocks: Float32Array[]; dim: number }, n: number) => f.blocks.map((b) => effectiveRank(b, n, f.dim));
-  try {
-    let history: { [k: string]: number[] } = {};
-    let rankHistory: Json = null;
-    let trainSeconds = 0;
-    let finalLoss: number | null = null;
-    if (c.baseline !== 'untrained') {
-      let sampler = new BatchSampler(trainSrc.n, c.batch, spec.seed);
-      const result = await train(
-        c.train,
-        {
-          params: model.params(),
-          loss: (step) => {
-            const idx = sampler.next();
-            let imgs = clutteredImages(trainSrc, 'train', idx, c.data);
-            if (c.augment) imgs = randomResizedCropFlip(imgs, idx.length, S, S, c.augment, Rng.derive(spec.seed, 'augment', step));
-            const x = tf.tensor3d(imgs, [idx.length, S, S]); // [B, S, S]
-            return model.loss(x, maskSeed(spec.seed, step));
-          },
-          getState: () => sampler.state() as unknown as Json,
-          setState: (s) => {
-            sampler = BatchSampler.fromState(s as unknown as BatchSamplerState);
-          },
-          evaluate: {
-            every: Math.max(1, Math.floor(c.train.steps / c.rankCheckpoints)),
-            fn: () => {
-              const ranks = blockRanks(extractFeatures(model.encoder, rankImages, c.rankExamples), c.rankExamples);
-              return Object.fromEntries([['erank', ranks[ranks.length - 1]], ...ranks.map((r, l) => [`erankBlock${l}`, r])]);
-            },
-          },
-        },
-        { checkpointFile: path.join(ctx.checkpointDir, 'ckpt.bin'), progress: ctx.progress, log: ctx.log },
-      );
-      result.dispose();
-      const { step, loss } = result.history;
-      history = { step, loss, rankStep: result.evals.step, erank: result.evals.erank ?? [] };
-      rankHistory = { step: result.evals.step, blocks: result.evals.step.map((_, i) => Array.from({ length: c.model.encoder.depth }, (__, l) => (result.evals[`erankBlock${l}`] as number[])[i])) };
-      trainSeconds = result.trainSeconds;
-      finalLoss = loss[loss.length - 1];
-    }
-    const t1 = Date.now();
-    const bank = extractFeatures(model.encoder, bankImages, c.evalTrain);
-    const queries = extractFeatures(model.encoder, queryImages, c.evalTest);
-    const last = (f: typeof bank, n: number) => ({ data: f.blocks[f.blocks.length - 1], n, dim: f.dim });
-    const metrics = evaluateFrozen(last(bank, c.evalTrain), bankLabels, last(queries, c.evalTest), testLabels, evalCfg);
-    const perBlock = blockRanks(queries, c.evalTest);
-    const extra: { [k: string]: Json } = { blockErank: perBlock, coefficients: wiring.coefficients(), rankHistory, describe: wiring.describe() };
-    if (c.reconstructions > 0) {
-      const x = tf.tensor3d(queryImages.subarray(0, c.reconstructions * S2), [c.reconstructions, S, S]);
-      const { recon, mask, loss } = await model.reconstruct(x, 20240416);
-      const round = (a: ArrayLike<number>) => Array.from(a, (v) => Math.round(v * 1000) / 1000);
-      extra.reconstructions = { n: c.reconstructions, height: S, width: S, patch: c.model.encoder.patch, maskSeed: 20240416, loss, mask: round(mask.dataSync()), images: round(recon.dataSync()) };
-      tf.dispose([x, recon, mask]);
-    }
-    return {
-      metrics: {
-        ...metrics,
-        alphaEff: wiring.alphaEff(),
-        erank: perBlock[perBlock.length - 1],
-        finalLoss,
-        trainSeconds,
-        msPerStep: c.baseline ? null : (1000 * trainSeconds) / c.train.steps,
-        peakLr: c.train.schedule.lr,
-        evalSeconds: (Date.now() - t1) / 1000,
-        params: model.paramCount(),
-      },
-      history,
-      extra,
-    };
-  } finally {
-    model.dispose();
-  }
-}
-
-export const experiment: Experiment<MaeClutterConfig> = {
-  name: 'mae-clutter',
-  title: 'Paper A on cluttered, translated Fashion-MNIST: official recipe, 12-block encoder, pixel and untrained baselines',
-  defaults,
-  presets,
-  validate,
-  runs,
-  runOne,
-};

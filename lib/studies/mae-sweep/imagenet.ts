@@ -10,23 +10,16 @@
  * kNN itself runs on the pure-JS cpu engine (plain feature arrays, no GPU data).
  * Not on this path (yet): the linear probes and the per-block effective ranks of the Fashion-MNIST runs.
  */
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Mae, maeActivations } from '../../models/mae';
 import { extractFeaturesAsync } from '../../models/vit';
 import { knnAccuracy } from '../../metrics/knn';
-import { train } from '../../train';
-import { BatchSampler, type BatchSamplerState } from '../../data/batches';
 import { CROP_FLIP_DEFAULTS } from '../../data/augment';
 import { ImageLoader, scanImageFolder } from '../../data/imagefolder';
 import { readable } from '../../backend/webgpu';
 import { DataError } from '../../errors';
-import type { RunContext, RunResult, RunSpec, Json } from '../../runner/types';
+import type { RunContext, RunResult, RunSpec } from '../../runner/types';
+import { withPretrainedMae } from '../shared/mae-pretrain';
 import type { MaeSweepRunConfig } from './spec';
-
-/** The mask seed of a step (and micro-batch), as mae-sweep's Fashion-MNIST runs draw it. */
-const maskSeedOf = (seed: number, step: number, micro?: { index: number; count: number }) =>
-  seed * 100003 + (micro && micro.count > 1 ? step * micro.count + micro.index : step);
 
 /** `n` images of `loader`'s folder in order, decoded in batches: [n, S, S, 3]. */
 async function decodeFirst(loader: ImageLoader, n: number, batch: number): Promise<{ images: Float32Array; labels: Int32Array }> {
@@ -50,91 +43,69 @@ export async function imagenetRun(c: MaeSweepRunConfig, spec: RunSpec, ctx: RunC
   const pretrain = new ImageLoader(trainFolder, { kind: 'train', size: S, crop: CROP_FLIP_DEFAULTS }, spec.seed);
   const evalOf = (folder: typeof trainFolder) => new ImageLoader(folder, { kind: 'eval', size: S, resize: Math.round(S / 0.875) }, 0);
   const n = Math.min(c.trainExamples, trainFolder.files.length);
-  const model = new Mae({ ...c.model, encoder: { ...c.model.encoder, channels: 3 } }, `mae-${ctx.runId}`);
-  let sampler = new BatchSampler(n, c.batch, spec.seed);
-  let stepImages = new Float32Array(0);
-  let stepCount = 0;
+  const images = { n, shape: [S, S, 3], batch: async (idx: Int32Array, step: number) => (await pretrain.batch(idx, step)).images };
   try {
-    const result = await train(
-      c.train,
-      {
-        params: model.params(),
-        memory: { act: maeActivations(model.config, `mae-sweep ${spec.row}`), batch: c.batch },
-        prepare: async (step) => {
-          const idx = sampler.next();
-          stepCount = idx.length;
-          stepImages = (await pretrain.batch(idx, step)).images;
-        },
-        loss: (step, micro) => {
-          const per = micro ? stepCount / micro.count : stepCount;
-          const o = micro ? micro.index * per : 0;
-          const x = tf.tensor4d(stepImages.subarray(o * S * S * 3, (o + per) * S * S * 3), [per, S, S, 3]); // [B, S, S, 3]
-          return model.loss(x, maskSeedOf(spec.seed, step, micro));
-        },
-        getState: () => sampler.state() as unknown as Json,
-        setState: (s) => {
-          sampler = BatchSampler.fromState(s as unknown as BatchSamplerState);
-        },
+    return await withPretrainedMae(
+      { model: { ...c.model, encoder: { ...c.model.encoder, channels: 3 } }, name: `mae-${ctx.runId}`, train: c.train, seed: spec.seed, batch: c.batch, images, memory: `mae-sweep ${spec.row}` },
+      ctx,
+      async (model, pretrained) => {
+        const t0 = Date.now();
+        const bankN = Math.min(c.evalTrain, trainFolder.files.length);
+        const queryN = Math.min(c.evalTest, valFolder.files.length);
+        const evalBatch = Math.max(1, Math.min(64, c.batch));
+        const bankLoader = evalOf(trainFolder);
+        const queryLoader = evalOf(valFolder);
+        const bank = await decodeFirst(bankLoader, bankN, evalBatch);
+        const queries = await decodeFirst(queryLoader, queryN, evalBatch);
+        await Promise.all([bankLoader.close(), queryLoader.close()]);
+        const last = async (images: Float32Array, m: number) => {
+          const f = await extractFeaturesAsync(model.encoder, images, m, evalBatch);
+          return { data: f.blocks[f.blocks.length - 1], n: m, dim: f.dim };
+        };
+        const bankF = await last(bank.images, bankN);
+        const queryF = await last(queries.images, queryN);
+        // masked-patch loss on the val queries (the pre-training objective, held out)
+        let valLoss = 0;
+        for (let i = 0; i < queryN; i += evalBatch) {
+          const m = Math.min(evalBatch, queryN - i);
+          const l = tf.tidy(() => model.loss(tf.tensor4d(queries.images.subarray(i * S * S * 3, (i + m) * S * S * 3), [m, S, S, 3]), 20240416 + i));
+          valLoss += (await l.data())[0] * m;
+          l.dispose();
+        }
+        // kNN on plain arrays: on the pure-JS engine, whatever engine trained
+        const engine = tf.getBackend();
+        await tf.setBackend('cpu');
+        let knn: number;
+        try {
+          knn = knnAccuracy(bankF, bank.labels, queryF, queries.labels, { k: Math.min(c.knn.k, bankN), temperature: c.knn.temperature });
+        } finally {
+          await tf.setBackend(engine);
+        }
+        const wiring = model.encoder.stack.wiring;
+        await readable(wiring.variables);
+        return {
+          metrics: {
+            knn,
+            valLoss: valLoss / queryN,
+            finalLoss: pretrained.finalLoss,
+            alphaEff: wiring.alphaEff(),
+            trainSeconds: pretrained.trainSeconds,
+            msPerStep: (1000 * pretrained.trainSeconds) / c.train.steps,
+            evalSeconds: (Date.now() - t0) / 1000,
+            params: model.paramCount(),
+            images: trainFolder.files.length,
+            classes: trainFolder.classes.length,
+          },
+          history: pretrained.history,
+          extra: {
+            coefficients: wiring.coefficients(),
+            describe: wiring.describe(),
+            protocol: `kNN k=${Math.min(c.knn.k, bankN)} T=${c.knn.temperature} cosine on the last block's mean token; bank: the first ${bankN} train images, queries: the first ${queryN} val images (resize ${Math.round(S / 0.875)}, centre ${S})`,
+          },
+        };
       },
-      { checkpointFile: path.join(ctx.checkpointDir, 'ckpt.bin'), progress: ctx.progress, log: ctx.log },
     );
-    const t0 = Date.now();
-    const bankN = Math.min(c.evalTrain, trainFolder.files.length);
-    const queryN = Math.min(c.evalTest, valFolder.files.length);
-    const evalBatch = Math.max(1, Math.min(64, c.batch));
-    const bankLoader = evalOf(trainFolder);
-    const queryLoader = evalOf(valFolder);
-    const bank = await decodeFirst(bankLoader, bankN, evalBatch);
-    const queries = await decodeFirst(queryLoader, queryN, evalBatch);
-    await Promise.all([bankLoader.close(), queryLoader.close()]);
-    const last = async (images: Float32Array, m: number) => {
-      const f = await extractFeaturesAsync(model.encoder, images, m, evalBatch);
-      return { data: f.blocks[f.blocks.length - 1], n: m, dim: f.dim };
-    };
-    const bankF = await last(bank.images, bankN);
-    const queryF = await last(queries.images, queryN);
-    // masked-patch loss on the val queries (the pre-training objective, held out)
-    let valLoss = 0;
-    for (let i = 0; i < queryN; i += evalBatch) {
-      const m = Math.min(evalBatch, queryN - i);
-      const l = tf.tidy(() => model.loss(tf.tensor4d(queries.images.subarray(i * S * S * 3, (i + m) * S * S * 3), [m, S, S, 3]), 20240416 + i));
-      valLoss += (await l.data())[0] * m;
-      l.dispose();
-    }
-    // kNN on plain arrays: on the pure-JS engine, whatever engine trained
-    const engine = tf.getBackend();
-    await tf.setBackend('cpu');
-    let knn: number;
-    try {
-      knn = knnAccuracy(bankF, bank.labels, queryF, queries.labels, { k: Math.min(c.knn.k, bankN), temperature: c.knn.temperature });
-    } finally {
-      await tf.setBackend(engine);
-    }
-    const wiring = model.encoder.stack.wiring;
-    await readable(wiring.variables);
-    const { step, loss } = result.history;
-    return {
-      metrics: {
-        knn,
-        valLoss: valLoss / queryN,
-        finalLoss: loss[loss.length - 1],
-        alphaEff: wiring.alphaEff(),
-        trainSeconds: result.trainSeconds,
-        msPerStep: (1000 * result.trainSeconds) / c.train.steps,
-        evalSeconds: (Date.now() - t0) / 1000,
-        params: model.paramCount(),
-        images: trainFolder.files.length,
-        classes: trainFolder.classes.length,
-      },
-      history: { step, loss },
-      extra: {
-        coefficients: wiring.coefficients(),
-        describe: wiring.describe(),
-        protocol: `kNN k=${Math.min(c.knn.k, bankN)} T=${c.knn.temperature} cosine on the last block's mean token; bank: the first ${bankN} train images, queries: the first ${queryN} val images (resize ${Math.round(S / 0.875)}, centre ${S})`,
-      },
-    };
   } finally {
     await pretrain.close();
-    model.dispose();
   }
 }

@@ -226,6 +226,4 @@ export function skipsOf(config: Json): boolean {
 }
 
 /** The mask seed of training step `step`: a function of the run's seed and the step only (exact resume). */
-export function maskSeed(seed: number, step: number): number {
-  return seed * 100003 + step;
-}
+export { maskSeed } from '../shared/mae-pretrain';

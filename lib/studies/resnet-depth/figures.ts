@@ -4,7 +4,7 @@
 import * as aq from 'arquero';
 import { errorBarFigure, heatmapFigure, lineFigure, tickLabel, type ColumnTable, type FigureSpec, type RunRecord } from '../../report';
 import type { DepthPilotRow } from './search';
-import { baselineDepthCheck, depthGapClosed, depthVerdict, type BaselineDepthCheck, type DepthRow } from './spec';
+import { baselineDepthCheck, depthGapClosed, depthVerdict, type BaselineDepthCheck, type DepthRow } from './analysis';
 
 /** A figure with the file name it is exported under. */
 export interface NamedFigure {

@@ -11,7 +11,9 @@
 import type { DeepPartial, PresetName } from '../../config';
 import type { TeacherConfig } from '../../data/teacher';
 import { recordedRuns } from '../../runner/recorded';
-import { depthRows, experiment, type ResnetDepthConfig } from './spec';
+import { depthRows } from './analysis';
+import { experiment } from './experiment';
+import type { ResnetDepthConfig } from './spec';
 
 export interface DepthPilot {
   /** Short label for the table. */

@@ -10,17 +10,12 @@
  * chosen because a residual baseline can gain from depth on it) and 'fashion-mnist' (the first study: one-layer
  * blocks on Fashion-MNIST, where the residual baseline was flat from 4 to 64 blocks; its records stay).
  */
-import * as tf from '@tensorflow/tfjs';
-import * as path from 'path';
 import { DeepPartial, PresetName } from '../../config';
 import { checkNumber, checkOneOf, checkPositiveInt, ConfigError, show, checkSeeds } from '../../errors';
-import { BatchSampler, BatchSamplerState, gatherImages, gatherLabels, limitSet, loadFashionMnist } from '../../data';
-import { ResMlpClassifier } from '../../models/resmlp';
 import { validateWiring, type WiringConfig } from '../../residual';
-import type { RunRecord } from '../../runner/store/runs';
-import { train, TrainConfig, TRAIN_DEFAULTS, validateTrain } from '../../train/loop';
-import { Teacher, teacherInputs, validateTeacher, type TeacherConfig } from '../../data/teacher';
-import type { Experiment, RunResult, RunSpec, RunContext, Json } from '../../runner/types';
+import { TrainConfig, TRAIN_DEFAULTS, validateTrain } from '../../train/loop';
+import { validateTeacher, type TeacherConfig } from '../../data/teacher';
+import type { RunSpec, Json } from '../../runner/types';
 
 /** One wiring and the depths it runs at: in blocks (`blocks`) or in Dense layers (`layers`, the official count). */
 export interface DepthSweepEntry {
@@ -80,7 +75,7 @@ export interface ResnetDepthRunConfig {
  */
 export const CPU_TEACHER: TeacherConfig = { inputs: 16, width: 64, depth: 64, gain: 1.0, outputs: 4, seed: 1000 };
 
-const defaults: ResnetDepthConfig = {
+export const defaults: ResnetDepthConfig = {
   task: 'fashion-mnist',
   teacher: CPU_TEACHER,
   width: 128,
@@ -106,7 +101,7 @@ const defaults: ResnetDepthConfig = {
   },
 };
 
-const presets: Record<PresetName, DeepPartial<ResnetDepthConfig>> = {
+export const presets: Record<PresetName, DeepPartial<ResnetDepthConfig>> = {
   // The teacher task (the cpu preset's path) at toy size; the Fashion-MNIST path is `{ task: 'fashion-mnist' }`.
   smoke: {
     task: 'teacher',
@@ -172,7 +167,7 @@ export const FASHION_STUDY: DeepPartial<ResnetDepthConfig> = {
   train: defaults.train,
 };
 
-function validate(c: ResnetDepthConfig): void {
+export function validate(c: ResnetDepthConfig): void {
   checkOneOf('task', c.task, RESNET_DEPTH_TASKS);
   if (c.task === 'teacher') validateTeacher(c.teacher);
   checkPositiveInt('width', c.width);
@@ -210,7 +205,7 @@ export function wiringLabel(w: WiringConfig): string {
 }
 
 /** Seed-major order: a session cut short still holds every row at the first seed. */
-function runs(c: ResnetDepthConfig): RunSpec[] {
+export function runs(c: ResnetDepthConfig): RunSpec[] {
   const out: RunSpec[] = [];
   for (const seed of c.seeds) {
     for (const e of c.sweep) {
@@ -233,313 +228,4 @@ function runs(c: ResnetDepthConfig): RunSpec[] {
     }
   }
   return out;
-}
-
-async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
-  const c = spec.config as unknown as ResnetDepthRunConfig;
-  return c.task === 'teacher' ? runTeacher(spec, c, ctx) : runFashion(spec, c, ctx);
-}
-
-/** The teacher task: fresh inputs each step (seeded by the run's seed and the step), MSE on standardised targets. */
-async function runTeacher(spec: RunSpec, c: ResnetDepthRunConfig, ctx: RunContext): Promise<RunResult> {
-  const t = c.teacher!;
-  const teacher = new Teacher(t);
-  // Test inputs from the teacher's seed: the same test set for every run of the study.
-  const testX = teacherInputs(t.inputs, c.testExamples, t.seed + 2);
-  const testY = teacher.targets(testX);
-  const model = new ResMlpClassifier({ inputs: t.inputs, width: c.width, blocks: c.blocks, layersPerBlock: c.layersPerBlock, classes: t.outputs, wiring: c.wiring }, spec.seed);
-  const mse = (x: tf.Tensor2D, y: tf.Tensor2D) => tf.tidy(() => tf.mean(tf.square(tf.sub(model.logits(x), y))) as tf.Scalar);
-  const testMse = () =>
-    tf.tidy(() => mse(tf.tensor2d(testX, [c.testExamples, t.inputs]), tf.tensor2d(testY, [c.testExamples, t.outputs])).dataSync()[0]);
-  try {
-    const cpu0 = process.cpuUsage();
-    const result = await train(
-      c.train,
-      {
-        params: model.params,
-        loss: (step) => {
-          // Batch `step` of seed s is drawn from (s, step) alone: a resumed run sees the same batches.
-          const x = teacherInputs(t.inputs, c.batch, 1_000_003 * (spec.seed + 1) + step);
-          const y = teacher.targets(x);
-          return tf.tidy(() => mse(tf.tensor2d(x, [c.batch, t.inputs]), tf.tensor2d(y, [c.batch, t.outputs])));
-        },
-        evaluate: { every: Math.max(c.train.logEvery, Math.floor(c.train.steps / 12 / c.train.logEvery) * c.train.logEvery), fn: () => ({ testMse: testMse() }) },
-      },
-      { checkpointFile: path.join(ctx.checkpointDir, 'ckpt.bin'), progress: ctx.progress, log: ctx.log },
-    );
-    const cpu = process.cpuUsage(cpu0);
-    const stepsThisSession = c.train.steps - (result.resumedFrom ?? 0);
-    const overhead = model.wiring.overhead();
-    const coefficients = model.wiring.coefficients();
-    result.dispose();
-    const { step, loss } = result.history;
-    return {
-      metrics: {
-        task: 'teacher',
-        wiring: wiringLabel(c.wiring),
-        blocks: c.blocks,
-        layers: c.blocks * c.layersPerBlock,
-        testMse: result.evals.testMse[result.evals.testMse.length - 1],
-        finalLoss: loss[loss.length - 1],
-        params: model.paramCount(),
-        wiringParams: overhead.trainable,
-        msPerStep: (1000 * result.trainSeconds) / c.train.steps,
-        cpuMsPerStep: stepsThisSession > 0 ? (cpu.user + cpu.system) / 1000 / stepsThisSession : null,
-        trainSeconds: result.trainSeconds,
-      },
-      history: { step, loss, evalStep: result.evals.step, testMse: result.evals.testMse },
-      extra: { routing: coefficients, wiringDescription: model.wiring.describe() },
-    };
-  } finally {
-    model.dispose();
-  }
-}
-
-async function runFashion(spec: RunSpec, c: ResnetDepthRunConfig, ctx: RunContext): Promise<RunResult> {
-  const trainSet = limitSet(loadFashionMnist('train'), c.trainExamples);
-  const testSet = limitSet(loadFashionMnist('test'), c.testExamples);
-  const P = trainSet.height * trainSet.width;
-  const model = new ResMlpClassifier(
-    { inputs: P, width: c.width, blocks: c.blocks, layersPerBlock: c.layersPerBlock, classes: trainSet.classes.length, wiring: c.wiring },
-    spec.seed,
-  );
-  let sampler = new BatchSampler(trainSet.n, c.batch, spec.seed);
-  try {
-    const cpu0 = process.cpuUsage();
-    const result = await train(
-      c.train,
-      {
-        params: model.params,
-        loss: () => {
-          const idx = sampler.next();
-          const x = tf.tensor2d(gatherImages(trainSet, idx), [idx.length, P]); // [B, P]
-          const y = tf.tensor1d(gatherLabels(trainSet, idx), 'int32'); // [B]
-          return model.loss(x, y);
-        },
-        getState: () => sampler.state() as unknown as Json,
-        setState: (s) => {
-          sampler = BatchSampler.fromState(s as unknown as BatchSamplerState);
-        },
-      },
-      { checkpointFile: path.join(ctx.checkpointDir, 'ckpt.bin'), progress: ctx.progress, log: ctx.log },
-    );
-    const cpu = process.cpuUsage(cpu0);
-    const stepsThisSession = c.train.steps - (result.resumedFrom ?? 0);
-    const testAccuracy = model.accuracy(testSet.images, testSet.labels);
-    const nTrainEval = Math.min(trainSet.n, 10000);
-    const trainAccuracy = model.accuracy(trainSet.images.subarray(0, nTrainEval * P), trainSet.labels.subarray(0, nTrainEval));
-    const coefficients = model.wiring.coefficients();
-    const overhead = model.wiring.overhead();
-    result.dispose();
-    const { step, loss } = result.history;
-    return {
-      metrics: {
-        wiring: wiringLabel(c.wiring),
-        blocks: c.blocks,
-        layers: c.blocks * c.layersPerBlock,
-        testAccuracy,
-        trainAccuracy,
-        finalLoss: loss[loss.length - 1],
-        params: model.paramCount(),
-        wiringParams: overhead.trainable,
-        msPerStep: (1000 * result.trainSeconds) / c.train.steps,
-        // One core's CPU time per step in this session (wall time is inflated when the cores are shared).
-        cpuMsPerStep: stepsThisSession > 0 ? (cpu.user + cpu.system) / 1000 / stepsThisSession : null,
-        trainSeconds: result.trainSeconds,
-      },
-      history: { step, loss },
-      extra: { routing: coefficients, wiringDescription: model.wiring.describe() },
-    };
-  } finally {
-    model.dispose();
-  }
-}
-
-export const experiment: Experiment<ResnetDepthConfig> = {
-  name: 'resnet-depth',
-  title: 'Depth efficiency: shallow ANCRe residual MLPs against deeper standard residual MLPs on Fashion-MNIST',
-  defaults,
-  presets,
-  data: ['fashion-mnist'],
-  validate,
-  runs,
-  runOne,
-};
-
-// ---------------------------------------------------------------------------------------------
-// Tables and the verdict, from runs.jsonl records (never from notebook state)
-// ---------------------------------------------------------------------------------------------
-
-/** Mean and sample std (null for fewer than 2 values). */
-function meanStd(xs: number[]): { mean: number; std: number | null } {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : null;
-  return { mean, std };
-}
-
-/** One row per wiring × depth: accuracy (mean ± std over seeds) and the cost columns. */
-export interface DepthRow {
-  wiring: string;
-  blocks: number;
-  layers: number;
-  seeds: number;
-  /** Test accuracy (Fashion-MNIST; NaN for the teacher task). */
-  accMean: number;
-  accStd: number | null;
-  /** Test MSE on standardised targets (teacher task; null for Fashion-MNIST). Lower is better. */
-  mseMean: number | null;
-  mseStd: number | null;
-  lossMean: number;
-  params: number;
-  msPerStep: number;
-  cpuMsPerStep: number | null;
-}
-
-export function depthRows(records: RunRecord[]): DepthRow[] {
-  const groups = new Map<string, RunRecord[]>();
-  for (const r of records) {
-    const key = `${r.metrics.wiring}|${r.metrics.blocks}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  const rows: DepthRow[] = [];
-  for (const rs of groups.values()) {
-    const m = rs[0].metrics;
-    const num = (k: string) => rs.map((r) => r.metrics[k]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-    const acc = meanStd(num('testAccuracy'));
-    const mseVals = num('testMse');
-    const mse = mseVals.length ? meanStd(mseVals) : null;
-    const cpu = num('cpuMsPerStep');
-    rows.push({
-      wiring: String(m.wiring),
-      blocks: Number(m.blocks),
-      layers: Number(m.layers),
-      seeds: rs.length,
-      accMean: acc.mean,
-      accStd: acc.std,
-      mseMean: mse ? mse.mean : null,
-      mseStd: mse ? mse.std : null,
-      lossMean: meanStd(num('finalLoss')).mean,
-      params: Number(m.params),
-      msPerStep: meanStd(num('msPerStep')).mean,
-      cpuMsPerStep: cpu.length ? meanStd(cpu).mean : null,
-    });
-  }
-  return rows.sort((a, b) => (a.wiring === b.wiring ? a.blocks - b.blocks : a.wiring < b.wiring ? -1 : 1));
-}
-
-export interface Verdict {
-  /** True when shallow ANCRe's mean accuracy ≥ the deep baseline's mean accuracy. */
-  matches: boolean;
-  /** Within one pooled std of the seeds (a tie at this number of seeds). */
-  withinNoise: boolean;
-  shallow: DepthRow;
-  deep: DepthRow;
-  text: string;
-}
-
-/**
- * The paper's claim on this table: does the `ancre` row (a wiring label) at `shallowBlocks` match or beat the
- * `baseline` row at `deepBlocks` (4× deeper)? Null when either row is missing.
- */
-export function depthVerdict(
-  rows: DepthRow[],
-  shallowBlocks: number,
-  deepBlocks: number,
-  ancre = 'ancre τ=0.01',
-  baseline = 'residual',
-): Verdict | null {
-  const shallow = rows.find((r) => r.wiring === ancre && r.blocks === shallowBlocks);
-  const deep = rows.find((r) => r.wiring === baseline && r.blocks === deepBlocks);
-  if (!shallow || !deep) return null;
-  if (shallow.mseMean !== null && deep.mseMean !== null) return mseVerdict(shallow, deep, baseline);
-  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-  const sd = (x: number | null) => (x === null ? '' : ` ± ${(100 * x).toFixed(2)}`);
-  const diff = shallow.accMean - deep.accMean;
-  const pooled = Math.sqrt(((shallow.accStd ?? 0) ** 2 + (deep.accStd ?? 0) ** 2) / 2);
-  const matches = diff >= 0;
-  const withinNoise = Math.abs(diff) <= pooled;
-  const speed = deep.msPerStep / shallow.msPerStep;
-  const text =
-    `${matches ? 'Yes' : 'No'}: ${shallow.wiring} with ${shallow.blocks} blocks reaches ${pct(shallow.accMean)}${sd(shallow.accStd)} test accuracy, ` +
-    `${baseline} with ${deep.blocks} blocks ${pct(deep.accMean)}${sd(deep.accStd)} (difference ${diff >= 0 ? '+' : ''}${(100 * diff).toFixed(2)} points, ` +
-    `${withinNoise ? 'within' : 'outside'} one seed std of ${(100 * pooled).toFixed(2)}), ` +
-    `with ${(deep.params / shallow.params).toFixed(1)}× fewer parameters and ${speed.toFixed(1)}× less time per step.`;
-  return { matches, withinNoise, shallow, deep, text };
-}
-
-function mseVerdict(shallow: DepthRow, deep: DepthRow, baseline: string): Verdict {
-  const sd = (x: number | null) => (x === null ? '' : ` ± ${x.toPrecision(3)}`);
-  const diff = shallow.mseMean! - deep.mseMean!;
-  const pooled = Math.sqrt(((shallow.mseStd ?? 0) ** 2 + (deep.mseStd ?? 0) ** 2) / 2);
-  const matches = diff <= 0;
-  const withinNoise = Math.abs(diff) <= pooled;
-  const text =
-    `${matches ? 'Yes' : 'No'}: ${shallow.wiring} with ${shallow.layers} layers reaches test MSE ${shallow.mseMean!.toPrecision(3)}${sd(shallow.mseStd)}, ` +
-    `${baseline} with ${deep.layers} layers ${deep.mseMean!.toPrecision(3)}${sd(deep.mseStd)} (difference ${diff >= 0 ? '+' : ''}${diff.toPrecision(3)}, ` +
-    `${withinNoise ? 'within' : 'outside'} one seed std of ${pooled.toPrecision(3)}), ` +
-    `with ${(deep.params / shallow.params).toFixed(1)}× fewer parameters and ${(deep.msPerStep / shallow.msPerStep).toFixed(1)}× less time per step.`;
-  return { matches, withinNoise, shallow, deep, text };
-}
-
-/** Does the residual baseline gain from depth? Each deeper row against the next shallower one, beyond seed spread. */
-export interface BaselineDepthCheck {
-  /** True when every step deeper lowers the test MSE (or raises accuracy) by more than the larger seed std. */
-  gains: boolean;
-  /**
-   * True when the deepest row beats the shallowest by more than the larger seed std: the pair a depth-efficiency
-   * claim compares (shallow ANCRe against the deep residual net is a test only where this depth gain exists).
-   */
-  endGains: boolean;
-  text: string;
-}
-
-export function baselineDepthCheck(rows: DepthRow[], baseline = 'residual'): BaselineDepthCheck | null {
-  const rs = rows.filter((r) => r.wiring === baseline).sort((a, b) => a.layers - b.layers);
-  if (rs.length < 2) return null;
-  const mse = rs[0].mseMean !== null;
-  const val = (r: DepthRow) => (mse ? r.mseMean! : r.accMean);
-  const sd = (r: DepthRow) => (mse ? r.mseStd : r.accStd);
-  const f = (x: number) => (mse ? x.toPrecision(3) : `${(100 * x).toFixed(2)}%`);
-  const steps: string[] = [];
-  let gains = true;
-  for (let i = 1; i < rs.length; i++) {
-    const [a, b] = [rs[i - 1], rs[i]];
-    const better = mse ? val(b) < val(a) : val(b) > val(a);
-    const noise = Math.max(sd(a) ?? NaN, sd(b) ?? NaN);
-    const beyond = Number.isFinite(noise) && Math.abs(val(b) - val(a)) > noise;
-    if (!(better && beyond)) gains = false;
-    steps.push(`${a.layers} → ${b.layers} layers: ${f(val(a))} → ${f(val(b))} (${better ? 'better' : 'worse'}, ${Number.isFinite(noise) ? `${beyond ? 'beyond' : 'within'} the seed std ${mse ? noise.toPrecision(3) : (100 * noise).toFixed(2)}` : 'one seed: no spread'})`);
-  }
-  const what = mse ? 'test MSE' : 'test accuracy';
-  const [lo, hi] = [rs[0], rs[rs.length - 1]];
-  const endBetter = mse ? val(hi) < val(lo) : val(hi) > val(lo);
-  const endNoise = Math.max(sd(lo) ?? NaN, sd(hi) ?? NaN);
-  const endBeyond = Number.isFinite(endNoise) && Math.abs(val(hi) - val(lo)) > endNoise;
-  const endGains = endBetter && endBeyond;
-  const end =
-    rs.length > 2
-      ? ` From the shallowest to the deepest (${lo.layers} → ${hi.layers} layers): ${f(val(lo))} → ${f(val(hi))} (${endBetter ? 'better' : 'worse'}, ` +
-        `${Number.isFinite(endNoise) ? `${endBeyond ? 'beyond' : 'within'} the seed std ${mse ? endNoise.toPrecision(3) : (100 * endNoise).toFixed(2)}` : 'one seed: no spread'}).`
-      : '';
-  return { gains, endGains, text: `${gains ? 'Yes' : 'No'}, the ${baseline} baseline ${gains ? 'gains' : 'does not gain'} from depth in ${what} at every step: ${steps.join('; ')}.${end}` };
-}
-
-/**
- * How much of the residual network's depth gain a shallow wiring recovers: (residual@shallow − wiring@shallow) /
- * (residual@shallow − residual@deep), on test MSE (or accuracy, sign-adjusted). 1 = matches the deep residual net,
- * 0 = no better than the residual net of its own depth. Null when a row is missing or residual gained nothing.
- */
-export function depthGapClosed(rows: DepthRow[], wiring: string, shallowLayers: number, deepLayers: number, baseline = 'residual'): { fraction: number; text: string } | null {
-  const find = (w: string, layers: number) => rows.find((r) => r.wiring === w && r.layers === layers);
-  const [s, rs, rd] = [find(wiring, shallowLayers), find(baseline, shallowLayers), find(baseline, deepLayers)];
-  if (!s || !rs || !rd) return null;
-  const mse = s.mseMean !== null && rs.mseMean !== null && rd.mseMean !== null;
-  const v = (r: DepthRow) => (mse ? -r.mseMean! : r.accMean);
-  const gain = v(rd) - v(rs);
-  if (!(gain > 0)) return null;
-  const fraction = (v(s) - v(rs)) / gain;
-  return {
-    fraction,
-    text: `${wiring} at ${shallowLayers} layers recovers ${(100 * fraction).toFixed(0)} % of the gain the ${baseline} network makes from ${shallowLayers} to ${deepLayers} layers (means over seeds).`,
-  };
 }

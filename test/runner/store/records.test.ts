@@ -23,7 +23,7 @@ import {
 import { REPO_ROOT } from '../../../lib/paths';
 import { makeRecord, tmpDir } from '../../report/helpers';
 
-const RECORDS_JS = path.resolve(__dirname, '../../lib/report/records.js');
+const RECORDS_JS = path.resolve(__dirname, '../../../lib/runner/store/records.js');
 
 describe('record files', () => {
   test('written once: a second record of the same run is dropped, the first stays byte for byte', () => {

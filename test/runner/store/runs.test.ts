@@ -7,7 +7,7 @@ import { appendRun, readRuns, runsFile, ResultsWriteError, checkRunRecord } from
 import { EnvironmentError } from '../../../lib/errors';
 import { makeRecord, tmpDir, permissionsIgnored } from '../../report/helpers';
 
-const RUNS_JS = path.resolve(__dirname, '../../lib/report/runs.js');
+const RUNS_JS = path.resolve(__dirname, '../../../lib/runner/store/runs.js');
 
 /** Silences appendRun's stderr warning inside `fn`, returning what it wrote. */
 function captureStderr(fn: () => void): string {

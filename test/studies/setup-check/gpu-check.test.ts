@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { webgpuSkipReason } from '../../backend/webgpu-probe';
 
-const script = path.resolve(__dirname, '..', '..', 'scripts', 'gpu-check.js');
+const script = path.resolve(__dirname, '..', '..', '..', 'scripts', 'gpu-check.js');
 
 
 describe('gpu-check --tiny', () => {
