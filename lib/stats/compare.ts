@@ -14,6 +14,10 @@
  * minPairs = 2 is the default because the t interval already widens for few seeds (t_(1, 0.975) = 12.7):
  * two seeds give an honest, wide interval, and the reason shows how large a difference they could detect.
  * A caller that wants more raises minPairs. `word` always describes a relative to b.
+ *
+ * The reason prints the mean and the interval with the decimals that give the interval's half-width 3
+ * significant digits, sd and the detectable difference with 3 significant digits, p with 2 (p < 0.001 below).
+ * All differences equal (sd = 0): the interval is the point [mean, mean] (see pairedDifference) and mdd is null.
  */
 import { ConfigError, show } from '../errors';
 import { checkConfidence, checkFinite } from './check';
@@ -53,10 +57,10 @@ function fixed(x: number, decimals: number): string {
   return (Number(s) === 0 ? s.replace(/^-/, '') : s).replace(/^-/, '−');
 }
 
-/** Decimals that show `scale` with 2 significant digits (0 … 12). */
+/** Decimals that show `scale` with 3 significant digits (0 … 12). */
 function decimalsFor(scale: number): number {
   if (!(scale > 0) || !Number.isFinite(scale)) return 3;
-  return Math.max(0, Math.min(12, 1 - Math.floor(Math.log10(scale))));
+  return Math.max(0, Math.min(12, 2 - Math.floor(Math.log10(scale))));
 }
 
 /** A number on its own with `digits` significant digits (default 3). */
@@ -77,7 +81,10 @@ export function compare(a: readonly number[], b: readonly number[], opts: Compar
   const confidence = checkConfidence(opts.confidence ?? 0.95);
   const minPairs = opts.minPairs ?? 2;
   if (typeof minPairs !== 'number' || !Number.isInteger(minPairs) || minPairs < 2) throw new ConfigError(`minPairs must be an integer ≥ 2 (a paired interval needs 2 pairs); got ${show(minPairs)}`);
+  // 1 − 0.95 is 0.050000000000000044 in floating point; 12 significant digits keep messages readable
+  const alpha = Number((1 - confidence).toPrecision(12));
   const power = opts.power ?? 0.8;
+  if (typeof power !== 'number' || !(power > alpha && power < 1)) throw new ConfigError(`power must be in (1 − confidence, 1) = (${alpha}, 1); got ${show(power)}`);
   const label = opts.label ?? 'a − b';
   checkFinite('a', a);
   checkFinite('b', b);
@@ -96,19 +103,20 @@ export function compare(a: readonly number[], b: readonly number[], opts: Compar
   }
 
   const diff = pairedDifference(a, b, confidence);
-  const mdd = diff.sd > 0 ? minDetectableDifference(diff.sd, n, { alpha: 1 - confidence, power }) : null;
+  const mdd = diff.sd > 0 ? minDetectableDifference(diff.sd, n, { alpha, power }) : null;
   const dec = decimalsFor(diff.sd > 0 ? (diff.hi - diff.lo) / 2 : Math.abs(diff.mean));
   const f = (x: number) => fixed(x, dec);
   const interval = `${label} = ${f(diff.mean)}, ${pct} CI [${f(diff.lo)}, ${f(diff.hi)}] over ${n} seeds (paired t, ${fmtP(diff.p)})`;
   const good = opts.lowerIsBetter ? diff.hi < 0 : diff.lo > 0;
   const bad = opts.lowerIsBetter ? diff.lo > 0 : diff.hi < 0;
-  const side = (below: boolean) => `the whole interval is ${below ? 'below' : 'above'} 0`;
+  const point = diff.sd === 0 ? ` (all ${n} differences are equal, so the interval is a point)` : '';
+  const side = (below: boolean) => `the whole interval is ${below ? 'below' : 'above'} 0${point}`;
   const prefers = opts.lowerIsBetter ? 'lower is better' : 'higher is better';
   if (good) return { word: 'better', n, diff, mdd, reason: `${interval}: ${side(opts.lowerIsBetter)} and ${prefers}` };
   if (bad) return { word: 'worse', n, diff, mdd, reason: `${interval}: ${side(!opts.lowerIsBetter)} and ${prefers}` };
   const detect =
     mdd === null
       ? `all ${n} differences are exactly 0`
-      : `it contains 0; with the observed sd of the differences (${sig(diff.sd)}), ${n} seeds detect a true difference of ${sig(mdd)} or more (power ${power}, α = ${+(1 - confidence).toFixed(6)})`;
+      : `it contains 0; with the observed sd of the differences (${sig(diff.sd)}), ${n} seeds detect a true difference of ${sig(mdd)} or more (power ${power}, α = ${alpha})`;
   return { word: 'no detectable difference', n, diff, mdd, reason: `${interval}: ${detect}` };
 }
