@@ -4,7 +4,8 @@
  *   T ~ t(ν):      F(t) = ½ I_(ν/(ν+t²))(ν/2, ½)  for t ≤ 0,  and 1 − F(−t) for t > 0
  *                  f(t) = Γ((ν+1)/2) / (√(νπ) Γ(ν/2)) · (1 + t²/ν)^(−(ν+1)/2)
  *   t_p = F⁻¹(p):  safeguarded Newton on ln F(t) − ln p inside a bracket (bisection when a step leaves it),
- *                  to |Δt| ≤ 1e-15·|t|; closed forms for ν = 1 (−cot(πp)) and ν = 2.
+ *                  to |Δt| ≤ 1e-15·|t|; closed forms for ν = 1 (−cot(πp)) and ν = 2; −Infinity (+Infinity)
+ *                  where the quantile lies beyond the largest double (only for ν ≪ 1 with p near 0 or 1).
  *   T' ~ t(ν, δ) (noncentral, T' = (Z + δ)/√(V/ν), Z ~ N(0,1), V ~ χ²_ν):  for t ≥ 0, with x = t²/(t²+ν), λ = δ²/2,
  *       F(t; ν, δ) = Φ(−δ) + ½ Σ_(j≥0) [ P_j I_x(j+½, ν/2) + Q_j I_x(j+1, ν/2) ],
  *       P_j = e^(−λ) λ^j / j!,   Q_j = δ e^(−λ) λ^j / (√2 Γ(j + 3/2))
@@ -33,16 +34,31 @@ export function normalQuantile(p: number): number {
   return normalQuantileUnchecked(checkOpenProbability('p', p));
 }
 
+/** x = ν/(ν + t²), y = t²/(ν + t²) and their logs, without overflowing t² (nor losing ln x when x underflows). */
+function tBetaArgs(t: number, df: number): [number, number, number, number] {
+  const a = Math.abs(t);
+  if (a < 1) {
+    const [x, y] = [df / (df + a * a), (a * a) / (df + a * a)];
+    return [x, y, Math.log(x), Math.log(y)];
+  }
+  const r = df / a / a; // ν/t²
+  const lnr = Math.log(df) - 2 * Math.log(a);
+  return [r / (1 + r), 1 / (1 + r), lnr - Math.log1p(r), -Math.log1p(r)];
+}
+
 function tCdf(t: number, df: number): number {
   if (t === 0) return 0.5;
-  const t2 = t * t;
-  if (!Number.isFinite(t2)) return t > 0 ? 1 : 0;
-  const lower = 0.5 * betaIncReg(df / 2, 0.5, df / (df + t2), t2 / (df + t2)); // P(T ≤ −|t|)
+  if (!Number.isFinite(t)) return t > 0 ? 1 : 0;
+  const [x, y, lnx, lny] = tBetaArgs(t, df);
+  const lower = 0.5 * betaIncReg(df / 2, 0.5, x, y, lnx, lny); // P(T ≤ −|t|)
   return t < 0 ? lower : 1 - lower;
 }
 
 function tLogPdf(t: number, df: number): number {
-  return logGamma((df + 1) / 2) - logGamma(df / 2) - 0.5 * Math.log(df * Math.PI) - ((df + 1) / 2) * Math.log1p((t * t) / df);
+  const a = Math.abs(t);
+  // ln(1 + t²/ν), written as 2 ln|t| − ln ν + ln(1 + ν/t²) past |t| = 1 so that t² cannot overflow
+  const log1pT2 = a < 1 ? Math.log1p((a * a) / df) : 2 * Math.log(a) - Math.log(df) + Math.log1p(df / a / a);
+  return logGamma((df + 1) / 2) - logGamma(df / 2) - 0.5 * Math.log(df * Math.PI) - ((df + 1) / 2) * log1pT2;
 }
 
 /** P(T ≤ t) for T ~ Student t with `df` > 0 degrees of freedom (df need not be an integer). */
@@ -68,6 +84,7 @@ function tQuantile(p: number, df: number): number {
   while (tCdf(lo, df) > p) {
     hi = lo;
     lo *= 2;
+    if (!Number.isFinite(lo)) return -Infinity; // beyond the doubles (only for ν ≪ 1 and p near 0)
   }
   const lnp = Math.log(p);
   let t = Math.max(lo, Math.min(hi, normalQuantileUnchecked(p) * (1 + (1 + normalQuantileUnchecked(p) ** 2) / (4 * df))));

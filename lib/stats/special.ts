@@ -67,15 +67,16 @@ function betaContinuedFraction(a: number, b: number, x: number): number {
 
 /**
  * The regularised incomplete beta function I_x(a, b), a, b > 0, x ∈ [0, 1]. `y` = 1 − x may be passed
- * when the caller has it more precisely than 1 − x (e.g. ν/(ν + t²) next to t²/(ν + t²)).
+ * when the caller has it more precisely than 1 − x (e.g. ν/(ν + t²) next to t²/(ν + t²)), and ln x, ln y
+ * when x itself underflows (x = ν/t² for |t| > 1e162) while x^a does not.
  *
  *   I_x(a, b) = x^a (1−x)^b / (a B(a, b)) · CF(a, b, x)           when x < (a + 1)/(a + b + 2)
  *             = 1 − I_(1−x)(b, a)                                  otherwise (the fraction converges fast there)
  */
-export function betaIncReg(a: number, b: number, x: number, y = 1 - x): number {
-  if (x <= 0) return 0;
-  if (y <= 0) return 1;
-  const front = Math.exp(a * Math.log(x) + b * Math.log(y) - logBeta(a, b));
+export function betaIncReg(a: number, b: number, x: number, y = 1 - x, lnx = Math.log(x), lny = Math.log(y)): number {
+  if (!(lnx > -Infinity)) return 0;
+  if (!(lny > -Infinity)) return 1;
+  const front = Math.exp(a * lnx + b * lny - logBeta(a, b));
   if (x < (a + 1) / (a + b + 2)) return (front * betaContinuedFraction(a, b, x)) / a;
   return 1 - (front * betaContinuedFraction(b, a, y)) / b;
 }

@@ -263,6 +263,27 @@ describe('Student t, normal, incomplete beta and noncentral t against scipy', ()
     assert.equal(noncentralTCdf(1.3, 7, 0), studentTCdf(1.3, 7));
   });
 
+  test('over a grid of df (0.05 … 1e5) and p (1e-30 … 1 − 1e-12): quantile and CDF invert each other, nothing is NaN', () => {
+    for (const df of [0.05, 0.3, 1, 1.5, 2, 2.5, 6, 17.2, 120, 1e5]) {
+      for (const p of [1e-30, 1e-17, 1e-9, 3e-4, 0.05, 0.31, 0.5, 0.77, 0.99, 1 - 1e-12]) {
+        const q = studentTQuantile(p, df);
+        assert.ok(!Number.isNaN(q), `t.ppf(${p}, ${df}) is NaN`);
+        if (Number.isFinite(q)) close(studentTCdf(q, df), p, 1e-9, `t.cdf(t.ppf(${p}, ${df}), ${df})`);
+        else assert.ok(studentTCdf(-Number.MAX_VALUE, df) > Math.min(p, 1 - p), `t.ppf(${p}, ${df}) = ${q} though the quantile is a double`);
+      }
+    }
+    // t.ppf(1e-30, 0.05) ≈ −1e600: beyond the doubles, so −Infinity (and +Infinity on the other side)
+    assert.equal(studentTQuantile(1e-30, 0.05), -Infinity);
+    for (const [df, d] of [[1, 5], [3, -2], [10, 8], [2.5, 30], [0.5, 1]]) {
+      let prev = 0;
+      for (let t = -60; t <= 60; t += 0.5) {
+        const f = noncentralTCdf(t, df, d);
+        assert.ok(f >= prev - 1e-12 && f <= 1, `nct.cdf(${t}, ${df}, ${d}) = ${f} after ${prev}`);
+        prev = f;
+      }
+    }
+  });
+
   test('bad arguments are ConfigErrors that name the value and what is allowed', () => {
     const bad: [() => unknown, RegExp][] = [
       [() => studentTCdf(NaN, 3), /^t must be a number \(±Infinity allowed\); got NaN$/],
