@@ -10,42 +10,15 @@
  *   ρ_S = Pearson correlation of the ranks (Spearman), ties given their average rank
  */
 import type { RunRecord } from '../../report';
+import { spearman } from '../../stats';
 import { alphaMinOf, skipsOf } from '../mae-sweep';
 import { baselineOf, BASELINE_ROWS, metricStats } from '../shared/frozen-features';
 
 /** The experiment name (the results folder). */
 export const RANK_EXPERIMENT = 'rank';
 
-/** Ranks 1..n with ties sharing their average rank. */
-export function averageRanks(x: readonly number[]): number[] {
-  const idx = x.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
-  const r = new Array<number>(x.length);
-  for (let i = 0; i < idx.length; ) {
-    let j = i;
-    while (j + 1 < idx.length && idx[j + 1][0] === idx[i][0]) j++;
-    for (let k = i; k <= j; k++) r[idx[k][1]] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  return r;
-}
-
-/** Spearman's rank correlation of paired samples; NaN with fewer than 3 pairs or a constant side. */
-export function spearman(x: readonly number[], y: readonly number[]): number {
-  if (x.length !== y.length) throw new RangeError(`spearman: ${x.length} x values but ${y.length} y values`);
-  const n = x.length;
-  if (n < 3) return NaN;
-  const [rx, ry] = [averageRanks(x), averageRanks(y)];
-  const mean = (n + 1) / 2;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (rx[i] - mean) * (ry[i] - mean);
-    sxx += (rx[i] - mean) ** 2;
-    syy += (ry[i] - mean) ** 2;
-  }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
-}
+/** Spearman's ρ lives in lib/stats (null, not NaN, with fewer than 3 pairs or a constant side). */
+export { averageRanks, spearman } from '../../stats';
 
 /** One point per run: final-feature erank against kNN and LP (in %). */
 export interface RankPoint {
@@ -70,8 +43,8 @@ export function rankPoints(records: RunRecord[]): RankPoint[] {
   return out;
 }
 
-/** Spearman ρ of erank against kNN and LP over the given points. */
-export function rankCorrelations(points: RankPoint[]): { n: number; knn: number; linearProbe: number } {
+/** Spearman ρ of erank against kNN and LP over the given points (null where ρ is undefined: < 3 points or a constant side). */
+export function rankCorrelations(points: RankPoint[]): { n: number; knn: number | null; linearProbe: number | null } {
   const e = points.map((p) => p.erank);
   return { n: points.length, knn: spearman(e, points.map((p) => p.knn)), linearProbe: spearman(e, points.map((p) => p.linearProbe)) };
 }
@@ -116,9 +89,9 @@ export function rankVerdict(records: RunRecord[]): string {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const std = pts.filter((p) => p.alphaMin === 1 && p.skips).map((p) => p.erank);
   const dec = pts.filter((p) => p.alphaMin === 0.6 && p.skips).map((p) => p.erank);
-  const fmt = (r: number) => (Number.isFinite(r) ? r.toFixed(2) : 'undefined');
-  const says = (r: number) =>
-    !Number.isFinite(r) ? 'no correlation can be computed' : r < -0.3 ? 'lower rank went with better features' : r > 0.3 ? 'lower rank went with WORSE features' : 'no clear monotone relation';
+  const fmt = (r: number | null) => (r === null ? 'undefined' : r.toFixed(2));
+  const says = (r: number | null) =>
+    r === null ? 'no correlation can be computed' : r < -0.3 ? 'lower rank went with better features' : r > 0.3 ? 'lower rank went with WORSE features' : 'no clear monotone relation';
   const lines = [
     `Across all ${all.n} runs: Spearman ρ(erank, kNN) = ${fmt(all.knn)} (${says(all.knn)}), ρ(erank, LP) = ${fmt(all.linearProbe)} (${says(all.linearProbe)}).`,
     `Within the α_min sweep with skips (${sweep.n} runs): ρ(erank, kNN) = ${fmt(sweep.knn)}, ρ(erank, LP) = ${fmt(sweep.linearProbe)}.`,

@@ -31,7 +31,7 @@ export function blockErankFigure(records: RunRecord[], depth: number, title = 'E
  * Spearman ρ of the final features' effective rank with kNN and LP over the trained runs, and over the
  * α_min sweep with skips only (`sweepOnly`, for the plain study): the table and the all-runs numbers.
  */
-export function rankCorrelationTable(records: RunRecord[], opts: { label?: string; sweepOnly?: boolean; lpColumn?: string } = {}): { table: ColumnTable; all: { n: number; knn: number; linearProbe: number } } {
+export function rankCorrelationTable(records: RunRecord[], opts: { label?: string; sweepOnly?: boolean; lpColumn?: string } = {}): { table: ColumnTable; all: { n: number; knn: number | null; linearProbe: number | null } } {
   const points = rankPoints(records);
   const all = rankCorrelations(points);
   const lp = opts.lpColumn ?? 'ρ(erank, LP)';
@@ -42,6 +42,9 @@ export function rankCorrelationTable(records: RunRecord[], opts: { label?: strin
   }
   return { table: aq.from(rows), all };
 }
+
+/** ρ with 2 decimals, 'undefined' where lib/stats' spearman is null (as the rank verdict writes it). */
+const rho = (r: number | null) => (r === null ? 'undefined' : r.toFixed(2));
 
 /** kNN and linear probe against the final features' effective rank, one point per run, one colour per row. */
 export function rankScatterFigures(records: RunRecord[]): NamedFigure[] {
@@ -62,8 +65,8 @@ export function rankScatterFigures(records: RunRecord[]): NamedFigure[] {
     return fig;
   };
   return [
-    { name: 'erank-vs-knn', figure: scatter('knn', `kNN vs effective rank (Spearman ρ = ${all.knn.toFixed(2)})`) },
-    { name: 'erank-vs-lp', figure: scatter('linearProbe', `Linear probe vs effective rank (Spearman ρ = ${all.linearProbe.toFixed(2)})`) },
+    { name: 'erank-vs-knn', figure: scatter('knn', `kNN vs effective rank (Spearman ρ = ${rho(all.knn)})`) },
+    { name: 'erank-vs-lp', figure: scatter('linearProbe', `Linear probe vs effective rank (Spearman ρ = ${rho(all.linearProbe)})`) },
   ];
 }
 
