@@ -8,6 +8,8 @@
  * Finished runs are reused and interrupted ones resume, so rerunning after an interruption only
  * waits for the unfinished runs. The long studies (notebooks 01–04) table only their finished runs on
  * cpu and paper unless `--run-missing` (= REPRO_RUN_MISSING=1 in the kernel) asks them to train the rest.
+ * Then it writes the verdicts at a glance from the records (results/verdicts.{json,md}; lib/studies/verdicts.ts)
+ * and, on cpu over every notebook, the README's findings table; `--verdicts-only` does only that.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -15,17 +17,20 @@ import { checkPreset, PresetName } from '../lib/config';
 import { executeNotebook, notebookErrors } from '../lib/jupyter';
 import { REPO_ROOT, resultsRoot } from '../lib/paths';
 import { formatDuration } from '../lib/train/progress';
+import { readmeWithVerdicts, verdictsTable, writeVerdicts } from '../lib/report/verdicts';
+import { collectVerdicts } from '../lib/studies/verdicts';
 
 function usage(msg?: string): never {
   if (msg) console.error(msg);
-  console.error('usage: npm run reproduce [-- --preset smoke|cpu|paper] [--run-missing] [--out DIR] [notebook-or-experiment ...]');
+  console.error('usage: npm run reproduce [-- --preset smoke|cpu|paper] [--run-missing] [--verdicts-only] [--out DIR] [notebook-or-experiment ...]');
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): { preset: PresetName; out: string | null; names: string[]; runMissing: boolean } {
+function parseArgs(argv: string[]): { preset: PresetName; out: string | null; names: string[]; runMissing: boolean; verdictsOnly: boolean } {
   let preset: PresetName = 'cpu';
   let out: string | null = null;
   let runMissing = false;
+  let verdictsOnly = false;
   const names: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -33,11 +38,12 @@ function parseArgs(argv: string[]): { preset: PresetName; out: string | null; na
     else if (a.startsWith('--preset=')) preset = checkPreset(a.slice(9));
     else if (a === '--out') out = path.resolve(argv[++i] ?? usage('--out needs a folder'));
     else if (a === '--run-missing') runMissing = true;
+    else if (a === '--verdicts-only') verdictsOnly = true;
     else if (a === '--help' || a === '-h') usage();
     else if (a.startsWith('--')) usage(`unknown option ${a}`);
     else names.push(a);
   }
-  return { preset, out, names, runMissing };
+  return { preset, out, names, runMissing, verdictsOnly };
 }
 
 /** Markdown tables under results/ modified since `since` (ms). */
@@ -65,7 +71,9 @@ async function main() {
   }
   const nbDir = path.join(REPO_ROOT, 'notebooks');
   const all = fs.readdirSync(nbDir).filter((f) => f.endsWith('.ipynb')).sort();
-  const chosen = args.names.length
+  const chosen = args.verdictsOnly
+    ? []
+    : args.names.length
     ? args.names.map((n) => {
         const hits = all.filter((f) => f === n || f.replace(/\.ipynb$/, '') === n || f.includes(n));
         if (hits.length !== 1) usage(`'${n}' matches ${hits.length ? hits.join(', ') : 'no notebook'}; notebooks: ${all.join(', ')}`);
@@ -74,7 +82,7 @@ async function main() {
     : all;
   const outDir = args.out ?? (args.preset === 'cpu' ? null : path.join(REPO_ROOT, 'build', 'executed', args.preset));
   const since = Date.now();
-  console.log(`reproduce: preset '${args.preset}', ${chosen.length} notebook(s): ${chosen.join(', ')}`);
+  if (!args.verdictsOnly) console.log(`reproduce: preset '${args.preset}', ${chosen.length} notebook(s): ${chosen.join(', ')}`);
   const summary: string[] = [];
   let failed = 0;
   for (const nb of chosen) {
@@ -109,6 +117,19 @@ async function main() {
   if (failed) {
     console.error(`\n${failed} notebook(s) failed; earlier results in results/ are intact. Rerun to resume: finished runs are reused.`);
     process.exit(1);
+  }
+  // The verdicts at a glance, from the records (not from the notebooks): results/verdicts.{json,md}; on the
+  // reference preset, run over every notebook, also the README's findings table.
+  const verdicts = collectVerdicts(args.preset, resultsRoot());
+  const files = writeVerdicts(verdicts, args.preset === 'cpu' ? resultsRoot() : path.join(resultsRoot(), `verdicts-${args.preset}`), args.preset);
+  console.log(`\nverdicts (${args.preset}): ${path.relative(REPO_ROOT, files.md)}\n${verdictsTable(verdicts)}`);
+  if (args.preset === 'cpu' && !args.names.length && resultsRoot() === path.join(REPO_ROOT, 'results')) {
+    const readme = path.join(REPO_ROOT, 'README.md');
+    const next = readmeWithVerdicts(fs.readFileSync(readme, 'utf8'), verdicts);
+    if (next !== fs.readFileSync(readme, 'utf8')) {
+      fs.writeFileSync(readme, next);
+      console.log('README.md: findings table regenerated from results/verdicts.json');
+    }
   }
 }
 

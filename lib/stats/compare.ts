@@ -104,7 +104,10 @@ export function compare(a: readonly number[], b: readonly number[], opts: Compar
 
   const diff = pairedDifference(a, b, confidence);
   const mdd = diff.sd > 0 ? minDetectableDifference(diff.sd, n, { alpha, power }) : null;
-  const dec = decimalsFor(diff.sd > 0 ? (diff.hi - diff.lo) / 2 : Math.abs(diff.mean));
+  // the interval's half-width sets the digits, but never more than 4 significant digits of the mean (a
+  // half-width of rounding noise, 1e-15, would otherwise print 12 decimals)
+  const width = diff.sd > 0 ? (diff.hi - diff.lo) / 2 : 0;
+  const dec = decimalsFor(width > 0 ? Math.max(width, 1e-2 * Math.abs(diff.mean)) : Math.abs(diff.mean));
   const f = (x: number) => fixed(x, dec);
   const interval = `${label} = ${f(diff.mean)}, ${pct} CI [${f(diff.lo)}, ${f(diff.hi)}] over ${n} seeds (paired t, ${fmtP(diff.p)})`;
   const good = opts.lowerIsBetter ? diff.hi < 0 : diff.lo > 0;

@@ -8,8 +8,8 @@ import { ConfigError } from '../../errors';
 import { Llama } from '../../models/llama';
 import { AdamW } from '../../train/adamw';
 import { modelConfig, type AncreLmConfig } from './spec';
-import type { Json } from '../../runner/types';
-import { meanStd, num } from './stats';
+import { meanStd, num, type LmRecord } from './stats';
+import { median } from '../../stats';
 
 /**
  * The first step at which `curve` reaches `target` (≤), linearly interpolated between evaluations;
@@ -27,14 +27,7 @@ export function stepsToReach(steps: number[], curve: number[], target: number): 
 }
 
 
-/** The fields of a run record the analysis reads. */
-export interface LmRecord {
-  seed: number;
-  config: Json;
-  metrics: { [k: string]: number | string | boolean | null };
-  history?: { [k: string]: number[] };
-  extra?: { [k: string]: Json };
-}
+export type { LmRecord } from './stats';
 
 const fmt = (m: { mean: number; std: number }, d = 1) => (Number.isFinite(m.mean) ? `${m.mean.toFixed(d)}${Number.isFinite(m.std) ? ` ± ${m.std.toFixed(d)}` : ''}` : '–');
 
@@ -187,7 +180,6 @@ export function timeStepsBackToBack(c: AncreLmConfig, labels: string[], steps: n
       opts.forEach((o) => o.dispose());
       models.forEach((m) => m.dispose());
     }
-    const median = (a: number[]) => a.slice().sort((p, q) => p - q)[Math.floor(a.length / 2)];
     out.push({ depth, ms: Object.fromEntries(rows.map((w, i) => [w.label, median(times[i])])) });
   }
   return out;

@@ -145,8 +145,7 @@ export function ownBestRows(ownBest: OwnBestRow[]): ColumnTable {
 /** Each wiring at L layers against residual at 2L; null when no such pair has finished runs. */
 export function depthEfficiencyRows(efficiency: DepthEfficiencyRow[]): ColumnTable | null {
   if (!efficiency.length) return null;
-  const word = (v: boolean | null) => (v === null ? '–' : v ? 'yes' : 'no');
-  return aq.from(efficiency.map((r) => ({ layers: r.depth, wiring: r.wiring, perplexity: r.ppl, 'residual at 2L': r.residualDeeper, 'matches 2L residual': word(r.matches), 'within seed spread': word(r.withinNoise) })));
+  return aq.from(efficiency.map((r) => ({ layers: r.depth, wiring: r.wiring, perplexity: r.ppl, 'residual at 2L': r.residualDeeper, 'L − 2L residual (paired by seed)': r.paired, 'verdict': r.word ?? '–' })));
 }
 
 /** The first study's records (project recipe, trained over one epoch) from a results folder's runs.jsonl. */

@@ -7,7 +7,8 @@
  */
 import type { AncreLmRecipe } from './spec';
 import type { LmRecord } from './analysis';
-import { meanStd, num } from './stats';
+import { comparePerplexity, lrOfRecord, meanStd, num, pairedPhrase } from './stats';
+import type { Comparison } from '../../stats';
 
 
 /** The recipe of a record ('project' for the first study's records, which predate the field). */
@@ -17,9 +18,7 @@ export function recipeOf(r: LmRecord): AncreLmRecipe {
 
 /** The peak lr of a record (its metrics, or its config for the first study's records). */
 export function lrOf(r: LmRecord): number {
-  if (typeof r.metrics.lr === 'number') return r.metrics.lr;
-  const c = r.config as { train?: { schedule?: { lr?: number } } } | null;
-  return c?.train?.schedule?.lr ?? NaN;
+  return lrOfRecord(r);
 }
 
 const sorted = (xs: number[]) => [...new Set(xs)].sort((a, b) => a - b);
@@ -70,43 +69,52 @@ export function bestLrs(records: LmRecord[], wiring = 'residual'): Map<number, n
 }
 
 export interface DepthPaysCheck {
-  /** True when at each depth's best lr the perplexity falls at every step deeper, beyond the seed spread. */
+  /** True when at each depth's best lr the perplexity falls at every step deeper: 'better' paired by seed (lib/stats). */
   pays: boolean;
+  /** True when the deepest model beats the shallowest ('better' paired by seed): the pair a depth-scaling test needs. */
+  endPays: boolean;
   /** The best lr per depth (the setting the comparison runs at). */
   setting: Map<number, number>;
   text: string;
 }
 
 /**
- * Is the residual baseline healthy (perplexity improves 2 > 4 > 8 layers beyond the seed spread at the best lr
- * of each depth)? A step counts only with ≥ 2 seeds on both sides and a gap larger than the larger std.
+ * Is the residual baseline healthy (perplexity improves 2 > 4 > 8 layers at the best lr of each depth)? Each step
+ * deeper is the paired comparison by seed (lib/stats `compare`): it counts only when the whole 95 % interval of
+ * deeper − shallower is below 0.
  */
 export function baselineDepthCheck(records: LmRecord[], wiring = 'residual'): DepthPaysCheck {
   const setting = bestLrs(records, wiring);
   const depths = [...setting.keys()];
-  if (depths.length < 2) return { pays: false, setting, text: `Only ${depths.length} depth has finished runs: nothing to say about depth yet.` };
+  if (depths.length < 2) return { pays: false, endPays: false, setting, text: `Only ${depths.length} depth has finished runs: nothing to say about depth yet.` };
   const parts: string[] = [];
   let pays = true;
+  const tested: number[] = [];
+  const untested: number[] = [];
   for (let i = 1; i < depths.length; i++) {
     const [a, b] = [depths[i - 1], depths[i]];
     const ca = cell(records, a, wiring, setting.get(a)!);
     const cb = cell(records, b, wiring, setting.get(b)!);
-    const noise = Math.max(ca.std, cb.std);
-    const better = cb.mean < ca.mean;
-    const beyond = Number.isFinite(noise) && ca.mean - cb.mean > noise;
-    if (!beyond) pays = false;
-    parts.push(
-      `${a} → ${b} layers: ${ca.mean.toFixed(1)} → ${cb.mean.toFixed(1)} (${better ? 'better' : 'worse'}; ` +
-        (Number.isFinite(noise) ? `seed std ${noise.toFixed(1)}: ${beyond ? 'beyond it' : 'not beyond it'})` : `${Math.min(ca.n, cb.n)} seed: no spread yet)`),
-    );
+    const c = comparePerplexity(records, { depth: b, wiring, lr: setting.get(b) }, { depth: a, wiring, lr: setting.get(a) });
+    if (c.word !== 'better') pays = false;
+    (c.word === 'better' ? tested : untested).push(b);
+    parts.push(`${a} → ${b} layers: ${ca.mean.toFixed(1)} → ${cb.mean.toFixed(1)} (${pairedPhrase(c)})`);
   }
   const lrs = depths.map((d) => `${setting.get(d)} at ${d} layers`).join(', ');
+  const [lo, hi] = [depths[0], depths[depths.length - 1]];
+  const end = comparePerplexity(records, { depth: hi, wiring, lr: setting.get(hi) }, { depth: lo, wiring, lr: setting.get(lo) });
+  const endPays = end.word === 'better';
+  const head = pays ? 'Depth pays' : endPays ? `Depth pays from ${lo} to ${hi} layers` : tested.length ? `Depth pays at ${tested.join(', ')} layers` : 'Depth does not (yet) pay';
+  const endText = depths.length > 2 ? ` From ${lo} to ${hi} layers: ${pairedPhrase(end)}.` : '';
+  const layers = (ds: number[]) => `${ds.join(' and ')} layers`;
   const text =
-    `**${pays ? 'Depth pays' : 'Depth does not (yet) pay'}** for the ${wiring} baseline at each depth's best peak lr (${lrs}): ${parts.join('; ')}. ` +
+    `**${head}** for the ${wiring} baseline at each depth's best peak lr (${lrs}; deeper − shallower perplexity, 95 % interval paired by seed): ${parts.join('; ')}.${endText} ` +
     (pays
       ? 'The comparison below runs at this setting.'
-      : 'The comparison below is therefore not a fair test of a depth-scaling method at this setting; it is shown for what it is.');
-  return { pays, setting, text };
+      : tested.length
+        ? `At ${layers(tested)} the ${wiring} model beats the next shallower one, so the comparison there tests a depth-scaling method; at ${layers(untested)} no gain over the next shallower depth is detected, so the comparison there is shown for what it is.`
+        : 'The comparison below is therefore not a fair test of a depth-scaling method at this setting; it is shown for what it is.');
+  return { pays, endPays, setting, text };
 }
 
 /** The records of each depth at its given lr (the comparison at the baseline's setting). */
@@ -151,11 +159,14 @@ export interface DepthEfficiencyRow {
   residualDeeper: string;
   /** True when the L-layer wiring's mean is at or below the 2L residual's mean. */
   matches: boolean | null;
-  /** Within the larger seed std. */
+  /** True when the paired interval of wiring@L − residual@2L contains 0 (no detectable difference). */
   withinNoise: boolean | null;
+  /** lib/stats' word for wiring@L − residual@2L, paired by seed, and the phrase with its interval. */
+  word: Comparison['word'] | null;
+  paired: string;
 }
 
-/** Depth efficiency inside the LM (the paper's depth claim, here): each wiring at L against residual at 2L. */
+/** Depth efficiency inside the LM (the paper's depth claim, here): each wiring at L against residual at 2L, paired by seed. */
 export function depthEfficiency(records: LmRecord[], setting: Map<number, number>, wirings: string[]): DepthEfficiencyRow[] {
   const out: DepthEfficiencyRow[] = [];
   for (const [depth, lr] of setting) {
@@ -165,14 +176,16 @@ export function depthEfficiency(records: LmRecord[], setting: Map<number, number
     for (const wiring of wirings) {
       const c = cell(records, depth, wiring, lr);
       const known = c.n > 0 && base.n > 0;
-      const noise = Math.max(c.std, base.std);
+      const cmp = known ? comparePerplexity(records, { depth, wiring, lr }, { depth: 2 * depth, wiring: 'residual', lr: deeper }) : null;
       out.push({
         depth,
         wiring,
         ppl: fmtCell(c),
         residualDeeper: fmtCell(base),
         matches: known ? c.mean <= base.mean : null,
-        withinNoise: known && Number.isFinite(noise) ? Math.abs(c.mean - base.mean) <= noise : null,
+        withinNoise: cmp && cmp.diff ? cmp.word === 'no detectable difference' : null,
+        word: cmp ? cmp.word : null,
+        paired: cmp ? pairedPhrase(cmp) : '–',
       });
     }
   }

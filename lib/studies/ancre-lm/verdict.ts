@@ -7,6 +7,7 @@ import type { AncreLmConfig } from './spec';
 import { convergenceTable, meanPerplexity, overheadTable, type LmRecord } from './analysis';
 import { PAPER_FEWER_STEPS } from './paper';
 import type { DepthEfficiencyRow, DepthPaysCheck, OwnBestRow } from './sweep';
+import { comparePerplexity, meanStd, pairedPhrase, perplexityBySeed } from './stats';
 
 /** `backToBack`: the step-time overhead measured back to back, as a phrase (e.g. `3% at 2 layers, ...`). */
 export function ancreLmVerdict(records: LmRecord[], config: AncreLmConfig, backToBack: string): string {
@@ -15,11 +16,6 @@ export function ancreLmVerdict(records: LmRecord[], config: AncreLmConfig, backT
   const over = overheadTable(records);
 
   const mp = meanPerplexity(records);
-  const sdOf = (d: number, l: string) => {
-    const v = records.filter((r) => r.metrics.depth === d && r.metrics.wiring === l).map((r) => r.metrics.valPerplexity as number);
-    const m = v.reduce((a, b) => a + b, 0) / v.length;
-    return v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : NaN;
-  };
   const wirings = [...new Set(records.map((r) => r.metrics.wiring as string))];
   const dMin = depths[0];
   const dMax = depths[depths.length - 1];
@@ -29,11 +25,11 @@ export function ancreLmVerdict(records: LmRecord[], config: AncreLmConfig, backT
   for (const d of depths) {
     const base = mp.get(`${d}/residual`)!;
     const anc = mp.get(`${d}/ancre-in`)!;
-    const noise = Math.max(sdOf(d, 'residual'), sdOf(d, 'ancre-in'));
+    const c = comparePerplexity(records, { depth: d, wiring: 'ancre-in' }, { depth: d, wiring: 'residual' });
     const rel = anc / base - 1;
-    const verdict = !Number.isFinite(noise) ? (anc < base ? 'lower (one seed: no noise estimate)' : 'higher (one seed: no noise estimate)') : Math.abs(anc - base) <= noise ? 'within seed noise' : anc < base ? 'lower' : 'higher';
-    if (verdict.startsWith('lower')) lower++; else if (verdict.startsWith('higher')) higher++; else tie++;
-    lines.push(`- ${d} layers: ANCRe (incoming) ${anc.toFixed(1)} vs residual ${base.toFixed(1)} (${rel >= 0 ? '+' : ''}${(100 * rel).toFixed(1)}%${Number.isFinite(noise) ? `; seed spread ${noise.toFixed(1)}` : ''}): **${verdict}**.`);
+    const verdict = c.word === 'better' ? 'lower' : c.word === 'worse' ? 'higher' : c.word === 'no detectable difference' ? 'no detectable difference' : `${anc < base ? 'lower' : 'higher'} on ${c.n === 1 ? 'one seed' : 'too few seeds'}: not a finding`;
+    if (c.word === 'better') lower++; else if (c.word === 'worse') higher++; else tie++;
+    lines.push(`- ${d} layers: ANCRe (incoming) ${anc.toFixed(1)} vs residual ${base.toFixed(1)} (${rel >= 0 ? '+' : ''}${(100 * rel).toFixed(1)}%; ${pairedPhrase(c)}): **${verdict}**.`);
   }
   const ancConv = conv.filter((r) => r.wiring === 'ancre-in');
   const fewer = ancConv.filter((r) => r.fewer !== null).map((r) => r.fewer as number);
@@ -42,7 +38,7 @@ export function ancreLmVerdict(records: LmRecord[], config: AncreLmConfig, backT
   const maxParams = Math.max(...ancOver.map((r) => r.extraParams));
   const meanTime = ancOver.reduce((a, r) => a + r.extraTime, 0) / ancOver.length;
   return [
-    `**Perplexity.** ANCRe (τ = 0.01, incoming) gave lower final validation perplexity than standard residuals at ${lower} of ${depths.length} depths, higher at ${higher}, and was within seed noise at ${tie} (paper: lower at every size, by 2–7%).`,
+    `**Perplexity.** ANCRe (τ = 0.01, incoming) gave lower final validation perplexity than standard residuals at ${lower} of ${depths.length} depths, higher at ${higher}, and no difference these seeds detect (or too few seeds) at ${tie}, by the 95 % interval of the difference paired by seed (paper: lower at every size, by 2–7%).`,
     ...lines,
     `**Convergence.** ANCRe reached the baseline's final perplexity at ${ancConv.filter((r) => r.steps !== null).length} of ${ancConv.length} depths` +
       (meanFewer === null ? '.' : `, with ${(100 * meanFewer).toFixed(1)}% fewer steps on average where it did (paper: ${(100 * PAPER_FEWER_STEPS).toFixed(1)}% fewer).`),
@@ -57,8 +53,8 @@ export function ancreLmVerdict(records: LmRecord[], config: AncreLmConfig, backT
           depths.map((d) => {
             const a = mp.get(`${d}/ancre-in`)!;
             const u = mp.get(`${d}/constant-average`)!;
-            const noise = Math.max(sdOf(d, 'ancre-in'), sdOf(d, 'constant-average'));
-            return `${a.toFixed(1)} vs ${u.toFixed(1)} at ${d} layers (${Number.isFinite(noise) ? (Math.abs(a - u) <= noise ? 'within seed spread' : a < u ? 'learned lower' : 'learned higher') : 'one seed'})`;
+            const c = comparePerplexity(records, { depth: d, wiring: 'ancre-in' }, { depth: d, wiring: 'constant-average' });
+            return `${a.toFixed(1)} vs ${u.toFixed(1)} at ${d} layers (${pairedPhrase(c)})`;
           }).join(', ') + '.']
       : []),
     `**Routing.** The mean largest incoming weight per row at the end of training (rows after the first; uniform would be 1/(l+1), one-hot 1): ` +
@@ -91,21 +87,15 @@ export function ancreLmOfficialVerdict(
   const out: string[] = [`**Baseline.** ${check.text}`];
   const depths = [...check.setting.keys()];
   const labels = [...new Set(comparison.map((r) => String(r.metrics.wiring)))].filter((l) => l !== 'residual');
-  const stats = (d: number, l: string) => {
-    const v = comparison.filter((r) => r.metrics.depth === d && r.metrics.wiring === l).map((r) => r.metrics.valPerplexity as number);
-    const m = v.reduce((a, b) => a + b, 0) / v.length;
-    return { m, sd: v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : NaN, n: v.length };
-  };
   const versus = (d: number, l: string, ref = 'residual') => {
-    const b = stats(d, ref);
-    const a = stats(d, l);
+    const b = meanStd([...perplexityBySeed(comparison, { depth: d, wiring: ref }).values()]);
+    const a = meanStd([...perplexityBySeed(comparison, { depth: d, wiring: l }).values()]);
     if (!a.n || !b.n) return `${d} layers: ${!a.n ? l : ref} not run yet`;
-    const noise = Math.max(a.sd, b.sd);
-    const rel = a.m / b.m - 1;
-    const v = !Number.isFinite(noise) ? 'one seed, no spread' : Math.abs(a.m - b.m) <= noise ? 'within seed spread' : a.m < b.m ? 'lower' : 'higher';
-    return `${d} layers ${a.m.toFixed(1)} vs ${b.m.toFixed(1)} (${rel >= 0 ? '+' : ''}${(100 * rel).toFixed(1)}%, ${v}; ${Math.min(a.n, b.n)} seed${Math.min(a.n, b.n) > 1 ? 's' : ''})`;
+    const c = comparePerplexity(comparison, { depth: d, wiring: l }, { depth: d, wiring: ref });
+    const rel = a.mean / b.mean - 1;
+    return `${d} layers ${a.mean.toFixed(1)} vs ${b.mean.toFixed(1)} (${rel >= 0 ? '+' : ''}${(100 * rel).toFixed(1)}%; ${pairedPhrase(c)}; ${c.n} paired seed${c.n === 1 ? '' : 's'})`;
   };
-  for (const l of labels) out.push(`**${l}** against residual at the baseline's lr: ${depths.map((d) => versus(d, l)).join('; ')}.`);
+  for (const l of labels) out.push(`**${l}** against residual at the baseline's lr (Δ = ${l} − residual perplexity, 95 % interval paired by seed): ${depths.map((d) => versus(d, l)).join('; ')}.`);
   if (!labels.length) out.push('**Wirings.** No wiring other than residual has finished runs at this setting yet.');
   // The official code's own ablation: does learning the routing add to the dense connections frozen at uniform?
   if (labels.includes('constant-average')) {
@@ -128,7 +118,7 @@ export function ancreLmOfficialVerdict(
   }
   const eff = efficiency.filter((r) => r.matches !== null);
   out.push(eff.length
-    ? `**Depth efficiency** (a wiring at L layers against residual at 2L): ` + eff.map((r) => `${r.wiring} at ${r.depth} layers ${r.ppl} vs residual at ${2 * r.depth} ${r.residualDeeper}: ${r.matches ? 'matches or beats it' : 'worse'}${r.withinNoise === null ? ' (no seed spread yet)' : r.withinNoise ? ' (within seed spread)' : ''}`).join('; ') + '.'
+    ? `**Depth efficiency** (a wiring at L layers against residual at 2L): ` + eff.map((r) => `${r.wiring} at ${r.depth} layers ${r.ppl} vs residual at ${2 * r.depth} ${r.residualDeeper}: ${r.word === 'better' ? 'beats it' : r.word === 'worse' ? 'worse' : r.word === 'no detectable difference' ? 'no detectable difference' : `${r.matches ? 'ahead' : 'behind'} on too few seeds`} (${r.paired})`).join('; ') + '.'
     : '**Depth efficiency** (a wiring at L layers against residual at 2L): no pair with finished runs yet.');
   return out.join('\n\n');
 }

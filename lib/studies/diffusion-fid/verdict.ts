@@ -6,11 +6,14 @@
 import type { RunRecord } from '../../report';
 import { featureNetworks } from '../../report/table';
 import type { DiffusionFidConfig, DiffusionRow } from './spec';
+import { meanStd } from '../../stats';
+import { compareRows } from '../shared/paired';
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const sd = (xs: number[]) => (xs.length > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1)) : NaN);
+/** lib/stats' mean (NaN for no values, for the caller to skip). */
+const mean = (xs: number[]) => (xs.length ? meanStd(xs).mean : NaN);
+/** lib/stats' sample std (NaN below two values, so pooling skips it). */
+const sd = (xs: number[]) => (xs.length > 1 ? meanStd(xs).std! : NaN);
 const fmt = (xs: number[], d: number) => `${mean(xs).toFixed(d)}${xs.length > 1 ? ` ± ${sd(xs).toFixed(d)}` : ''}`;
-const binom = (n: number, k: number): number => (k === 0 ? 1 : (binom(n - 1, k - 1) * n) / k);
 
 /** The row of `rows` that matches, or undefined. */
 function findRow(rows: DiffusionRow[], kind: string, longSkips: boolean, alphaMin?: number): DiffusionRow | undefined {
@@ -18,20 +21,27 @@ function findRow(rows: DiffusionRow[], kind: string, longSkips: boolean, alphaMi
 }
 
 /**
- * One comparison: `held` when every seed of the variant beats every seed of the baseline, `same direction,
- * within noise` when only the means are ordered, `did not hold` otherwise; one seed is not judged.
+ * One comparison, paired by seed (every row of one seed shares data order and noise draws): the 95 % interval
+ * of variant − base (lib/stats `compare`) decides `held` (the whole interval on the paper's side), `reversed`
+ * (the whole interval on the other side), `no detectable difference` (it contains 0; with the smallest difference
+ * these seeds detect) or, with one seed, `not judged`.
  */
 export function judge(records: RunRecord[], base: string, variant: string, metric: string, better: 'lower' | 'higher'): string {
   const vals = (row: string) => records.filter((r) => r.row === row).map((r) => r.metrics[metric]).filter((v): v is number => typeof v === 'number');
   const [b, v] = [vals(base), vals(variant)];
   if (!b.length || !v.length) return `${variant} vs ${base}, ${metric}: no runs`;
-  const sign = better === 'lower' ? 1 : -1;
-  const allBetter = v.every((x) => b.every((y) => sign * (y - x) > 0));
-  const meanBetter = sign * (mean(b) - mean(v)) > 0;
   const rel = (100 * (mean(v) - mean(b))) / Math.abs(mean(b));
-  const verdict = Math.min(b.length, v.length) < 2 ? `one seed: ${meanBetter ? 'better' : 'not better'}, not judged` : allBetter ? 'held' : meanBetter ? 'same direction, within noise' : 'did not hold';
   const d = metric === 'fid' ? 2 : 3;
-  return `${variant} vs ${base}, ${metric}: ${fmt(v, d)} vs ${fmt(b, d)} (${rel >= 0 ? '+' : ''}${rel.toFixed(1)}%) → **${verdict}**`;
+  const c = compareRows(records, variant, base, metric, { lowerIsBetter: better === 'lower' });
+  const f = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(d)}`;
+  const interval = c.diff ? `; paired Δ ${f(c.diff.mean)} [${f(c.diff.lo)}, ${f(c.diff.hi)}]` : '';
+  const meanBetter = better === 'lower' ? mean(v) < mean(b) : mean(v) > mean(b);
+  const verdict =
+    c.word === 'better' ? 'held'
+      : c.word === 'worse' ? 'reversed'
+        : c.word === 'no detectable difference' ? `no detectable difference${c.mdd === null ? '' : ` (${c.n} seeds detect ${c.mdd.toFixed(d)})`}`
+          : `${c.n === 1 ? 'one seed' : 'too few paired seeds'}: ${meanBetter ? 'better' : 'not better'}, not judged`;
+  return `${variant} vs ${base}, ${metric}: ${fmt(v, d)} vs ${fmt(b, d)} (${rel >= 0 ? '+' : ''}${rel.toFixed(1)}%${interval}) → **${verdict}**`;
 }
 
 export function diffusionVerdict(all: RunRecord[], config: DiffusionFidConfig): string {
@@ -89,7 +99,7 @@ function verdictOf(records: RunRecord[], config: DiffusionFidConfig): string {
       (Number.isFinite(pooled)
         ? `Seed-to-seed spread of FID pooled over rows: ${pooled.toFixed(2)} (${spreadPct.toFixed(1)}% of the standard row's FID); a paper-B-sized change (≈ 5%) is ${spreadPct > 2.5 ? 'within' : `about ${((0.05 * mean(stdFid)) / pooled).toFixed(1)}× of`} that spread. `
         : 'One seed per row: no seed-to-seed spread to compare against. ') +
-      `With ${config.seeds.length} seed(s) per row, "held" (every variant seed better than every baseline seed) happens by chance with probability ${(1 / binom(2 * config.seeds.length, config.seeds.length)).toFixed(2)} when there is no effect. ` +
+      `Each comparison is the 95 % interval of the difference paired by seed: with no effect, "held" or "reversed" comes out by chance in 5 % of comparisons. ` +
       `The samples are far from the data (FID ${mean(stdFid).toFixed(0)} against a floor of ${floor.toFixed(2)}).${trend}`,
   ].join('\n');
 }

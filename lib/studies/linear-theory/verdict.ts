@@ -5,11 +5,12 @@
  */
 import type { RunRecord } from '../../runner/store/runs';
 import type { LinearTheoryConfig } from './spec';
+import { median as statsMedian } from '../../stats';
 
 export function linearTheoryVerdict(recs: RunRecord[], config: LinearTheoryConfig, preset: string): string {
   const sel = (depth: number, layout: string, tau?: number) =>
     recs.filter((r) => r.metrics.depth === depth && r.metrics.layout === layout && (tau === undefined || r.metrics.tau === tau));
-  const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n ? (n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2) : NaN; };
+  const median = (xs: number[]) => (xs.length ? statsMedian(xs) : NaN);
   const num = (r: RunRecord, k: string) => (typeof r.metrics[k] === 'number' ? (r.metrics[k] as number) : Infinity);
   const frac = (rs: RunRecord[]) => `${rs.filter((r) => r.metrics.isLinear === 1).length}/${rs.length}`;
   const yes = (ok: boolean) => (ok ? '**agrees**' : '**disagrees**');

@@ -59,7 +59,7 @@ export function clutterVerdict(records: RunRecord[], planned?: { total: number; 
   const mainRows = trained.filter((r) => !/lr ×/.test(r));
   if (mainRows.length) {
     out.push(
-      '**Every row against standard and both baselines** (points, mean ± std over seeds; Δ ± SE; "beyond 2 SE" needs ≥ 2 seeds on a side with spread):\n' +
+      '**Every row against standard and both baselines** (points, mean ± std over seeds; Δ [95 % CI] of the difference paired by seed, and lib/stats\' word; raw pixels involve no seed and pair with every seed):\n' +
         baselineGainLines(records, mainRows, STANDARD, [['knn', 'kNN'], ['lpConverged', 'LP (converged)']]).join('\n'),
     );
   } else {
@@ -75,13 +75,14 @@ export function clutterVerdict(records: RunRecord[], planned?: { total: number; 
     const g = gainOver(records, best.r, STANDARD, metric);
     const gp = gainOver(records, best.r, BASELINE_ROWS.pixels, metric);
     const gu = gainOver(records, best.r, BASELINE_ROWS.untrained, metric);
-    const claim = g && g.judged === 'no error estimate' ? 'one seed, so no verdict on the difference' : g && g.judged === 'better' ? 'decayed shortcuts beat standard residuals here, as paper A reports' : g && g.judged === 'worse' ? 'decayed shortcuts are WORSE than standard here' : 'no difference from standard beyond the seed noise';
+    const claim = !g || g.judged === 'not enough seeds' ? `${g?.n === 1 ? 'one seed' : 'too few paired seeds'}, so no verdict on the difference` : g.judged === 'better' ? 'decayed shortcuts beat standard residuals here, as paper A reports' : g.judged === 'worse' ? 'decayed shortcuts are WORSE than standard here' : `no difference from standard that ${g.n} seeds can detect (${g.reason})`;
     const abs = gp && gu ? (gp.delta > 0 && gu.delta > 0 ? 'and it beats both baselines' : gp.delta <= 0 ? 'but it does not beat raw pixels' : 'but it does not beat the untrained encoder') : '(a baseline is missing)';
     out.push(`**${label}**: best decayed row ${best.r} vs standard ${describeGain(g)} — ${claim}; ${abs} (vs pixels ${describeGain(gp)}, vs untrained ${describeGain(gu)}).`);
   }
   // The lr sweep: is the standard-vs-0.6 order the same at every lr?
   const pairs: string[] = [];
   const signs: number[] = [];
+  const oneSeed: string[] = [];
   for (const [suffix, scale] of [[', lr ×0.5', 0.5], ['', 1], [', lr ×2', 2], [', lr ×20', 20]] as const) {
     const s = suffix ? `standard${suffix}` : STANDARD;
     const d = suffix ? `α_min=0.6${suffix}` : 'α_min=0.6';
@@ -89,13 +90,15 @@ export function clutterVerdict(records: RunRecord[], planned?: { total: number; 
     const b = metricStats(records, d, 'knn');
     if (!a.n || !b.n) continue;
     signs.push(Math.sign(b.mean - a.mean));
+    if (Math.min(a.n, b.n) < 2) oneSeed.push(`×${scale}`);
     pairs.push(`lr ×${scale}: standard ${a.mean.toFixed(1)}, α_min=0.6 ${b.mean.toFixed(1)} (Δ ${b.mean - a.mean >= 0 ? '+' : ''}${(b.mean - a.mean).toFixed(1)}; ${Math.min(a.n, b.n)} seed${Math.min(a.n, b.n) > 1 ? 's' : ''})`);
   }
   if (pairs.length) {
     const same = signs.every((x) => x === signs[0]);
     out.push(
       `**lr sweep (kNN)**: ${pairs.join('; ')}. ` +
-        (pairs.length < 2 ? 'Only one lr has both rows: the sweep cannot speak yet.' : same ? 'The order of the two rows is the same at every lr that finished.' : 'The order of the two rows CHANGES with the lr: a one-lr comparison would be an artefact of the lr.'),
+        (pairs.length < 2 ? 'Only one lr has both rows: the sweep cannot speak yet.' : same ? 'The order of the two rows is the same at every lr that finished.' : 'The order of the two rows CHANGES with the lr: a one-lr comparison would be an artefact of the lr.') +
+        (oneSeed.length ? ` At lr ${oneSeed.join(', ')} each row has one seed: there the order is an observation, not a finding.` : ''),
     );
   }
   return out.join('\n\n');
@@ -111,7 +114,7 @@ export function studiesSideBySide(plain: RunRecord[], cluttered: RunRecord[]): R
   for (const r of [...cluttered, ...plain]) if (!rows.includes(r.row)) rows.push(r.row);
   const cell = (recs: RunRecord[], row: string, metric: string) => {
     const s = metricStats(recs, row, metric);
-    return s.n ? `${s.mean.toFixed(1)}${s.n > 1 ? ` ± ${s.std.toFixed(1)}` : ''} (${s.n})` : '—';
+    return s.n ? `${s.mean.toFixed(1)}${s.std !== null ? ` ± ${s.std.toFixed(1)}` : ''} (${s.n})` : '—';
   };
   return rows.map((row) => ({
       row,
@@ -136,5 +139,5 @@ export function clutterAlphaCurve(records: RunRecord[], metric: 'knn' | 'lpConve
   }
   const x = [...rows.keys()].sort((a, b) => b - a);
   const stats = x.map((a) => metricStats(records, rows.get(a)!, metric));
-  return { x, mean: stats.map((s) => s.mean), std: stats.map((s) => s.std) };
+  return { x, mean: stats.map((s) => s.mean), std: stats.map((s) => s.std ?? 0) };
 }

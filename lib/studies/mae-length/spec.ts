@@ -15,6 +15,8 @@ import { experiment as maeSweep, inPercent, rowStats, sweepRunSpec, type MaeSwee
 import { resolveConfig } from '../../runner/run';
 import type { Experiment, RunSpec } from '../../runner/types';
 import { baselineOf, BASELINE_ROWS, describeGain, gainOver } from '../shared/frozen-features';
+import { compareRows } from '../shared/paired';
+import type { Comparison } from '../../stats';
 
 export interface MaeLengthConfig {
   /** The `mae-sweep` preset whose config every run copies (model, data, recipe, evaluation). */
@@ -117,8 +119,8 @@ export interface LengthGap {
   metric: 'knn' | 'linearProbe';
   /** Mean of the variant minus mean of the baseline, in points. */
   gap: number;
-  /** Standard error of that difference (NaN with one seed). */
-  se: number;
+  /** The variant − baseline difference paired by seed: the interval, the word and the reason (lib/stats). */
+  paired: Comparison;
   baseline: number;
   variant: number;
 }
@@ -134,8 +136,8 @@ export function lengthGaps(records: RunRecord[], baseline: string, variant: stri
       const b = stats.find((s) => s.row === baseline);
       const v = stats.find((s) => s.row === variant);
       if (!b || !v || !b.n || !v.n) continue;
-      const se = b.n > 1 && v.n > 1 ? Math.sqrt(b.std ** 2 / b.n + v.std ** 2 / v.n) : NaN;
-      out.push({ steps, metric, gap: v.mean - b.mean, se, baseline: b.mean, variant: v.mean });
+      const paired = compareRows(at, variant, baseline, metric, { lowerIsBetter: false });
+      out.push({ steps, metric, gap: v.mean - b.mean, paired, baseline: b.mean, variant: v.mean });
     }
   }
   return out;
@@ -150,8 +152,10 @@ export function lengthVerdict(records: RunRecord[], baseline: string, variant: s
     const g = gaps.filter((x) => x.metric === metric);
     const parts = g.map((x) => {
       const epochs = (x.steps * batch) / examples;
-      const sig = Number.isFinite(x.se) ? (Math.abs(x.gap) > 2 * x.se ? ', beyond 2 SE' : ', within 2 SE') : '';
-      return `${x.steps} steps (${epochs.toFixed(1)} epochs): ${x.gap >= 0 ? '+' : ''}${x.gap.toFixed(1)}${Number.isFinite(x.se) ? ` ± ${x.se.toFixed(1)}` : ''}${sig}`;
+      const d = x.paired.diff;
+      const f = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(1)}`;
+      const ci = d ? ` [${f(d.lo)}, ${f(d.hi)}], ${x.paired.word}` : `, ${x.paired.n === 1 ? 'one seed' : 'not enough seeds'}`;
+      return `${x.steps} steps (${epochs.toFixed(1)} epochs): ${f(x.gap)}${ci}`;
     });
     let trend = '';
     if (g.length >= 2) {
@@ -163,7 +167,7 @@ export function lengthVerdict(records: RunRecord[], baseline: string, variant: s
       else if (first < 0) trend = last > first ? `the deficit narrowed${monotone ? ' at every length' : ' (not monotonically)'} but did not close` : 'the deficit did not narrow';
       else trend = last >= first ? 'the advantage held or grew' : 'the advantage shrank';
     }
-    lines.push(`**${label}**, ${variant} − ${baseline}: ${parts.join('; ')}${trend ? ` — ${trend}.` : '.'}`);
+    lines.push(`**${label}**, ${variant} − ${baseline} (points; 95 % CI of the difference paired by seed): ${parts.join('; ')}${trend ? ` — ${trend}.` : '.'}`);
   }
   const base = records.filter((r) => baselineOf(r.config));
   if (base.length) {
@@ -192,7 +196,7 @@ export function lengthCurves(
     // (a baseline row in `rows` gives its one point: the untrained encoder at 0 steps)
     const lengths = [...new Set(scaled.filter((r) => r.row === row).map(stepsOf))].sort((a, b) => a - b);
     const stats = lengths.map((steps) => rowStats(scaled.filter((r) => r.row === row && stepsOf(r) === steps), metric)[0]);
-    return { name: row, x: lengths, mean: stats.map((s) => s.mean), std: stats.map((s) => s.std) };
+    return { name: row, x: lengths, mean: stats.map((s) => s.mean), std: stats.map((s) => s.std ?? 0) };
   });
 }
 

@@ -4,6 +4,8 @@
 import { summarise, type ColumnTable, type RunRecord } from '../../report';
 import { baselineGainLines, baselineOf, BASELINE_ROWS } from '../shared/frozen-features';
 import { alphaMinOf, skipsOf } from './spec';
+import { meanStd } from '../../stats';
+import { compareRows } from '../shared/paired';
 /** A record's metrics in the table's units: accuracies in %, plus α_min for the sweep axis. */
 export function inPercent(r: RunRecord): RunRecord {
   const m = r.metrics;
@@ -30,11 +32,12 @@ export interface RowStats {
   row: string;
   n: number;
   mean: number;
-  std: number;
+  /** Sample std over seeds (lib/stats: null with one seed). */
+  std: number | null;
   values: number[];
 }
 
-/** Mean and sample std of one metric per row, in row order. */
+/** Mean ± std per row of a metric over the records that have it (lib/stats `meanStd`). */
 export function rowStats(records: RunRecord[], metric: string): RowStats[] {
   const rows = new Map<string, number[]>();
   for (const r of records) {
@@ -43,10 +46,9 @@ export function rowStats(records: RunRecord[], metric: string): RowStats[] {
     if (typeof v === 'number' && Number.isFinite(v)) rows.get(r.row)!.push(v);
   }
   return [...rows].map(([row, values]) => {
-    const n = values.length;
-    const mean = n ? values.reduce((a, b) => a + b, 0) / n : NaN;
-    const std = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
-    return { row, n, mean, std, values };
+    if (!values.length) return { row, n: 0, mean: NaN, std: null, values };
+    const m = meanStd(values);
+    return { row, n: m.n, mean: m.mean, std: m.std, values };
   });
 }
 
@@ -62,12 +64,8 @@ export function alphaSweep(records: RunRecord[], metric: 'knn' | 'linearProbe' |
     by.get(a)!.push(scale * v);
   }
   const alphas = [...by.keys()].sort((x, y) => y - x);
-  const stats = alphas.map((a) => {
-    const v = by.get(a)!;
-    const mean = v.reduce((s, x) => s + x, 0) / v.length;
-    return { mean, std: v.length > 1 ? Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / (v.length - 1)) : 0 };
-  });
-  return { alphaMin: alphas, mean: stats.map((s) => s.mean), std: stats.map((s) => s.std) };
+  const stats = alphas.map((a) => meanStd(by.get(a)!));
+  return { alphaMin: alphas, mean: stats.map((s) => s.mean), std: stats.map((s) => s.std ?? 0) };
 }
 
 /** The mean over seeds of a history curve per row (runs of a row share their x values). */
@@ -123,28 +121,22 @@ export function maskedInputs(test: Float32Array, rec: StoredReconstructions): Fl
  */
 export function sweepVerdict(records: RunRecord[]): string {
   const lines: string[] = [];
-  const std = (s: RowStats) => s.std / Math.sqrt(Math.max(1, s.n));
+  const rowOf = (pred: (c: RunRecord['config']) => boolean) => [...new Set(records.filter((r) => pred(r.config)).map((r) => r.row))];
+  const base = rowOf((c) => alphaMinOf(c) === 1 && skipsOf(c))[0];
+  const decayed = rowOf((c) => { const a = alphaMinOf(c); return a !== null && a < 1 && skipsOf(c); });
+  const at06 = rowOf((c) => alphaMinOf(c) === 0.6 && skipsOf(c))[0];
   for (const [metric, label] of [['knn', 'kNN'], ['linearProbe', 'linear probe']] as const) {
-    const stats = rowStats(records.map(inPercent), metric);
-    const base = stats.find((s) => alphaMinOf(records.find((r) => r.row === s.row)!.config) === 1 && skipsOf(records.find((r) => r.row === s.row)!.config));
-    const decayed = stats.filter((s) => {
-      const rec = records.find((r) => r.row === s.row)!;
-      const a = alphaMinOf(rec.config);
-      return a !== null && a < 1 && skipsOf(rec.config);
-    });
     if (!base || !decayed.length) {
       lines.push(`${label}: the table lacks the standard row or the decayed rows.`);
       continue;
     }
-    const best = decayed.reduce((a, b) => (b.mean > a.mean ? b : a));
-    const at06 = decayed.find((s) => alphaMinOf(records.find((r) => r.row === s.row)!.config) === 0.6);
-    const judge = (s: RowStats) => {
-      const d = s.mean - base.mean;
-      const se = Math.sqrt(std(s) ** 2 + std(base) ** 2);
-      const sig = Math.abs(d) > 2 * se;
-      if (s.n < 2 || base.n < 2) return `${s.row}: ${s.mean.toFixed(1)} vs standard ${base.mean.toFixed(1)} (Δ = ${d >= 0 ? '+' : ''}${d.toFixed(1)} points; one seed, no error estimate)`;
-      return `${s.row}: ${s.mean.toFixed(1)} ± ${s.std.toFixed(1)} vs standard ${base.mean.toFixed(1)} ± ${base.std.toFixed(1)} ` +
-        `(Δ = ${d >= 0 ? '+' : ''}${d.toFixed(1)} points, ${sig ? (d > 0 ? 'better beyond 2 standard errors' : 'worse beyond 2 standard errors') : 'within 2 standard errors'})`;
+    const stats = rowStats(records.map(inPercent), metric);
+    const mean = (row: string) => stats.find((s) => s.row === row)?.mean ?? NaN;
+    const best = decayed.reduce((a, b) => (mean(b) > mean(a) ? b : a));
+    // paired by seed: every row of one seed shares the data order and the mask seeds
+    const judge = (row: string) => {
+      const c = compareRows(records, row, base, metric, { lowerIsBetter: false, scale: 100 });
+      return `${row}: ${c.word} (${c.reason})`;
     };
     lines.push(`**${label}** — best decayed row ${judge(best)}${at06 && at06 !== best ? `; ${judge(at06)}` : ''}.`);
   }

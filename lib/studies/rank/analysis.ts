@@ -106,7 +106,7 @@ export function rankVerdict(records: RunRecord[]): string {
   const un = metricStats(records, BASELINE_ROWS.untrained, 'erank', 1);
   if (px.n || un.n) {
     lines.push(
-      `Baselines (not in the correlations): raw pixels erank ${px.n ? px.mean.toFixed(2) : 'n/a'}, untrained encoder ${un.n ? `${un.mean.toFixed(2)}${un.n > 1 ? ` ± ${un.std.toFixed(2)}` : ''}` : 'n/a'}` +
+      `Baselines (not in the correlations): raw pixels erank ${px.n ? px.mean.toFixed(2) : 'n/a'}, untrained encoder ${un.n ? `${un.mean.toFixed(2)}${un.std !== null ? ` ± ${un.std.toFixed(2)}` : ''}` : 'n/a'}` +
         (std.length && dec.length ? `; standard ${mean(std).toFixed(2)}, α_min = 0.6 ${mean(dec).toFixed(2)}.` : '.'),
     );
   }

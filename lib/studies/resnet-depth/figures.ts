@@ -87,8 +87,8 @@ export function ancreDepthVerdicts(rows: DepthRow[], layersPerBlock: number, bas
     return v ? `- **${label}, 16 vs residual 64 layers.** ${v.text}${g ? ` ${g.text}` : ''}` : `- **${label}**: no 16-layer ANCRe or 64-layer residual runs yet.`;
   });
   const head = baseline?.endGains
-    ? '**The residual baseline gains from 16 to 64 layers beyond the seed spread here, so this is a test of the claim:**'
-    : '**The baseline does not (yet) gain from 16 to 64 layers beyond the seed spread at this setting, so the rows below cannot test the depth-efficiency claim; they are shown for what they are:**';
+    ? '**The residual baseline gains from 16 to 64 layers here (the 95 % interval paired by seed is below 0), so this is a test of the claim:**'
+    : '**The baseline does not (yet) gain from 16 to 64 layers by a difference these seeds detect at this setting, so the rows below cannot test the depth-efficiency claim; they are shown for what they are:**';
   return [head, '', ...verdicts].join('\n');
 }
 

@@ -13,6 +13,8 @@
  */
 import { knnAccuracy, linearProbe, type Features, type ProbeConfig } from '../../metrics';
 import { convergedProbe, CONVERGED_PROBE_DEFAULTS, type ConvergedProbeConfig } from '../../metrics/probe-converged';
+import { meanStd } from '../../stats';
+import { alignBySeed, compareRows, valuesBySeed, type RowComparison, type SeedRecord } from './paired';
 
 /** The kinds of a baseline row; absent on trained rows. */
 export type BaselineKind = 'pixels' | 'untrained';
@@ -74,56 +76,64 @@ export function baselineOf(config: unknown): BaselineKind | null {
 // Gains over the standard row and over both baselines, from records (the verdicts call these).
 
 /** Minimal record shape the gain functions read. */
-interface Rec {
-  row: string;
-  metrics: { [k: string]: unknown };
+type Rec = SeedRecord;
+
+/**
+ * Mean, sample std and count of a metric (×scale) over a row's records with a finite value (lib/stats
+ * `meanStd`: one seed has no std, `null`); `n` = 0 gives mean NaN for callers to skip.
+ */
+export function metricStats(records: readonly Rec[], row: string, metric: string, scale = 100): { mean: number; std: number | null; n: number } {
+  const v = [...valuesBySeed(records, row, metric, scale).values()];
+  if (!v.length) return { mean: NaN, std: null, n: 0 };
+  const m = meanStd(v);
+  return { mean: m.mean, std: m.std, n: m.n };
 }
 
-/** Mean, sample std and count of a metric (×scale) over a row's records with a finite value. */
-export function metricStats(records: Rec[], row: string, metric: string, scale = 100): { mean: number; std: number; n: number } {
-  const v = records.filter((r) => r.row === row).map((r) => r.metrics[metric]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).map((x) => x * scale);
-  const n = v.length;
-  const mean = n ? v.reduce((a, b) => a + b, 0) / n : NaN;
-  const std = n > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
-  return { mean, std, n };
-}
-
+/** A row's gain over a reference row: the paired comparison by seed (./paired.ts). */
 export interface Gain {
   /** The reference row. */
   vs: string;
-  /** Mean of the row minus mean of the reference, in points. */
+  /** The mean paired difference row − reference, in points (the one-seed difference with one seed). */
   delta: number;
-  /** Standard error of that difference (NaN when neither side has two seeds). */
-  se: number;
-  /** 'better' / 'worse' beyond 2 standard errors, 'within' 2 SE, or 'no error estimate'. */
-  judged: 'better' | 'worse' | 'within' | 'no error estimate';
+  /** Its 95 % interval (null below two paired seeds). */
+  lo: number | null;
+  hi: number | null;
+  /** Seeds paired. */
+  n: number;
+  /** lib/stats' word: better / worse / no detectable difference / not enough seeds. */
+  judged: RowComparison['word'];
+  /** The sentence behind the word (interval, p, smallest detectable difference). */
+  reason: string;
 }
 
 /**
- * The row's gain over `ref` on `metric`. A seed-independent reference (raw pixels: one run, no spread)
- * contributes no variance, so the SE is the row's own; with one seed on both sides there is none.
+ * The row's gain over `ref` on `metric` (higher is better), paired by seed. Raw pixels involve no seed
+ * (one run): their value pairs with every seed of the row. Null when either row has no finished run.
  */
-export function gainOver(records: Rec[], row: string, ref: string, metric: string, scale = 100): Gain | null {
-  const a = metricStats(records, row, metric, scale);
-  const b = metricStats(records, ref, metric, scale);
-  if (!a.n || !b.n) return null;
-  const delta = a.mean - b.mean;
-  const seedFree = (s: { n: number }, name: string) => s.n === 1 && name === BASELINE_ROWS.pixels;
-  const va = a.n > 1 ? a.std ** 2 / a.n : seedFree(a, row) ? 0 : NaN;
-  const vb = b.n > 1 ? b.std ** 2 / b.n : seedFree(b, ref) ? 0 : NaN;
-  const se = Math.sqrt(va + vb);
-  const judged = !Number.isFinite(se) || (a.n < 2 && b.n < 2) ? 'no error estimate' : Math.abs(delta) > 2 * se ? (delta > 0 ? 'better' : 'worse') : 'within';
-  return { vs: ref, delta, se, judged };
+export function gainOver(records: readonly Rec[], row: string, ref: string, metric: string, scale = 100): Gain | null {
+  const a = valuesBySeed(records, row, metric, scale);
+  const b = valuesBySeed(records, ref, metric, scale);
+  if (!a.size || !b.size) return null;
+  if (row === BASELINE_ROWS.pixels && ref !== BASELINE_ROWS.pixels) {
+    // pixels − ref is −(ref − pixels): the seed-free pixel value pairs with every seed of ref
+    const g = gainOver(records, ref, row, metric, scale)!;
+    const flip = { better: 'worse', worse: 'better' } as const;
+    const judged = g.judged === 'better' || g.judged === 'worse' ? flip[g.judged] : g.judged;
+    return { vs: ref, delta: -g.delta, lo: g.hi === null ? null : -g.hi, hi: g.lo === null ? null : -g.lo, n: g.n, judged, reason: g.reason };
+  }
+  const c = compareRows(records, row, ref, metric, { lowerIsBetter: false, scale, deterministicRef: ref === BASELINE_ROWS.pixels });
+  const one = alignBySeed(a, b, { deterministicB: ref === BASELINE_ROWS.pixels });
+  const delta = c.diff ? c.diff.mean : one.a.length ? one.a[0] - one.b[0] : [...a.values()][0] - [...b.values()][0];
+  return { vs: ref, delta, lo: c.diff?.lo ?? null, hi: c.diff?.hi ?? null, n: c.n, judged: c.word, reason: c.reason };
 }
 
-const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
 
-/** `Δ = +3.1 ± 0.8 (better beyond 2 SE)` */
+/** `−4.4 [−6.0, −2.8] (worse, 3 seeds)`; with one seed `+1.2 (one seed: no interval)`. */
 export function describeGain(g: Gain | null): string {
   if (!g) return 'n/a (no runs with this metric)';
-  const se = Number.isFinite(g.se) ? ` ± ${g.se.toFixed(1)}` : '';
-  const j = g.judged === 'better' ? 'better beyond 2 SE' : g.judged === 'worse' ? 'worse beyond 2 SE' : g.judged === 'within' ? 'within 2 SE' : 'no error estimate';
-  return `${signed(g.delta)}${se} (${j})`;
+  if (g.lo === null || g.hi === null) return `${signed(g.delta)} (${g.n === 1 ? 'one seed: no interval' : g.n === 0 ? 'no common seeds' : 'not enough seeds'})`;
+  return `${signed(g.delta)} [${signed(g.lo)}, ${signed(g.hi)}] (${g.judged}, ${g.n} seeds)`;
 }
 
 /**
@@ -141,7 +151,7 @@ export function baselineGainLines(records: Rec[], rows: string[], standard: stri
       }
       const refs = [standard, BASELINE_ROWS.pixels, BASELINE_ROWS.untrained].filter((r) => r !== row);
       const parts = refs.map((ref) => `vs ${ref === standard ? 'standard' : ref.replace('baseline: ', '')} ${describeGain(gainOver(records, row, ref, metric))}`);
-      lines.push(`- ${row}, ${label}: ${s.mean.toFixed(1)}${s.n > 1 ? ` ± ${s.std.toFixed(1)}` : ''} (${s.n} seed${s.n > 1 ? 's' : ''}); ${parts.join('; ')}.`);
+      lines.push(`- ${row}, ${label}: ${s.mean.toFixed(1)}${s.std !== null ? ` ± ${s.std.toFixed(1)}` : ''} (${s.n} seed${s.n > 1 ? 's' : ''}); ${parts.join('; ')}.`);
     }
   }
   return lines;

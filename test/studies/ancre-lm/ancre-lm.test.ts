@@ -169,8 +169,9 @@ describe('ancre-lm verdict', () => {
     const { ancreLmVerdict } = await import('../../../lib/studies/ancre-lm');
     const c = resolveConfig(experiment, 'cpu');
     const v = ancreLmVerdict(records as never, c, '1% at 2 layers');
-    assert.match(v, /lower final validation perplexity than standard residuals at 1 of 2 depths, higher at 1, and was within seed noise at 0/);
-    assert.match(v, /- 2 layers: ANCRe \(incoming\) 90\.5 vs residual 100\.5 \(-10\.0%; seed spread 0\.7\): \*\*lower\*\*/);
+    assert.match(v, /lower final validation perplexity than standard residuals at 1 of 2 depths, higher at 1, and no difference these seeds detect \(or too few seeds\) at 0/);
+    // paired by seed: −10 at both seeds (a point interval)
+    assert.match(v, /- 2 layers: ANCRe \(incoming\) 90\.5 vs residual 100\.5 \(-10\.0%; paired Δ −10\.00 \[−10\.00, −10\.00\], better\): \*\*lower\*\*/);
     assert.match(v, /\*\*ancre-in τ=0\.1\*\* against residual: -5\.0% at 2 layers, -12\.4% at 4 layers/);
     // Rows after the first: one-hot gives 1; the soft matrix gives mean(0.5, 0.5) = 0.5.
     assert.match(v, /ancre-in: 1\.00 at 2 layers, 1\.00 at 4 layers; ancre-in τ=0\.1: 0\.50 at 2 layers, 0\.50 at 4 layers/);
@@ -179,7 +180,7 @@ describe('ancre-lm verdict', () => {
     assert.match(v, /deeper residual models are better \(80\.5 at 4 layers vs 100\.5 at 2; ANCRe-in 85\.5 vs 90\.5\)/);
     assert.doesNotMatch(v, /Learned or fixed routing/, 'no constant-average row, no comparison');
     const withUniform = [...records, ...[0, 1].flatMap((s) => [rec(2, 'constant-average', s, 90.2 + s, null), rec(4, 'constant-average', s, 95 + s, null)])];
-    assert.match(ancreLmVerdict(withUniform as never, c, ''), /ANCRe-in against `constant-average`[^:]*: 90\.5 vs 90\.7 at 2 layers \(within seed spread\), 85\.5 vs 95\.5 at 4 layers \(learned lower\)/);
+    assert.match(ancreLmVerdict(withUniform as never, c, ''), /ANCRe-in against `constant-average`[^:]*: 90\.5 vs 90\.7 at 2 layers \(paired Δ −0\.20 \[−0\.20, −0\.20\], better\), 85\.5 vs 95\.5 at 4 layers \(paired Δ −10\.00 \[−10\.00, −10\.00\], better\)/);
     const flipped = records.map((r) => (r.metrics.wiring === 'residual' ? { ...r, metrics: { ...r.metrics, valPerplexity: r.metrics.depth === 4 ? 200 : 100 } } : r));
     assert.match(ancreLmVerdict(flipped as never, c, ''), /deeper residual models are not better \(200\.0 at 4 layers vs 100\.0 at 2;/);
   });

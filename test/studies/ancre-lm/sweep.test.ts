@@ -32,16 +32,24 @@ describe('ancre-lm sweep analysis', () => {
     assert.deepEqual([...bestLrs(sweep)], [[2, 3e-3], [4, 1e-3], [8, 1e-3]]);
     const c = baselineDepthCheck(sweep);
     assert.equal(c.pays, true);
-    assert.match(c.text, /^\*\*Depth pays\*\* for the residual baseline at each depth's best peak lr \(0\.003 at 2 layers, 0\.001 at 4 layers, 0\.001 at 8 layers\): 2 → 4 layers: 100\.5 → 91\.0 \(better; seed std 1\.4: beyond it\); 4 → 8 layers: 91\.0 → 80\.5 \(better; seed std 1\.4: beyond it\)/);
-    // 8 layers only 0.4 better than 4 with spread 1.4: does not pay.
+    assert.equal(c.endPays, true);
+    // paired by seed: 2 → 4 is −10, −9 → −9.5 ± 12.706·0.707/√2 = [−15.85, −3.15]
+    assert.match(c.text, /^\*\*Depth pays\*\* for the residual baseline at each depth's best peak lr \(0\.003 at 2 layers, 0\.001 at 4 layers, 0\.001 at 8 layers; deeper − shallower perplexity, 95 % interval paired by seed\): 2 → 4 layers: 100\.5 → 91\.0 \(paired Δ −9\.50 \[−15\.85, −3\.15\], better\); 4 → 8 layers: 91\.0 → 80\.5 \(paired Δ −10\.50 \[−16\.85, −4\.15\], better\)/);
+    // 8 layers: +0.6, −0.4 against 4 (paired): the interval contains 0, so depth does not pay.
     const flat = sweep.map((r) => (r.metrics.depth === 8 && r.metrics.lr === 1e-3 ? { ...r, metrics: { ...r.metrics, valPerplexity: 90.6 + r.seed } } : r));
     const f = baselineDepthCheck(flat);
     assert.equal(f.pays, false);
-    assert.match(f.text, /\*\*Depth does not \(yet\) pay\*\*.*4 → 8 layers: 91\.0 → 91\.1 \(worse; seed std 1\.4: not beyond it\).*not a fair test/);
-    // One seed: no spread, so nothing counts as beyond it.
+    // …but 8 layers beat 2 (−9.4 at both seeds): the end-to-end gain a depth-scaling test needs is there
+    assert.equal(f.endPays, true);
+    assert.match(f.text, /\*\*Depth pays from 2 to 8 layers\*\*.*4 → 8 layers: 91\.0 → 91\.1 \(paired Δ \+0\.10 \[−6\.25, \+6\.45\], no detectable difference \(2 seeds detect [\d.]+\)\)\. From 2 to 8 layers: paired Δ −9\.40 \[−9\.40, −9\.40\], better\. At 4 layers the residual model beats the next shallower one, so the comparison there tests a depth-scaling method; at 8 layers no gain over the next shallower depth is detected/);
+    // A flat baseline end to end: not a test
+    const none = baselineDepthCheck(sweep.map((r) => (r.metrics.depth === 8 ? { ...r, metrics: { ...r.metrics, valPerplexity: 100 + 2 * r.seed } } : r)));
+    assert.equal(none.endPays, false);
+    assert.match(none.text, /\*\*Depth pays at 4 layers\*\*.*at 8 layers no gain over the next shallower depth is detected/);
+    // One seed: no interval, so no step counts.
     const one = baselineDepthCheck(sweep.filter((r) => r.seed === 0));
     assert.equal(one.pays, false);
-    assert.match(one.text, /1 seed: no spread yet/);
+    assert.match(one.text, /one seed: no interval/);
     assert.match(baselineDepthCheck(sweep.filter((r) => r.metrics.depth === 2)).text, /Only 1 depth has finished runs/);
   });
 
@@ -61,19 +69,20 @@ describe('ancre-lm sweep analysis', () => {
     const a2 = own.find((r) => r.depth === 2 && r.wiring === 'ancre-in')!;
     assert.deepEqual([a2.lr, a2.mean, a2.seeds, a2.tried], [1e-3, 93.5, 2, [1e-3, 3e-3]]);
     const eff = depthEfficiency(cmp, setting, ['ancre-in']);
-    // ancre-in at 2 (95.5 ± 0.7) vs residual at 4 (91.0 ± 1.4): worse; at 4 (88.5) vs residual at 8 (80.5): worse.
-    assert.deepEqual(eff.map((r) => [r.depth, r.matches, r.withinNoise]), [[2, false, false], [4, false, false]]);
+    // ancre-in at 2 (95, 96) vs residual at 4 (90, 92): +5, +4 paired → [−1.85, +10.85], no detectable difference;
+    // at 4 (88, 89) vs residual at 8 (80, 81): +8 at both seeds → worse.
+    assert.deepEqual(eff.map((r) => [r.depth, r.matches, r.withinNoise, r.word]), [[2, false, true, 'no detectable difference'], [4, false, false, 'worse']]);
     const v = ancreLmOfficialVerdict(baselineDepthCheck(sweep), cmp, own, eff);
-    assert.match(v, /\*\*ancre-in\*\* against residual at the baseline's lr: 2 layers 95\.5 vs 100\.5 \(-5\.0%, lower; 2 seeds\); 4 layers 88\.5 vs 91\.0 \(-2\.7%, lower; 2 seeds\); 8 layers: ancre-in not run yet/);
+    assert.match(v, /\*\*ancre-in\*\* against residual at the baseline's lr \(Δ = ancre-in − residual perplexity, 95 % interval paired by seed\): 2 layers 95\.5 vs 100\.5 \(-5\.0%; paired Δ −5\.00 \[−5\.00, −5\.00\], better; 2 paired seeds\); 4 layers 88\.5 vs 91\.0 \(-2\.7%; paired Δ −2\.50 \[−8\.85, \+3\.85\], no detectable difference \(2 seeds detect [\d.]+\); 2 paired seeds\); 8 layers: ancre-in not run yet/);
     assert.match(v, /\*\*At each wiring's own best lr\*\*, the best wiring per depth: 2 layers: ancre-in \(93\.5 at lr 0\.001/);
-    assert.match(v, /\*\*Depth efficiency\*\*.*ancre-in at 2 layers 95\.5 ± 0\.7 \(2\) vs residual at 4 91\.0 ± 1\.4 \(2\): worse/);
+    assert.match(v, /\*\*Depth efficiency\*\*.*ancre-in at 2 layers 95\.5 ± 0\.7 \(2\) vs residual at 4 91\.0 ± 1\.4 \(2\): no detectable difference \(paired Δ \+4\.50 \[−1\.85, \+10\.85\]/);
     assert.doesNotMatch(v, /Learned or frozen routing/); // no constant-average rows: nothing to compare
-    // With the frozen-uniform ablation: ancre-in 95.5 ± 0.7 vs constant-average 95.0 ± 0.7 at 2 layers (within the spread),
-    // 88.5 vs 92.5 at 4 (learned lower, beyond it).
+    // With the frozen-uniform ablation: ancre-in − constant-average is +0.5 at both seeds at 2 layers (a point interval: worse),
+    // −4 at both seeds at 4 (better).
     const frozen = [0, 1].flatMap((s) => [rec(2, 'constant-average', 3e-3, s, 95 + s - 0.5), rec(4, 'constant-average', 1e-3, s, 92 + s)]);
     const cmp2 = atSetting([...all, ...frozen], setting);
     const v2 = ancreLmOfficialVerdict(baselineDepthCheck(sweep), cmp2, own, eff);
-    assert.match(v2, /\*\*Learned or frozen routing\?\*\* ancre-in against `constant-average` \(the same connections, routing frozen at uniform\): 2 layers 95\.5 vs 95\.0 \(\+0\.5%, within seed spread; 2 seeds\); 4 layers 88\.5 vs 92\.5 \(-4\.3%, lower; 2 seeds\); 8 layers: ancre-in not run yet\./);
+    assert.match(v2, /\*\*Learned or frozen routing\?\*\* ancre-in against `constant-average` \(the same connections, routing frozen at uniform\): 2 layers 95\.5 vs 95\.0 \(\+0\.5%; paired Δ \+0\.50 \[\+0\.50, \+0\.50\], worse; 2 paired seeds\); 4 layers 88\.5 vs 92\.5 \(-4\.3%; paired Δ −4\.00 \[−4\.00, −4\.00\], better; 2 paired seeds\); 8 layers: ancre-in not run yet\./);
   });
 
   test('recipe and lr of records of the first study (no recipe or lr in their metrics)', () => {

@@ -101,12 +101,14 @@ describe('mae-clutter experiment', () => {
       rec('α_min=0.6, lr ×2', 0, 0.41, 0.4),
     ];
     const g = gainOver(records, 'α_min=0.6', BASELINE_ROWS.pixels, 'knn')!;
-    assert.ok(Math.abs(g.delta - 21) < 1e-9 && Math.abs(g.se - 1 / Math.sqrt(3)) < 1e-9 && g.judged === 'better');
+    // paired by seed: 50, 51, 52 against the one pixel value 30 → differences 20, 21, 22 (sd 1), t(0.975, 2) = 4.302652729911275
+    assert.ok(Math.abs(g.delta - 21) < 1e-9 && Math.abs((g.hi! - g.lo!) / 2 - 4.302652729911275 / Math.sqrt(3)) < 1e-9 && g.judged === 'better' && g.n === 3);
     const v = clutterVerdict(records, { total: 20, missing: [{ row: 'α_min=0.8', seed: 0 }] });
     assert.match(v, /19 of 20 planned runs finished; missing: α_min=0.8 \(seed 0\)/);
     assert.match(v, /kNN 78.0 → 30.0, converged LP 79.5 → 17.0/);
-    assert.match(v, /α_min=0.6, kNN: 51.0 ± 1.0 \(3 seeds\); vs standard \+10.0 ± 0.8 \(better beyond 2 SE\); vs raw pixels \+21.0 ± 0.6 \(better beyond 2 SE\); vs untrained encoder \+25.0 ± 0.8 \(better beyond 2 SE\)/);
-    assert.match(v, /\*\*kNN\*\*: best decayed row α_min=0.6 vs standard \+10.0 ± 0.8 \(better beyond 2 SE\) — decayed shortcuts beat standard residuals here, as paper A reports; and it beats both baselines/);
+    assert.match(v, /α_min=0.6, kNN: 51.0 ± 1.0 \(3 seeds\); vs standard \+10.0 \[\+10.0, \+10.0\] \(better, 3 seeds\); vs raw pixels \+21.0 \[\+18.5, \+23.5\] \(better, 3 seeds\); vs untrained encoder \+25.0 \[\+25.0, \+25.0\] \(better, 3 seeds\)/);
+    assert.match(v, /\*\*kNN\*\*: best decayed row α_min=0.6 vs standard \+10.0 \[\+10.0, \+10.0\] \(better, 3 seeds\) — decayed shortcuts beat standard residuals here, as paper A reports; and it beats both baselines/);
+    assert.match(v, /At lr ×2 each row has one seed: there the order is an observation, not a finding/);
     assert.match(v, /The order of the two rows CHANGES with the lr/);
     assert.equal(clutterTable(records).numRows(), 6);
   });

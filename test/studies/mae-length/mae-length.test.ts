@@ -56,13 +56,14 @@ describe('mae-length experiment', () => {
     const knn = gaps.filter((g) => g.metric === 'knn');
     assert.deepEqual(knn.map((g) => g.steps), [400, 1000, 4000]);
     assert.deepEqual(knn.map((g) => Math.round(g.gap * 10) / 10), [-10, -4, 3]);
-    // Both rows have std √2 points over 2 seeds: se = sqrt(2/2 + 2/2) = √2.
-    assert.ok(Math.abs(knn[0].se - Math.SQRT2) < 1e-9);
+    // Paired by seed: dec − std is −10 at both seeds, so the interval is the point −10 and the word 'worse'.
+    assert.equal(knn[0].paired.word, 'worse');
+    assert.ok(Math.abs(knn[0].paired.diff!.mean + 10) < 1e-9 && knn[0].paired.diff!.sd < 1e-9);
     const t = lengthTable(all).objects() as any[];
     assert.deepEqual(t.map((r) => `${r.row}@${r.steps}`), ['std@400', 'dec@400', 'std@1000', 'dec@1000', 'std@4000', 'dec@4000']);
     assert.equal(t[0].knn_mean, 61);
     const v = lengthVerdict(all, 'std', 'dec', 128, 60000);
-    assert.match(v, /\*\*kNN\*\*, dec − std: 400 steps \(0\.9 epochs\): −?-10\.0 ± 1\.4, beyond 2 SE/);
+    assert.match(v, /\*\*kNN\*\*, dec − std \(points; 95 % CI of the difference paired by seed\): 400 steps \(0\.9 epochs\): −10\.0 \[−10\.0, −10\.0\], worse/);
     assert.match(v, /kNN[^]*the deficit closed with training/);
     assert.match(v, /linear probe[^]*the deficit narrowed at every length but did not close/);
     assert.match(lengthVerdict([], 'std', 'dec', 128, 60000), /No length has runs/);
@@ -74,6 +75,7 @@ describe('mae-length experiment', () => {
     const tb = lengthTable(withBase).objects() as any[];
     assert.deepEqual(tb.slice(0, 2).map((r) => `${r.row}@${r.steps}`), ['baseline: raw pixels@null', 'baseline: untrained encoder@0']);
     const vb = lengthVerdict(withBase, 'std', 'dec', 128, 60000);
-    assert.match(vb, /4000 steps, dec: vs raw pixels \+6\.0 ± 1\.0 \(better beyond 2 SE\), vs untrained \+33\.0 ± 1\.4 \(better beyond 2 SE\)/);
+    // dec at 4000 steps: 83, 85 against pixels 78 (no seed) → +6 ± 12.706·√2/√2 → [−6.7, +18.7]; against the untrained encoder 50, 52 → +33 at both seeds
+    assert.match(vb, /4000 steps, dec: vs raw pixels \+6\.0 \[−6\.7, \+18\.7\] \(no detectable difference, 2 seeds\), vs untrained \+33\.0 \[\+33\.0, \+33\.0\] \(better, 2 seeds\)/);
   });
 });

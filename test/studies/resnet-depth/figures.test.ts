@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mseVsDepthFigure, type DepthRow } from '../../../lib/studies/resnet-depth';
 
 const row = (wiring: string, layers: number, mse: number): DepthRow => ({
-  wiring, layers, blocks: layers / 4, seeds: 3, accMean: NaN, accStd: null, mseMean: mse, mseStd: 0.001, lossMean: 0.05, params: 1000, msPerStep: 1, cpuMsPerStep: null,
+  wiring, layers, blocks: layers / 4, seeds: 3, accMean: NaN, accStd: null, mseMean: mse, mseStd: 0.001, lossMean: 0.05, params: 1000, msPerStep: 1, cpuMsPerStep: null, bySeed: {},
 });
 
 test('test MSE against depth: the log axis ticks are the depths run, each labelled with its own value', () => {

@@ -160,12 +160,14 @@ describe('resnet-depth experiment', () => {
     assert.equal(rows[1].accStd, null);
     const v = depthVerdict(rows, 16, 64)!;
     assert.equal(v.matches, false);
-    assert.match(v.text, /^No: ancre τ=0\.01 with 16 blocks reaches 87\.00% ± 1\.41 .* residual with 64 blocks 90\.00% ± 0\.00 \(difference -3\.00 points, outside/);
+    // paired by seed: −0.02, −0.04 → −3.00 ± 12.706·1.414/√2 points → [−15.71, +9.71]: no detectable difference at 2 seeds
+    assert.equal(v.word, 'no detectable difference');
+    assert.match(v.text, /^No detectable difference: ancre τ=0\.01 with 16 blocks reaches test accuracy 87\.00% ± 1\.41, residual with 64 blocks 90\.00% ± 0\.00 \(paired by seed −3\.00, 95 % CI \[−15\.71, \+9\.71\], no detectable difference; 2 seeds detect [\d.]+ points or more\)/);
     const yes = depthVerdict(depthRows([rec('ancre τ=0.01', 16, 0, 0.91), rec('residual', 64, 0, 0.90)]), 16, 64)!;
     assert.equal(yes.matches, true);
-    assert.match(yes.text, /^Yes/);
+    assert.match(yes.text, /^Not decided \(one seed\), ahead on the mean: .*\(one seed: no interval\)/);
     assert.equal(depthVerdict(rows, 8, 64), null);
-    assert.match(baselineDepthCheck(rows)!.text, /^No, the residual baseline does not gain from depth in test accuracy at every step: 4 → 64 layers: 80\.00% → 90\.00% \(better, one seed: no spread\)/);
+    assert.match(baselineDepthCheck(rows)!.text, /^No, the residual baseline does not gain from depth in test accuracy by a difference these seeds can detect: 4 → 64 layers: 80\.00% → 90\.00% \(one seed: no interval\)/);
     assert.equal(depthVerdict(rows, 16, 64, 'ancre τ=0.1'), null);
   });
 });
@@ -196,27 +198,30 @@ describe('resnet-depth on the teacher task: tables and verdicts from MSE records
     ]);
     const c = baselineDepthCheck(rows)!;
     assert.equal(c.gains, true);
-    assert.match(c.text, /^Yes, the residual baseline gains from depth in test MSE at every step: 16 → 32 layers: 0\.510 → 0\.405 \(better, beyond the seed std 0\.0141\); 32 → 64 layers: 0\.405 → 0\.310 \(better, beyond/);
+    // 16 → 32: −0.10, −0.11 → −0.105 ± 12.706·0.00707/√2 → [−0.169, −0.0415]; 32 → 64: −0.10, −0.09 → [−0.159, −0.0315]
+    assert.match(c.text, /^Yes, the residual baseline gains from depth in test MSE at every step: 16 → 32 layers: 0\.510 → 0\.405 \(paired by seed −0\.105, 95 % CI \[−0\.169, −0\.0415\], better; 2 seeds detect [\d.]+ or more\); 32 → 64 layers: 0\.405 → 0\.310 \(paired by seed −0\.0950, 95 % CI \[−0\.159, −0\.0315\], better/);
     const v = depthVerdict(rows, 4, 16)!;
     assert.equal(v.matches, true);
-    assert.match(v.text, /^Yes: ancre τ=0\.01 with 16 layers reaches test MSE 0\.300 ± 0\.0141, residual with 64 layers 0\.310 ± 0\.0141 \(difference -0\.0100, within one seed std of 0\.0141\), with 4\.0× fewer parameters/);
+    // −0.01 at both seeds: a point interval, 'better' (lower MSE)
+    assert.match(v.text, /^Yes, it beats it: ancre τ=0\.01 with 16 layers reaches test MSE 0\.300 ± 0\.0141, residual with 64 layers 0\.310 ± 0\.0141 \(paired by seed −0\.0100, 95 % CI \[−0\.0100, −0\.0100\], better\), with 4\.0× fewer parameters/);
     const g = depthGapClosed(rows, 'ancre τ=0.01', 16, 64)!;
     assert.ok(Math.abs(g.fraction - 1.05) < 1e-9, String(g.fraction)); // (0.51 − 0.30) / (0.51 − 0.31)
     assert.match(g.text, /^ancre τ=0\.01 at 16 layers recovers 105 % of the gain the residual network makes from 16 to 64 layers/);
     assert.equal(depthGapClosed(rows, 'ancre τ=0.1', 16, 64), null);
     assert.equal(c.endGains, true);
-    assert.match(c.text, /From the shallowest to the deepest \(16 → 64 layers\): 0\.510 → 0\.310 \(better, beyond the seed std 0\.0141\)\.$/);
+    assert.match(c.text, /From the shallowest to the deepest \(16 → 64 layers\): 0\.510 → 0\.310 \(paired by seed −0\.200, 95 % CI \[−0\.200, −0\.200\], better\)\.$/);
   });
 
-  test('a depth gain that saturates: 16 → 64 beyond the spread while 32 → 64 is within it (gains false, endGains true)', () => {
+  test('a depth gain that saturates: 16 → 64 detected while 32 → 64 is not (gains false, endGains true)', () => {
     const rows = depthRows([
       mrec('residual', 4, 0, 0.064), mrec('residual', 4, 1, 0.062), mrec('residual', 8, 0, 0.057), mrec('residual', 8, 1, 0.056),
-      mrec('residual', 16, 0, 0.0565), mrec('residual', 16, 1, 0.0555),
+      mrec('residual', 16, 0, 0.057), mrec('residual', 16, 1, 0.0545),
     ]);
     const c = baselineDepthCheck(rows)!;
     assert.equal(c.gains, false);
     assert.equal(c.endGains, true);
-    assert.match(c.text, /32 → 64 layers: 0\.0565 → 0\.0560 \(better, within the seed std 0\.000707\)/);
+    // 32 → 64: 0, −0.0015 → −0.00075, CI contains 0; 16 → 64: −0.007, −0.0075 → detected
+    assert.match(c.text, /32 → 64 layers: 0\.0565 → 0\.055\d \(paired by seed −0\.000750, 95 % CI \[[^\]]*\], no detectable difference/);
     // No depth gain at all: neither flag.
     const flat = baselineDepthCheck(depthRows([mrec('residual', 4, 0, 0.5), mrec('residual', 4, 1, 0.52), mrec('residual', 16, 0, 0.51), mrec('residual', 16, 1, 0.5)]))!;
     assert.equal(flat.gains, false);
