@@ -10,7 +10,7 @@
  * The one convention for small samples: n = 1 → std and se are `null` (one value has no spread to
  * estimate; not NaN, not 0); n = 0 → a ConfigError (there is no mean).
  */
-import { ConfigError } from '../errors';
+import { ConfigError, show } from '../errors';
 import { checkFinite } from './check';
 
 export interface MeanStd {
@@ -46,8 +46,15 @@ export function sampleVariance(v: readonly number[]): { mean: number; variance: 
 }
 
 /** The median: the middle order statistic, or the average of the two middle ones for even n. */
-export function median(xs: readonly number[], name = 'xs'): number {
-  const v = [...nonEmpty(name, xs, 'a median')].sort((a, b) => a - b);
+export function median(xs: readonly number[], name = 'xs', opts: { allowInfinity?: boolean } = {}): number {
+  if (opts.allowInfinity) {
+    // Times to a target that some runs never reached are +∞ ("never"): they sort last and can be the median.
+    if (!Array.isArray(xs) || !xs.length) throw new ConfigError(`${name} must be a non-empty list for a median; got ${show(xs)}`);
+    xs.forEach((x, i) => {
+      if (typeof x !== 'number' || Number.isNaN(x)) throw new ConfigError(`${name}[${i}] must be a number (±Infinity allowed here); got ${show(x)}`);
+    });
+  }
+  const v = [...(opts.allowInfinity ? xs : nonEmpty(name, xs, 'a median'))].sort((a, b) => a - b);
   const m = v.length >> 1;
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }

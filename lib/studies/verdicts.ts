@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { DeepPartial, PresetName } from '../config';
 import { resultsRoot } from '../paths';
-import type { ClaimVerdict, VerdictWord } from '../report/verdicts';
+import { verdictsTable, type ClaimVerdict, type VerdictWord } from '../report/verdicts';
 import { runIdOf } from '../runner/execute';
 import { resolveConfig } from '../runner/run';
 import { readRuns, type RunRecord } from '../runner/store/runs';
@@ -71,21 +71,29 @@ export function maeLossDrop(records: RunRecord[]): number | null {
 /** An MAE counts as having learned when its training loss fell at least this far below predicting zero. */
 export const MAE_LEARNED_DROP = 0.1;
 
-function maeVerdict(id: string, claim: string, records: RunRecord[], standard: string, decayed: string, scale: string, notebook: string, meaningful: number): ClaimVerdict {
-  const c: RowComparison = compareRows(records, decayed, standard, 'knn', { lowerIsBetter: false, scale: 100 });
-  const lp = compareRows(records, decayed, standard, 'linearProbe', { lowerIsBetter: false, scale: 100 });
+function maeVerdict(id: string, claim: string, records: RunRecord[], standard: string, decayed: string, scale: string, notebook: string, meaningful: number, lpKey = 'linearProbe'): ClaimVerdict {
+  const knn: RowComparison = compareRows(records, decayed, standard, 'knn', { lowerIsBetter: false, scale: 100 });
+  const lp: RowComparison = compareRows(records, decayed, standard, lpKey, { lowerIsBetter: false, scale: 100 });
   const drop = maeLossDrop(records.filter((r) => r.row === standard || r.row === decayed));
   const learned = drop !== null && drop >= MAE_LEARNED_DROP;
-  const w = wordOf(c, meaningful);
-  const word: VerdictWord = learned ? w.word : 'not tested';
+  // Both frozen-feature measures: a detected opposite on either is 'not reproduced'; the paper's direction on
+  // one (and not the opposite on the other) is 'reproduced'; otherwise the kNN rule (what the seeds can detect).
+  const kw = wordOf(knn, meaningful);
+  const lw = wordOf(lp, meaningful);
+  const pick = kw.word === 'not reproduced' && knn.word === 'worse' ? { ...kw, m: 'kNN' }
+    : lw.word === 'not reproduced' && lp.word === 'worse' ? { ...lw, m: 'linear probe' }
+      : kw.word === 'reproduced' ? { ...kw, m: 'kNN' }
+        : lw.word === 'reproduced' ? { ...lw, m: 'linear probe' }
+          : { ...kw, m: 'kNN' };
+  const word: VerdictWord = learned ? pick.word : 'not tested';
   const dropText = drop === null ? 'no loss curve' : `the training loss fell ${(100 * drop).toFixed(0)} % below its first logged value (predicting zero)`;
   return {
     id, paper: 'A', claim, word,
-    effect: `kNN ${effectOf(c, 'points')}; LP ${effectOf(lp, 'points')} (${decayed} − standard)`,
-    n: c.n,
+    effect: `kNN ${effectOf(knn, 'points')}; LP ${effectOf(lp, 'points')} (${decayed} − standard)`,
+    n: knn.n,
     reason: learned
-      ? `${w.why} (kNN; a meaningful difference here: ${meaningful} points). The MAE learned: ${dropText}.`
-      : `The MAE did not learn enough to test the claim: ${dropText}, under the ${100 * MAE_LEARNED_DROP} % this project asks for. Measured anyway: ${c.reason}.`,
+      ? `${pick.m}: ${pick.why} (a meaningful difference here: ${meaningful} points; the other measure: ${pick.m === 'kNN' ? `LP ${lp.word}` : `kNN ${knn.word}`}). The MAE learned: ${dropText}.`
+      : `The MAE did not learn enough to test the claim: ${dropText}, under the ${100 * MAE_LEARNED_DROP} % this project asks for. Measured anyway: kNN ${knn.reason}; LP ${lp.word}.`,
     scale, notebook,
   };
 }
@@ -115,7 +123,7 @@ export function collectVerdicts(preset: PresetName = 'cpu', root = resultsRoot()
     const c = clutter.config;
     const main = clutter.records.filter((r) => (r.config as { lrScale?: number }).lrScale === 1 || (r.config as { baseline?: unknown }).baseline);
     out.push(maeVerdict('A.mae-clutter', 'the same where raw pixels fail (cluttered, translated images; deeper encoder; the official recipe)', main, STD, 'α_min=0.6',
-      `${c.data.canvas} × ${c.data.canvas} canvases, ViT ${c.model.encoder.depth} × ${c.model.encoder.width}, ${c.train.steps} steps (${((c.train.steps * c.batch) / 60000).toFixed(2)} epochs)`, '01 §4', 2));
+      `${c.data.canvas} × ${c.data.canvas} canvases, ViT ${c.model.encoder.depth} × ${c.model.encoder.width}, ${c.train.steps} steps (${((c.train.steps * c.batch) / 60000).toFixed(2)} epochs)`, '01 §4', 2, 'lpConverged'));
   }
   if (sweep.records.length) {
     const e = compareRows(sweep.records, 'α_min=0.6', STD, 'erank', { lowerIsBetter: true });
@@ -232,3 +240,10 @@ export function collectVerdicts(preset: PresetName = 'cpu', root = resultsRoot()
   return out;
 }
 
+
+/** The verdicts of one notebook's claims (`notebook` '01' … '06') as a Markdown table, computed from the records now. */
+export function notebookVerdicts(notebook: string, preset: PresetName, root = resultsRoot()): string {
+  const vs = collectVerdicts(preset, root).filter((v) => v.notebook.startsWith(notebook));
+  if (!vs.length) return `No claim of notebook ${notebook} has records under the ${preset} preset yet.`;
+  return `**At a glance** (lib/studies/verdicts.ts, from the records; the same rows as the README's table on the cpu preset):\n\n${verdictsTable(vs)}\n\n${vs.map((v) => `- **${v.id}** (${v.word}): ${v.reason}`).join('\n')}`;
+}

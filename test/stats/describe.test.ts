@@ -49,3 +49,11 @@ describe('meanStd and median', () => {
     for (const [f, re] of bad) assert.throws(f, (e: unknown) => e instanceof ConfigError && re.test(e.message), String(f));
   });
 });
+
+test('median with allowInfinity: a time never reached (+∞) sorts last and can be the median; NaN is still an error', () => {
+  assert.equal(median([3, Infinity, 1], 'times', { allowInfinity: true }), 3);
+  assert.equal(median([Infinity, Infinity, 1], 'times', { allowInfinity: true }), Infinity);
+  assert.equal(median([1, 2, 3, Infinity], 'times', { allowInfinity: true }), 2.5);
+  assert.throws(() => median([1, NaN], 'times', { allowInfinity: true }), /times\[1\] must be a number \(±Infinity allowed here\); got NaN/);
+  assert.throws(() => median([1, Infinity]), /must be a finite number/);
+});

@@ -14,6 +14,8 @@ import { PAPER_C4_PERPLEXITY } from './paper';
 import type { AncreLmConfig } from './spec';
 import { lrSweepSeries, recipeOf, routingEvolutionSeries, type DepthEfficiencyRow, type OwnBestRow } from './sweep';
 import { corpusTokenizer } from './tokens';
+import { comparePerplexity } from './stats';
+import { diffCell, mddCell, pCell } from '../shared/paired';
 
 /** A figure with the file name it is exported under. */
 export interface NamedFigure {
@@ -161,5 +163,23 @@ export function perplexityRows(records: LmRecord[]): ColumnTable {
 
 /** Any list of table rows (the lr-sweep table, …) as a ColumnTable for showTable / writeTable. */
 export function tableOf(rows: object[]): ColumnTable {
+  return aq.from(rows);
+}
+
+/**
+ * Every wiring against `reference` (residual, or constant-average for learned-vs-uniform) at each depth:
+ * final validation perplexity, the difference paired by seed with its 95 % interval, p, seeds, the smallest
+ * difference those seeds detect, and lib/stats' word.
+ */
+export function pairedPerplexityTable(records: LmRecord[], reference = 'residual', wirings?: string[]): ColumnTable {
+  const rows: { [k: string]: string | number }[] = [];
+  for (const depth of depthsOf(records)) {
+    const labels = wirings ?? [...new Set(records.filter((r) => r.metrics.depth === depth).map((r) => String(r.metrics.wiring)))];
+    for (const wiring of labels) {
+      if (wiring === reference) continue;
+      const c = comparePerplexity(records, { depth, wiring }, { depth, wiring: reference });
+      rows.push({ depth, wiring, [`Δ vs ${reference} [95 % CI]`]: diffCell(c, 2), p: pCell(c), seeds: c.n, 'smallest detectable': mddCell(c, 2), word: c.word });
+    }
+  }
   return aq.from(rows);
 }

@@ -10,7 +10,7 @@ import { median as statsMedian } from '../../stats';
 export function linearTheoryVerdict(recs: RunRecord[], config: LinearTheoryConfig, preset: string): string {
   const sel = (depth: number, layout: string, tau?: number) =>
     recs.filter((r) => r.metrics.depth === depth && r.metrics.layout === layout && (tau === undefined || r.metrics.tau === tau));
-  const median = (xs: number[]) => (xs.length ? statsMedian(xs) : NaN);
+  const median = (xs: number[]) => (xs.length ? statsMedian(xs, 'times', { allowInfinity: true }) : NaN);
   const num = (r: RunRecord, k: string) => (typeof r.metrics[k] === 'number' ? (r.metrics[k] as number) : Infinity);
   const frac = (rs: RunRecord[]) => `${rs.filter((r) => r.metrics.isLinear === 1).length}/${rs.length}`;
   const yes = (ok: boolean) => (ok ? '**agrees**' : '**disagrees**');

@@ -1,2 +1,3 @@
 /** Helpers several studies share: frozen-feature evaluation and the raw-pixel / untrained baselines. */
 export * from './frozen-features';
+export * from './paired';

@@ -8,7 +8,9 @@
  * A deterministic reference (a baseline that involves no seed, e.g. raw pixels) pairs its one value with
  * every seed of the other row.
  */
+import * as aq from 'arquero';
 import { compare, meanStd, type Comparison } from '../../stats';
+import type { ColumnTable } from '../../report';
 
 /** What a comparison needs of a run record. */
 export interface SeedRecord {
@@ -130,4 +132,15 @@ export function pairedTableRows(
     }
   }
   return out;
+}
+
+/** `pairedTableRows` as a table for showTable / writeTable; rows default to every row of the records but the reference. */
+export function pairedTable(
+  records: readonly SeedRecord[],
+  reference: string,
+  metrics: readonly { key: string; label: string; lowerIsBetter: boolean; scale?: number; digits?: number; deterministicRef?: boolean }[],
+  rows?: readonly string[],
+): ColumnTable {
+  const all = rows ?? [...new Set(records.map((r) => r.row))];
+  return aq.from(pairedTableRows(records, all, reference, metrics));
 }
