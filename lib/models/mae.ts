@@ -46,6 +46,28 @@ export interface MaeConfig {
   normPixLoss: boolean;
   /** Encoder→decoder skips (paper A's decoder); false = the ablation row with the standard MAE decoder input. */
   skips: boolean;
+  /**
+   * Which encoder blocks feed the decoder (with `skips`). 'paper': every second block (2, 4, …, depth), one per
+   * decoder block, deepest first, as the official code (`skip_id`); a decoder shallower than depth/2 is a
+   * ConfigError. Absent (the records made before this field): the same sources cut to the first `decoderDepth`,
+   * so a decoder shallower than depth/2 dropped the SHALLOWEST skips (see `maeSkipSources`).
+   */
+  skipLayout?: 'paper';
+}
+
+/** The runtime list of skip layouts. */
+export const MAE_SKIP_LAYOUTS = ['paper'] as const;
+
+/**
+ * The encoder blocks (0-based) whose outputs feed the decoder, deepest first: decoder block j takes entry j.
+ * Without `skipLayout` (earlier records) the list is cut to the decoder's depth.
+ */
+export function maeSkipSources(c: Pick<MaeConfig, 'encoder' | 'decoderDepth' | 'skips' | 'skipLayout'>): number[] {
+  if (!c.skips) return [];
+  const sources: number[] = [];
+  for (let l = 1; l < c.encoder.depth; l += 2) sources.push(l);
+  sources.reverse();
+  return c.skipLayout === 'paper' ? sources : sources.slice(0, c.decoderDepth);
 }
 
 /** A small MAE for 28×28 Fashion-MNIST: ViT 8×64, patch 7 (16 patches, 4 visible), decoder 4×64. */
@@ -58,6 +80,7 @@ export const MAE_DEFAULTS: MaeConfig = {
   maskRatio: 0.75,
   normPixLoss: true,
   skips: true,
+  skipLayout: undefined,
 };
 
 /** Named configs, like the official `models_mae.py` constructors. */
@@ -77,6 +100,7 @@ export const MAE_PRESETS: Record<string, MaeConfig> = {
     maskRatio: 0.75,
     normPixLoss: true,
     skips: true,
+    skipLayout: 'paper',
   },
   /** The cpu-preset model of the mae-sweep experiment. */
   'mae-vit-d8w64-p7-dec64d4b': MAE_DEFAULTS,
@@ -91,6 +115,15 @@ export function validateMae(c: MaeConfig, where = 'mae'): void {
   checkNumber(`${where}.maskRatio`, c.maskRatio, { lo: 0, hi: 1, loOpen: true, hiOpen: true });
   if (typeof c.normPixLoss !== 'boolean') throw new ConfigError(`${where}.normPixLoss must be true or false; got ${JSON.stringify(c.normPixLoss)}`);
   if (typeof c.skips !== 'boolean') throw new ConfigError(`${where}.skips must be true or false; got ${JSON.stringify(c.skips)}`);
+  if (c.skipLayout !== undefined && !(MAE_SKIP_LAYOUTS as readonly unknown[]).includes(c.skipLayout)) {
+    throw new ConfigError(`${where}.skipLayout must be one of ${MAE_SKIP_LAYOUTS.join(', ')} (or absent); got ${JSON.stringify(c.skipLayout)}`);
+  }
+  if (c.skips && c.skipLayout === 'paper' && c.decoderDepth < Math.floor(c.encoder.depth / 2)) {
+    throw new ConfigError(
+      `${where}.decoderDepth ${c.decoderDepth} cannot take the ${Math.floor(c.encoder.depth / 2)} skips of a ${c.encoder.depth}-block encoder ` +
+        `(skipLayout 'paper': one skip per decoder block, from encoder blocks 2, 4, …, ${c.encoder.depth}); use decoderDepth ≥ ${Math.floor(c.encoder.depth / 2)} (the official decoder has 8 blocks)`,
+    );
+  }
   if (c.decoderWidth % 4) throw new ConfigError(`${where}.decoderWidth must be divisible by 4 (2-D sin-cos embedding); got ${c.decoderWidth}`);
   if (c.decoderWidth % c.decoderHeads) {
     throw new ConfigError(`${where}.decoderWidth must be divisible by decoderHeads; got ${c.decoderWidth}, ${c.decoderHeads}`);
@@ -206,11 +239,8 @@ export class Mae {
       this.decEmbed = new Dense(this.reg.scope('embed'), Dd, Dd);
       this.decMaskToken = null;
       this.latentNorm = null;
-      // Encoder blocks 2, 4, …, depth (1-based), deepest first; as many as there are decoder blocks to take them.
-      const sources: number[] = [];
-      for (let l = 1; l < c.encoder.depth; l += 2) sources.push(l);
-      sources.reverse();
-      this.skipFrom = sources.slice(0, c.decoderDepth);
+      // Encoder blocks 2, 4, …, depth (1-based), deepest first (maeSkipSources: all of them with skipLayout 'paper').
+      this.skipFrom = maeSkipSources(c);
       this.skipFrom.forEach((_, j) => this.skipLayers.push(new SkipLayer(this.reg.scope(`skip${j}`), De, Dd)));
     } else {
       this.decCls = null;
@@ -360,7 +390,7 @@ export function maeActivations(c: MaeConfig, what = 'MAE'): ActivationEstimate {
   const enc = transformerActivations({ tokens: visible, width: e.width, heads: e.heads, mlpHidden: e.width * e.mlpRatio, depth: e.depth });
   const dec = transformerActivations({ tokens: L + 1, width: c.decoderWidth, heads: c.decoderHeads, mlpHidden: c.decoderWidth * c.decoderMlpRatio, depth: c.decoderDepth });
   const P = e.patch * e.patch * e.channels;
-  const io = 4 * L * P + (c.skips ? c.decoderDepth * 3 * (L + 1) * c.decoderWidth : 0);
+  const io = 4 * L * P + maeSkipSources(c).length * 3 * (L + 1) * c.decoderWidth;
   return {
     what: `${what} (ViT ${e.width}×${e.depth} on ${e.image}² images, patch ${e.patch}; decoder ${c.decoderWidth}×${c.decoderDepth})`,
     perExample: enc.perExample + dec.perExample + io,

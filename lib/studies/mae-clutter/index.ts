@@ -16,3 +16,4 @@ export const experiment: Experiment<MaeClutterConfig> = {
   runs,
   runOne,
 };
+export * from './search';

@@ -113,3 +113,24 @@ describe('mae-clutter experiment', () => {
     assert.equal(clutterTable(records).numRows(), 6);
   });
 });
+
+describe('mae-clutter: the lr search of issue 28 (lib/studies/mae-clutter/search.ts)', () => {
+  test("standard and α_min = 0.6 at ×10 … ×100 of the rule, the official 8-block decoder with every skip, 1500 steps, one seed", async () => {
+    const { LR_SEARCH, LR_SEARCH_SCALES, lrSearchRows } = await import('../../../lib/studies/mae-clutter');
+    const { resolveConfig } = await import('../../../lib/runner/run');
+    const { experiment } = await import('../../../lib/studies/mae-clutter');
+    const c = resolveConfig(experiment, 'cpu', LR_SEARCH);
+    const runs = experiment.runs(c);
+    assert.equal(runs.length, 2 * LR_SEARCH_SCALES.length);
+    for (const r of runs) {
+      const m = (r.config as { model: { decoderDepth: number; skipLayout: string } }).model;
+      assert.equal(m.decoderDepth, 8);
+      assert.equal(m.skipLayout, 'paper');
+    }
+    assert.deepEqual([...new Set(runs.map((r) => (r.config as { lrScale: number }).lrScale))], [...LR_SEARCH_SCALES]);
+    // paper's skips on the 4-block decoder of the earlier study: refused before any work
+    assert.throws(() => resolveConfig(experiment, 'cpu', { model: { skipLayout: 'paper' } }), /decoderDepth 4 cannot take the 6 skips of a 12-block encoder/);
+    const row = lrSearchRows([{ row: 'x', config: { lrScale: 10 }, metrics: { knn: 0.3, lpConverged: 0.4, peakLr: 7.5e-4 }, history: { loss: [0.66, 0.33] } }])[0];
+    assert.deepEqual(row, { row: 'x', lrScale: 10, peakLr: 7.5e-4, firstLoss: 0.66, finalLoss: 0.33, drop: 0.5, knn: 30, lpConverged: 40 });
+  });
+});
