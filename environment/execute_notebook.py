@@ -30,6 +30,16 @@ class EchoClient(NotebookClient):
             sys.stderr.flush()
         return super().output(outs, msg, display_id, cell_index)
 
+    async def _async_cleanup_kernel(self):
+        # nbclient shuts the kernel down first and stops the client's channels after. A heartbeat ping that
+        # arrives while tslab is shutting down is echoed on its closed socket (tslab/dist/jupyter.js, the hb
+        # loop) and the kernel dies with "Error: Socket is closed" (EBADF) on stderr: seen on loaded machines.
+        # tslab uses the heartbeat only for `jupyter console`; stop it before the shutdown request.
+        kc = getattr(self, "kc", None)
+        if kc is not None and kc.hb_channel.is_alive():
+            kc.hb_channel.stop()
+        await super()._async_cleanup_kernel()
+
 
 def main():
     ap = argparse.ArgumentParser()
