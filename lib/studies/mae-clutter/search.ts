@@ -6,7 +6,9 @@
  * drop below predicting zero, kNN and the converged probe; the long study then runs at the largest lr that
  * trains stably for both rows.
  */
+import * as aq from 'arquero';
 import type { DeepPartial } from '../../config';
+import type { ColumnTable } from '../../report';
 import type { WiringConfig } from '../../residual';
 import type { MaeClutterConfig, MaeClutterRow } from './spec';
 
@@ -55,4 +57,23 @@ export function lrSearchRows(records: { row: string; config: unknown; metrics: {
       lpConverged: num(r.metrics.lpConverged) === null ? null : 100 * (r.metrics.lpConverged as number),
     };
   });
+}
+
+/** The search's overrides for a preset: on smoke two rows of a few steps (the pipeline, not the search). */
+export function lrSearchFor(preset: 'smoke' | 'cpu' | 'paper'): DeepPartial<MaeClutterConfig> {
+  if (preset !== 'smoke') return LR_SEARCH;
+  return { ...LR_SEARCH, model: { decoderDepth: 2, skipLayout: 'paper' }, rows: (LR_SEARCH.rows as MaeClutterRow[]).slice(0, 2), train: { steps: 4, checkpointEvery: 2, logEvery: 2 } };
+}
+
+/** The search's runs as a table to show: peak lr, the loss first → final, its drop, kNN and the converged probe. */
+export function lrSearchTable(records: Parameters<typeof lrSearchRows>[0]): ColumnTable {
+  const f = (x: number | null, d: number) => (x === null ? '–' : x.toFixed(d));
+  return aq.from(lrSearchRows(records).map((r) => ({
+    run: r.row,
+    'peak lr': r.peakLr === null ? '–' : r.peakLr.toExponential(1),
+    'loss first → final': `${f(r.firstLoss, 3)} → ${f(r.finalLoss, 3)}`,
+    drop: r.drop === null ? '–' : `${(100 * r.drop).toFixed(0)} %`,
+    'kNN %': f(r.knn, 1),
+    'LP (converged) %': f(r.lpConverged, 1),
+  })));
 }
