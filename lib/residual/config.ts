@@ -104,7 +104,22 @@ export function registeredWiringKinds(): string[] {
 export const WIRING_CONFIG_KEYS: readonly string[] = ['kind', 'alphaMin', 'tau', 'normalisation'];
 
 /** Throws a ConfigError naming the bad value and what is allowed. */
-export function validateWiring(config: WiringConfig): void {
+/**
+ * Checks a wiring config (kind, known keys, α_min, τ, normalisation, …); a ConfigError names the value and
+ * what is allowed, prefixed with `where` when given (`rows[3] 'α_min=0.65'.wiring: alphaMin must be …`), so a
+ * study's error says which row is wrong.
+ */
+export function validateWiring(config: WiringConfig, where?: string): void {
+  if (where === undefined) return checkWiring(config);
+  try {
+    checkWiring(config);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${where}: ${e.message}`);
+    throw e;
+  }
+}
+
+function checkWiring(config: WiringConfig): void {
   if (typeof config !== 'object' || config === null) {
     throw new ConfigError(`wiring config must be an object; got ${show(config)}`);
   }

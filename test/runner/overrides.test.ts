@@ -39,3 +39,10 @@ test('runTimeLine: baselines without ms per step never give NaN', () => {
   assert.equal(line, '2 runs: 2.1 min wall in total (training 1.0 min, evaluation 0.6 min); 100 ms per training step on average over the 1 trained run');
   assert.doesNotMatch(runTimeLine([rec({ evalSeconds: 6 }, 6)]), /NaN/);
 });
+
+test('an invalid added row names the row it is in (rows[i] and its name)', () => {
+  const bad = addRows(maeSweep, 'smoke', 'rows', [{ name: 'α_min=1.3', wiring: { kind: 'decayed', alphaMin: 1.3 }, skips: true }]);
+  const i = resolveConfig(maeSweep, 'smoke').rows.length;
+  assert.throws(() => resolveConfig(maeSweep, 'smoke', bad), new RegExp(`^ConfigError: rows\\[${i}\\] 'α_min=1\\.3'\\.wiring: alphaMin must be in \\(0, 1\\]; got 1\\.3$`));
+  assert.throws(() => resolveConfig(ancreLm, 'smoke', { wirings: [{ label: 'x', wiring: { kind: 'ancre', tau: -1 } }] }), /^ConfigError: wirings\[0\] 'x'\.wiring: /);
+});

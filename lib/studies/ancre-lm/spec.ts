@@ -287,7 +287,7 @@ export function validate(c: AncreLmConfig): void {
     if (typeof w?.label !== 'string' || !w.label) throw new ConfigError(`wirings[${i}].label must be a non-empty string; got ${show(w?.label)}`);
     if (labels.has(w.label)) throw new ConfigError(`wirings[${i}].label '${w.label}' is used twice`);
     labels.add(w.label);
-    validateWiring(w.wiring);
+    validateWiring(w.wiring, `wirings[${i}] '${w.label}'.wiring`);
   });
   checkNumber('seqLen', c.seqLen, { lo: 2, hi: 8192, integer: true });
   checkPositiveInt('batch', c.batch);

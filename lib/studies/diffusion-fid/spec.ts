@@ -166,7 +166,7 @@ function validate(c: DiffusionFidConfig): void {
     if (typeof r.name !== 'string' || !r.name) throw new ConfigError(`rows[${i}].name must be a non-empty string; got ${JSON.stringify(r.name)}`);
     if (names.has(r.name)) throw new ConfigError(`rows[${i}].name '${r.name}' is used twice`);
     names.add(r.name);
-    validateWiring(r.wiring);
+    validateWiring(r.wiring, `rows[${i}] '${r.name}'.wiring`);
     if (typeof r.longSkips !== 'boolean') throw new ConfigError(`rows[${i}].longSkips must be true or false; got ${JSON.stringify(r.longSkips)}`);
     if (r.longSkips && c.model.depth % 2) throw new ConfigError(`rows[${i}] uses long skips: model.depth must be even; got ${c.model.depth}`);
   });

@@ -210,7 +210,7 @@ export function validate(c: MaeClutterConfig): void {
     if (typeof r.name !== 'string' || !r.name || names.has(r.name)) throw new ConfigError(`rows[${i}].name must be a non-empty, unique string; got ${JSON.stringify(r.name)}`);
     names.add(r.name);
     if (r.baseline !== undefined) checkOneOf(`rows[${i}].baseline`, r.baseline, BASELINE_KINDS);
-    validateWiring(r.wiring);
+    validateWiring(r.wiring, `rows[${i}] '${r.name}'.wiring`);
     if (typeof r.skips !== 'boolean') throw new ConfigError(`rows[${i}].skips must be true or false; got ${JSON.stringify(r.skips)}`);
     checkNumber(`rows[${i}].lrScale`, r.lrScale, { lo: 0, loOpen: true });
     if (r.maxSeeds !== undefined) checkPositiveInt(`rows[${i}].maxSeeds`, r.maxSeeds);

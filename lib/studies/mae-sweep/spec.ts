@@ -156,7 +156,7 @@ export function validate(c: MaeSweepConfig): void {
     if (typeof r.name !== 'string' || !r.name) throw new ConfigError(`rows[${i}].name must be a non-empty string; got ${JSON.stringify(r.name)}`);
     if (names.has(r.name)) throw new ConfigError(`rows[${i}].name '${r.name}' appears twice`);
     names.add(r.name);
-    validateWiring(r.wiring);
+    validateWiring(r.wiring, `rows[${i}] '${r.name}'.wiring`);
     if (typeof r.skips !== 'boolean') throw new ConfigError(`rows[${i}].skips must be true or false; got ${JSON.stringify(r.skips)}`);
     if (r.baseline !== undefined && !BASELINE_KINDS.includes(r.baseline)) {
       throw new ConfigError(`rows[${i}].baseline must be one of ${BASELINE_KINDS.join(', ')} or absent; got ${JSON.stringify(r.baseline)}`);

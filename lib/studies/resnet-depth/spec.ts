@@ -176,7 +176,7 @@ export function validate(c: ResnetDepthConfig): void {
   c.sweep.forEach((e, i) => {
     if (typeof e !== 'object' || e === null) throw new ConfigError(`sweep[${i}] must be {wiring, blocks}; got ${show(e)}`);
     for (const k of Object.keys(e)) if (!['wiring', 'blocks', 'layers'].includes(k)) throw new ConfigError(`unknown key '${k}' in sweep[${i}]; expected wiring, blocks or layers`);
-    validateWiring(e.wiring);
+    validateWiring(e.wiring, `sweep[${i}].wiring`);
     if ((e.blocks === undefined) === (e.layers === undefined)) throw new ConfigError(`sweep[${i}] must give exactly one of blocks (depths in blocks) or layers (depths in Dense layers)`);
     if (e.layers !== undefined) {
       if (!Array.isArray(e.layers) || e.layers.length === 0) throw new ConfigError(`sweep[${i}].layers must be a non-empty list of depths; got ${show(e.layers)}`);
