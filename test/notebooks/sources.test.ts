@@ -97,3 +97,12 @@ for (const nb of notebooks) {
     assert.deepEqual(problems, [], `${nb}:\n${problems.join('\n')}`);
   });
 }
+
+for (const nb of notebooks) {
+  test(`notebook ${nb}: its saved outputs name no absolute path of this checkout`, () => {
+    const nbJson = JSON.parse(fs.readFileSync(path.join(nbDir, nb), 'utf8')) as { cells: { outputs?: unknown[] }[] };
+    const outputs = JSON.stringify(nbJson.cells.map((c) => c.outputs ?? []));
+    // a cell whose last statement is `await showFigure(…)` prints the returned file paths: assign it instead
+    assert.ok(!outputs.includes(REPO_ROOT), `${nb}: a saved output contains '${REPO_ROOT}'`);
+  });
+}
