@@ -321,6 +321,52 @@ export function errorBarFigure(
   };
 }
 
+/**
+ * Figures side by side in one: each panel keeps its axes (titles, log scales) and gets its title above it;
+ * a series of the same name has one colour and one legend entry across the panels (click it to hide it
+ * everywhere). Panels fill `columns` per row (default 2, or fewer panels).
+ */
+export function panelFigure(panels: { figure: FigureSpec; title?: string }[], opts: { columns?: number; title?: string } = {}): FigureSpec {
+  if (!Array.isArray(panels) || panels.length === 0) throw new ConfigError(`panelFigure needs at least one panel; got ${Array.isArray(panels) ? 'none' : JSON.stringify(panels)}`);
+  const columns = opts.columns ?? Math.min(2, panels.length);
+  if (!Number.isInteger(columns) || columns < 1) throw new ConfigError(`panelFigure columns must be a positive integer; got ${JSON.stringify(opts.columns)}`);
+  const rows = Math.ceil(panels.length / columns);
+  const colour = new Map<string, string>();
+  const data: object[] = [];
+  const annotations: object[] = [];
+  const layout: Record<string, unknown> = {
+    ...(opts.title ? { title: { text: opts.title } } : {}),
+    grid: { rows, columns, pattern: 'independent', ygap: 0.35, xgap: 0.15 },
+    colorway: PALETTE,
+    template: 'plotly_white',
+    font: { size: 14 },
+  };
+  panels.forEach((p, i) => {
+    const k = i === 0 ? '' : String(i + 1);
+    const pl = (p.figure.layout ?? {}) as { xaxis?: object; yaxis?: object; title?: { text?: string } };
+    layout[`xaxis${k}`] = { ...(pl.xaxis ?? {}), anchor: `y${k}` };
+    layout[`yaxis${k}`] = { ...(pl.yaxis ?? {}), anchor: `x${k}` };
+    const title = p.title ?? pl.title?.text;
+    if (title) annotations.push({ text: title, xref: `x${k} domain`, yref: `y${k} domain`, x: 0.5, y: 1.04, xanchor: 'center', yanchor: 'bottom', showarrow: false, font: { size: 14 } });
+    for (const t of p.figure.data) {
+      const tr = t as { type?: string; name?: string; line?: object; marker?: object };
+      const line = tr.type === undefined || tr.type === 'scatter' || tr.type === 'bar';
+      const name = tr.name ?? '';
+      const first = !colour.has(name);
+      if (first) colour.set(name, PALETTE[colour.size % PALETTE.length]);
+      const c = colour.get(name)!;
+      data.push({
+        ...tr,
+        xaxis: `x${k}`,
+        yaxis: `y${k}`,
+        ...(line ? { legendgroup: name, showlegend: first, line: { color: c, ...(tr.line ?? {}) }, marker: { color: c, ...(tr.marker ?? {}) } } : {}),
+      });
+    }
+  });
+  layout.annotations = annotations;
+  return { data, layout };
+}
+
 /** A matrix, e.g. ANCRe's routing weights p[i][j] or a correlation matrix; `showValues` prints each cell. */
 export function heatmapFigure(
   z: ArrayLike<ArrayLike<number | null>>,

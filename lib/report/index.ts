@@ -42,6 +42,7 @@ export {
   figureFragment,
   lineFigure,
   errorBarFigure,
+  panelFigure,
   heatmapFigure,
   imageGridFigure,
 } from './figure';

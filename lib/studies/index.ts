@@ -13,6 +13,7 @@ const STUDIES = {
   'mae-sweep': () => require('./mae-sweep'),
   'mae-length': () => require('./mae-length'),
   'mae-clutter': () => require('./mae-clutter'),
+  'mae-long': () => require('./mae-long'),
   'ancre-lm': () => require('./ancre-lm'),
   'resnet-depth': () => require('./resnet-depth'),
   'linear-theory': () => require('./linear-theory'),

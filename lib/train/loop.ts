@@ -96,8 +96,11 @@ export interface TrainTask {
    * batch of one optimiser step. A step that does not fit is a ConfigError naming the batch that fits.
    */
   memory?: { act: ActivationEstimate; batch: number };
-  /** Periodic evaluation (e.g. validation perplexity), also run after the last step. */
-  evaluate?: { every: number; fn(step: number): Promise<Record<string, number>> | Record<string, number> };
+  /**
+   * Evaluation (e.g. validation perplexity) every `every` steps (0: none periodic), at the steps listed in
+   * `at`, and after the last step. `fn` returns the same metric names at every call (the curves stay aligned).
+   */
+  evaluate?: { every: number; at?: readonly number[]; fn(step: number): Promise<Record<string, number>> | Record<string, number> };
 }
 
 export interface TrainOptions {
@@ -141,6 +144,7 @@ interface LoopState {
 
 export async function train(config: TrainConfig, task: TrainTask, opts: TrainOptions = {}): Promise<TrainResult> {
   validateTrain(config);
+  if (task.evaluate) checkEvalSteps('evaluate.at', task.evaluate.at ?? [], config.steps);
   checkUniqueNames(task.params);
   if (task.memory) {
     const adapter = tf.getBackend() === 'webgpu' ? currentAdapter() : null;
@@ -300,7 +304,8 @@ export async function train(config: TrainConfig, task: TrainTask, opts: TrainOpt
         windowLoss = windowNorm = windowN = 0;
       }
       opts.progress?.(s.step, config.steps, `loss ${loss.toFixed(4)}`);
-      const evalNow = task.evaluate && (s.step % task.evaluate.every === 0 || s.step === config.steps);
+      const ev = task.evaluate;
+      const evalNow = !!ev && ((ev.every > 0 && s.step % ev.every === 0) || (ev.at?.includes(s.step) ?? false) || s.step === config.steps);
       const ckNow = s.step === config.steps || (config.checkpointEvery > 0 && s.step % config.checkpointEvery === 0);
       if (evalNow || ckNow) {
         s.trainSeconds += (Date.now() - sessionStart) / 1000;
@@ -316,6 +321,15 @@ export async function train(config: TrainConfig, task: TrainTask, opts: TrainOpt
   }
   if (s.step < config.steps) s.trainSeconds += (Date.now() - sessionStart) / 1000;
   return result();
+}
+
+/** Evaluation steps: integers in [1, steps], ascending, no repeats; a ConfigError names the first that is not. */
+export function checkEvalSteps(name: string, at: readonly number[], steps: number): void {
+  if (!Array.isArray(at)) throw new ConfigError(`${name} must be a list of steps in [1, ${steps}]; got ${JSON.stringify(at)}`);
+  at.forEach((x, i) => {
+    if (!Number.isInteger(x) || x < 1 || x > steps) throw new ConfigError(`${name}[${i}] must be an integer step in [1, ${steps}] (the run's steps); got ${JSON.stringify(x)}`);
+    if (i > 0 && x <= at[i - 1]) throw new ConfigError(`${name} must be ascending without repeats; ${name}[${i}] = ${x} follows ${at[i - 1]}`);
+  });
 }
 
 function lastCheckpointStep(file: string): string {

@@ -12,6 +12,7 @@ import {
   errorBarFigure,
   heatmapFigure,
   imageGridFigure,
+  panelFigure,
 } from '../../lib/report/figure';
 import { ConfigError } from '../../lib/errors';
 import { tmpDir } from './helpers';
@@ -47,6 +48,29 @@ describe('figure specs', () => {
     assert.equal((f.layout as any).annotations.length, 5);
     assert.throws(() => imageGridFigure(imgs, 6, 2, 3, 3), /6 images of 2x3 need 36 values; got 30/);
     assert.throws(() => imageGridFigure(imgs, 5, 2, 3, 0), /cols must be an integer >= 1; got 0/);
+  });
+
+  test('panelFigure: panels keep their axes and titles; one colour and one legend entry per series name across panels', () => {
+    const a = lineFigure([{ name: 'standard', x: [1, 2], y: [3, 4] }, { name: 'α_min=0.6', x: [1, 2], y: [2, 3] }], { xTitle: 'step', yTitle: 'kNN %' });
+    const b = lineFigure([{ name: 'α_min=0.6', x: [1, 2], y: [5, 6] }, { name: 'standard', x: [1, 2], y: [7, 8] }], { xTitle: 'step', yTitle: 'loss', logY: true });
+    const f = panelFigure([{ figure: a, title: 'kNN' }, { figure: b }, { figure: heatmapFigure([[1]]) }], { title: 'all' });
+    const L = f.layout as any;
+    assert.deepEqual(L.grid, { rows: 2, columns: 2, pattern: 'independent', ygap: 0.35, xgap: 0.15 });
+    assert.equal(L.yaxis2.type, 'log');
+    assert.equal(L.yaxis2.anchor, 'x2');
+    assert.equal(L.xaxis.title.text, 'step');
+    assert.deepEqual(L.annotations.map((x: any) => x.text), ['kNN']);
+    const d = f.data as any[];
+    assert.deepEqual(d.map((t) => t.xaxis), ['x', 'x', 'x2', 'x2', 'x3']);
+    const colourOf = (name: string) => new Set(d.filter((t) => t.name === name).map((t) => t.line.color));
+    assert.equal(colourOf('standard').size, 1);
+    assert.equal(colourOf('α_min=0.6').size, 1);
+    assert.notDeepEqual([...colourOf('standard')], [...colourOf('α_min=0.6')]);
+    assert.deepEqual(d.slice(0, 4).map((t) => t.showlegend), [true, true, false, false]);
+    assert.equal(d[4].type, 'heatmap');
+    assert.equal(d[4].line, undefined, 'a heatmap gets no line colour');
+    assert.throws(() => panelFigure([]), (e: unknown) => e instanceof ConfigError && /at least one panel; got none/.test((e as Error).message));
+    assert.throws(() => panelFigure([{ figure: a }], { columns: 0 }), /columns must be a positive integer; got 0/);
   });
 
   test('figureHtml is self-contained (plotly inlined, no network) and embeds the spec safely', () => {

@@ -18,7 +18,7 @@ import { PROJECT_STUDY, V4096_MORE_TOKENS_PILOT } from '../../lib/studies/ancre-
 import { FASHION_STUDY, DEPTH_PILOTS } from '../../lib/studies/resnet-depth';
 
 test('every registered study loads and carries its own name', () => {
-  assert.deepEqual(STUDY_NAMES, ['setup-check', 'mae-sweep', 'mae-length', 'mae-clutter', 'ancre-lm', 'resnet-depth', 'linear-theory', 'diffusion-fid', 'diffusion-baselines']);
+  assert.deepEqual(STUDY_NAMES, ['setup-check', 'mae-sweep', 'mae-length', 'mae-clutter', 'mae-long', 'ancre-lm', 'resnet-depth', 'linear-theory', 'diffusion-fid', 'diffusion-baselines']);
   for (const n of STUDY_NAMES) assert.equal(loadStudy(n).name, n);
 });
 

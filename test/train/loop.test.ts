@@ -138,6 +138,38 @@ describe('train', () => {
     [full, again, done].forEach((t) => t.dispose());
   });
 
+  test('evaluations at listed steps (and the last) survive an interruption: the resumed curve equals the uninterrupted one', async () => {
+    const dir = tmpDir();
+    const evalTask = (seed: number) => {
+      const t = blobTask(seed);
+      const seen: number[] = [];
+      const w = t.params[0].variable;
+      return { ...t, seen, evaluate: { every: 0, at: [5, 17, 30], fn: (step: number) => (seen.push(step), { wsum: Array.from(w.dataSync()).reduce((a, b) => a + b, 0) }) } };
+    };
+    const full = evalTask(5);
+    const r1 = await train(cfg(), full);
+    assert.deepEqual(r1.evals.step, [5, 17, 30, 40]);
+    assert.deepEqual(full.seen, [5, 17, 30, 40]);
+    r1.dispose();
+    const file = path.join(dir, 'e.bin');
+    const part = evalTask(5);
+    (await train(cfg(), part, { checkpointFile: file, stopAfter: 25 })).dispose(); // checkpoint at 20 holds evals 5, 17
+    part.dispose();
+    const again = evalTask(5);
+    const r2 = await train(cfg(), again, { checkpointFile: file });
+    assert.equal(r2.resumedFrom, 20);
+    assert.deepEqual(again.seen, [30, 40], 'only the evaluations after the checkpoint ran again');
+    assert.deepEqual(r2.evals, r1.evals);
+    r2.dispose();
+    for (const [at, msg] of [[[0, 5], /evaluate.at\[0\] must be an integer step in \[1, 40\] \(the run's steps\); got 0/], [[5, 41], /evaluate.at\[1\] must be an integer step in \[1, 40\].*got 41/], [[9, 5], /evaluate.at must be ascending without repeats; evaluate.at\[1\] = 5 follows 9/], [[2.5], /got 2.5/]] as const) {
+      const bad = evalTask(6);
+      await assert.rejects(train(cfg(), { ...bad, evaluate: { ...bad.evaluate, at } }), (e: unknown) => e instanceof ConfigError && msg.test((e as Error).message));
+      assert.equal(bad.calls(), 0, 'nothing ran');
+      bad.dispose();
+    }
+    [full, again].forEach((t) => t.dispose());
+  });
+
   test('a non-finite loss stops with the step and the intact last checkpoint', async () => {
     const dir = tmpDir();
     const file = path.join(dir, 'ck.bin');

@@ -9,7 +9,7 @@ import { randomResizedCropFlip } from '../../data/augment';
 import { effectiveRank } from '../../metrics';
 import type { RunContext, RunResult, RunSpec } from '../../runner/types';
 import { evaluateFrozen, pixelFeatures } from '../shared/frozen-features';
-import { maeRunResult, withPretrainedMae } from '../shared/mae-pretrain';
+import { frozenMaeEval, heldOutLoss, maeRunResult, withPretrainedMae } from '../shared/mae-pretrain';
 import type { MaeClutterRunConfig } from './spec';
 
 export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
@@ -49,16 +49,29 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
       images: { n: trainSrc.n, shape: [S, S], batch },
       rank: { images: queryImages.subarray(0, c.rankExamples * S2), n: c.rankExamples, checkpoints: c.rankCheckpoints },
       untrained: c.baseline === 'untrained',
+      ...(c.evalSteps
+        ? {
+            evalAt: {
+              steps: c.evalSteps,
+              fn: async (model) => {
+                const { metrics } = frozenMaeEval(model, { images: bankImages, labels: bankLabels, n: c.evalTrain }, { images: queryImages, labels: testLabels, n: c.evalTest }, evalCfg);
+                const nums = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v]));
+                return { ...nums, evalLoss: await heldOutLoss(model, queryImages, c.rankExamples, S, S), alphaEff: model.encoder.stack.wiring.alphaEff() ?? NaN };
+              },
+            },
+          }
+        : {}),
     },
     ctx,
-    (model, pretrained) =>
+    async (model, pretrained) =>
       maeRunResult(model, pretrained, {
         bank: { images: bankImages, labels: bankLabels, n: c.evalTrain },
         queries: { images: queryImages, labels: testLabels, n: c.evalTest },
         eval: evalCfg,
         reconstructions: { images: queryImages, n: c.reconstructions, height: S, width: S },
         steps: c.train.steps,
-        metrics: { peakLr: c.train.schedule.lr },
+        // With evaluation points, the held-out loss too (for the untrained encoder: the loss of predicting zero).
+        metrics: { peakLr: c.train.schedule.lr, ...(c.evalSteps ? { evalLoss: await heldOutLoss(model, queryImages, c.rankExamples, S, S) } : {}) },
       }),
   );
 }

@@ -249,9 +249,16 @@ export interface MaeClutterRunConfig {
   reconstructions: number;
   train: TrainConfig;
   row: string;
+  /**
+   * Evaluate the frozen encoder at these steps and after the last (kNN, both probes, ranks, α_eff, the
+   * held-out reconstruction loss on the rank examples), kept as the record's curve (mae-long). Absent in
+   * mae-clutter's own runs, whose ids do not change.
+   */
+  evalSteps?: number[];
 }
 
-function runSpec(c: MaeClutterConfig, r: MaeClutterRow, seed: number, first: boolean): RunSpec {
+/** The run of row `r` at `seed` (first: the first seed, which keeps reconstructions). */
+export function clutterRunSpec(c: MaeClutterConfig, r: MaeClutterRow, seed: number, first: boolean): RunSpec {
   const official = c.recipe === 'official';
   const subLayers = 2 * c.model.encoder.depth;
   const wiring: WiringConfig = r.matchVitB ? { ...r.wiring, alphaMin: Number(matchedAlphaMin(subLayers).toFixed(4)) } : r.wiring;
@@ -286,7 +293,7 @@ export function runs(c: MaeClutterConfig): RunSpec[] {
   // seed, SECOND_ROWS at the others, then everything else seed-major, so an interrupted study holds its most
   // informative runs.
   const takes = (r: MaeClutterRow, si: number) => si < (r.baseline === 'pixels' ? 1 : (r.maxSeeds ?? Infinity));
-  const specs = c.seeds.flatMap((seed, si) => rows.filter((r) => takes(r, si)).map((r) => ({ r, si, spec: runSpec(c, r, seed, si === 0) })));
+  const specs = c.seeds.flatMap((seed, si) => rows.filter((r) => takes(r, si)).map((r) => ({ r, si, spec: clutterRunSpec(c, r, seed, si === 0) })));
   const tier = (x: { r: MaeClutterRow; si: number }) => (x.r.baseline ? 0 : x.si === 0 && FIRST_ROWS.includes(x.r.name) ? 1 : SECOND_ROWS.includes(x.r.name) ? 2 : 3);
   const out = specs.map((x, i) => ({ ...x, i })).sort((a, b) => tier(a) - tier(b) || a.i - b.i).map((x) => x.spec);
   return out;

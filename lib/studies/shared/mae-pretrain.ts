@@ -53,6 +53,11 @@ export interface MaePretrainSpec {
   rank?: { images: Float32Array; n: number; checkpoints: number };
   /** Build the model but do not train it (the untrained-encoder baseline). */
   untrained?: boolean;
+  /**
+   * A fuller evaluation at these steps (and after the last), with the block ranks of `rank` added; it replaces
+   * the `rank.checkpoints` schedule. `fn` returns the same metric names every time: the record's curve.
+   */
+  evalAt?: { steps: readonly number[]; fn(model: Mae, step: number): Promise<Record<string, number>> };
 }
 
 /** What pre-training leaves for the record (null fields when the model was not trained). */
@@ -63,6 +68,8 @@ export interface MaePretrained {
   history: { [k: string]: number[] };
   /** The per-block ranks by evaluation step: `{ step, blocks: [eval][block] }`; null without training or `rank`. */
   rankHistory: Json;
+  /** With `evalAt`: every evaluation by step (`{ step: [...], <metric>: [...] }`); null otherwise. */
+  curve: { [k: string]: number[] } | null;
   finalLoss: number | null;
   trainSeconds: number;
 }
@@ -79,7 +86,7 @@ export function blockRanks(f: { blocks: Float32Array[]; dim: number }, n: number
 export async function withPretrainedMae<T>(s: MaePretrainSpec, ctx: RunContext, evaluate: (model: Mae, pretrained: MaePretrained) => Promise<T>): Promise<T> {
   const model = new Mae(s.model, s.name);
   try {
-    return await evaluate(model, s.untrained ? { trained: false, history: {}, rankHistory: null, finalLoss: null, trainSeconds: 0 } : await pretrain(model, s, ctx));
+    return await evaluate(model, s.untrained ? { trained: false, history: {}, rankHistory: null, curve: null, finalLoss: null, trainSeconds: 0 } : await pretrain(model, s, ctx));
   } finally {
     model.dispose();
   }
@@ -115,10 +122,12 @@ async function pretrain(model: Mae, s: MaePretrainSpec, ctx: RunContext): Promis
       ...(rank
         ? {
             evaluate: {
-              every: Math.max(1, Math.floor(s.train.steps / rank.checkpoints)),
-              fn: () => {
+              every: s.evalAt ? 0 : Math.max(1, Math.floor(s.train.steps / rank.checkpoints)),
+              at: s.evalAt?.steps,
+              fn: async (step: number) => {
                 const ranks = blockRanks(extractFeatures(model.encoder, rank.images, rank.n), rank.n);
-                return Object.fromEntries([['erank', ranks[ranks.length - 1]], ...ranks.map((r, l) => [`erankBlock${l}`, r])]);
+                const more = s.evalAt ? await s.evalAt.fn(model, step) : {};
+                return { ...Object.fromEntries([['erank', ranks[ranks.length - 1]], ...ranks.map((r, l) => [`erankBlock${l}`, r])]), ...more };
               },
             },
           }
@@ -134,6 +143,7 @@ async function pretrain(model: Mae, s: MaePretrainSpec, ctx: RunContext): Promis
     trained: true,
     history: rank ? { step, loss, rankStep: evals.step, erank: evals.erank ?? [] } : { step, loss },
     rankHistory: rank ? { step: evals.step, blocks: evals.step.map((_, i) => Array.from({ length: depth }, (__, l) => (evals[`erankBlock${l}`] as number[])[i])) } : null,
+    curve: rank && s.evalAt ? Object.fromEntries(Object.entries(evals).filter(([k]) => !k.startsWith('erankBlock'))) : null,
     finalLoss: loss[loss.length - 1],
     trainSeconds: result.trainSeconds,
   };
@@ -156,6 +166,18 @@ export function frozenMaeEval(model: Mae, bank: LabelledImages, queries: Labelle
   const last = (f: typeof b, n: number) => ({ data: f.blocks[f.blocks.length - 1], n, dim: f.dim });
   const metrics = evaluateFrozen(last(b, bank.n), bank.labels, last(q, queries.n), queries.labels, c);
   return { metrics, perBlock: blockRanks(q, queries.n) };
+}
+
+/**
+ * The MAE's reconstruction loss on held-out images [n, h, w] with the fixed mask seed (the training loss's
+ * definition, no augmentation): at step 0 it is the loss of predicting zero (the head starts at zero), so
+ * runs compare at equal loss on the same images and masks.
+ */
+export async function heldOutLoss(model: Mae, images: Float32Array, n: number, h: number, w: number): Promise<number> {
+  const x = tf.tensor3d(images.subarray(0, n * h * w), [n, h, w]);
+  const { recon, mask, loss } = await model.reconstruct(x, RECONSTRUCTION_MASK_SEED);
+  tf.dispose([x, recon, mask]);
+  return loss;
 }
 
 /** The first `n` images [n, h, w] masked with the fixed seed, and the model's reconstructions (3 decimals). */
@@ -190,6 +212,7 @@ export async function maeRunResult(model: Mae, pretrained: MaePretrained, e: Mae
   const wiring = model.encoder.stack.wiring;
   const { metrics, perBlock } = frozenMaeEval(model, e.bank, e.queries, e.eval);
   const extra: { [k: string]: Json } = { blockErank: perBlock, coefficients: wiring.coefficients(), rankHistory: pretrained.rankHistory, describe: wiring.describe() };
+  if (pretrained.curve) extra.curve = pretrained.curve;
   const r = e.reconstructions;
   if (r.n > 0) extra.reconstructions = await maeReconstructions(model, r.images, r.n, r.height, r.width);
   return {
