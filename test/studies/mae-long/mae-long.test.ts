@@ -12,6 +12,8 @@ import type { MaeClutterRunConfig } from '../../../lib/studies/mae-clutter';
 import { BASELINE_ROWS } from '../../../lib/studies/shared/frozen-features';
 import { resolveConfig } from '../../../lib/runner/run';
 import { runExperiment } from '../../../lib/runner';
+import { runIdOf } from '../../../lib/runner/execute';
+import { collectVerdicts } from '../../../lib/studies/verdicts';
 import { ConfigError } from '../../../lib/errors';
 import type { RunRecord } from '../../../lib/report';
 import { initTestEngine } from '../../residual/engine';
@@ -152,3 +154,47 @@ describe('mae-long: a smoke study end to end', () => {
     }
   });
 });
+
+describe('mae-long: the verdict (lib/studies/verdicts.ts)', () => {
+  /** Records under the smoke plan's run ids: an MAE that learned (or not), standard above both baselines, α_min = 0.6 `shift` kNN points away. */
+  function writeStudy(dir: string, opts: { shift: number; finalLoss: number }): void {
+    const c = cfg('smoke');
+    const lines = experiment.runs(c).map((spec) => {
+      const base = (spec.config as { baseline?: string | null }).baseline;
+      const noise = [0.4, -0.5, 0.2][spec.seed] ?? 0;
+      const shift = spec.row === 'α_min=0.6' ? opts.shift + 0.3 * spec.seed : spec.row === 'α_min=0.7' ? -1 : 0;
+      const knn = base === 'pixels' ? [20] : base === 'untrained' ? [22] : [30, 34, 38].map((v) => v + shift + noise);
+      const loss = [0.6, 0.55, opts.finalLoss];
+      const m = (k: number) => k / 100;
+      const metrics = base ? { knn: m(knn[0]), lpConverged: m(knn[0] + 5), evalLoss: base === 'untrained' ? 0.66 : null } : { knn: m(knn[2]), lpConverged: m(knn[2] + 5), evalLoss: loss[2] };
+      const extra = base ? {} : { curve: { step: [2, 4, 6], knn: knn.map(m), lpConverged: knn.map((v) => m(v + 5)), linearProbe: [0, 0, 0], erank: [3, 2, 1], evalLoss: loss } };
+      return JSON.stringify({ experiment: 'mae-long', preset: 'smoke', runId: runIdOf('mae-long', spec), row: spec.row, seed: spec.seed, config: spec.config, metrics, extra, wallTimeSec: 1, engine: 'test', commit: null, host: 'test', finishedAt: new Date(0).toISOString() });
+    });
+    fs.mkdirSync(path.join(dir, 'mae-long', 'smoke'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'mae-long', 'smoke', 'runs.jsonl'), lines.join('\n') + '\n');
+  }
+  const verdict = (dir: string) => collectVerdicts('smoke', dir).find((v) => v.id === 'A.mae-long')!;
+
+  test('a learned MAE with a healthy baseline: the detected opposite is "not reproduced", the paper\'s direction "reproduced"', () => {
+    const worse = fs.mkdtempSync(path.join(os.tmpdir(), 'long-v-'));
+    writeStudy(worse, { shift: -4, finalLoss: 0.45 });
+    const v = verdict(worse);
+    assert.equal(v.word, 'not reproduced', v.reason);
+    assert.equal(v.notebook, '01 §5');
+    assert.match(v.reason, /held-out reconstruction loss fell 32 % \(standard\) and 32 % \(α_min = 0\.6\) below predicting zero/);
+    assert.match(v.reason, /At equal held-out loss \(0\.4500/);
+    assert.match(v.reason, /α_min = 0\.7 − standard kNN −1\.0/);
+    const better = fs.mkdtempSync(path.join(os.tmpdir(), 'long-v-'));
+    writeStudy(better, { shift: 4, finalLoss: 0.45 });
+    assert.equal(verdict(better).word, 'reproduced');
+  });
+
+  test('an MAE that did not learn is "not tested", whatever the difference', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'long-v-'));
+    writeStudy(dir, { shift: 4, finalLoss: 0.63 });
+    const v = verdict(dir);
+    assert.equal(v.word, 'not tested');
+    assert.match(v.reason, /did not learn enough.*fell 5 % \(standard\)/);
+  });
+});
+
