@@ -37,6 +37,26 @@ export interface LrSearchRow {
   drop: number | null;
   knn: number | null;
   lpConverged: number | null;
+  /** The largest rise of a logged loss above the lowest before it, after the first tenth of the run (1.02 = 2 %). */
+  worstRise: number | null;
+  /** Trained stably: every logged loss finite, no rise above STABLE_RISE, and the loss fell ≥ 10 % below predicting zero. */
+  stable: boolean;
+}
+
+/** A rise of the logged (25-step mean) loss more than 5 % above its running minimum counts as a spike; window noise here is ≈ 1.5 %. */
+export const STABLE_RISE = 1.05;
+
+/** The largest rise of `loss` above its running minimum after the first tenth (warm-up); null for fewer than 2 points. */
+export function worstRise(loss: readonly (number | null)[]): number | null {
+  if (loss.length < 2) return null;
+  let min = Infinity;
+  let worst = 0;
+  loss.forEach((v, i) => {
+    const x = typeof v === 'number' && Number.isFinite(v) ? v : Infinity;
+    if (i >= loss.length * 0.1) worst = Math.max(worst, x / min);
+    min = Math.min(min, x);
+  });
+  return worst;
 }
 
 /** The search's runs as table rows (one seed each: a pilot, not a finding), in the order of the records. */
@@ -55,8 +75,35 @@ export function lrSearchRows(records: { row: string; config: unknown; metrics: {
       drop: first && last !== null ? 1 - last / first : null,
       knn: num(r.metrics.knn) === null ? null : 100 * (r.metrics.knn as number),
       lpConverged: num(r.metrics.lpConverged) === null ? null : 100 * (r.metrics.lpConverged as number),
+      worstRise: worstRise(loss),
+      stable: (() => {
+        const w = worstRise(loss);
+        return w !== null && Number.isFinite(w) && w <= STABLE_RISE && first !== null && last !== null && 1 - last / first >= 0.1;
+      })(),
     };
   });
+}
+
+/**
+ * The search's pick: the largest lr multiple at which every searched row (standard and α_min = 0.6) finished
+ * and trained stably; null until one has. `why` says it in a sentence for the notebook.
+ */
+export function lrSearchPick(records: Parameters<typeof lrSearchRows>[0]): { scale: number | null; why: string } {
+  const rows = lrSearchRows(records);
+  const names = new Set((LR_SEARCH.rows as MaeClutterRow[]).map((r) => r.name.replace(/, dec 8, lr ×.*/, '')));
+  const stableAt = LR_SEARCH_SCALES.filter((s) => {
+    const at = rows.filter((r) => r.lrScale === s);
+    return at.length === names.size && at.every((r) => r.stable);
+  });
+  const unstable = LR_SEARCH_SCALES.filter((s) => rows.some((r) => r.lrScale === s && !r.stable));
+  const missing = LR_SEARCH_SCALES.filter((s) => rows.filter((r) => r.lrScale === s).length < names.size);
+  if (!stableAt.length) return { scale: null, why: `no lr multiple has every row finished and stable yet${missing.length ? ` (missing runs at ×${missing.join(', ×')})` : ''}` };
+  const pick = Math.max(...stableAt);
+  return {
+    scale: pick,
+    why: `×${pick} is the largest multiple at which both rows trained stably (loss ≥ 10 % below predicting zero, no logged loss more than ${Math.round(100 * (STABLE_RISE - 1))} % above its running minimum)` +
+      (unstable.length ? `; unstable: ×${unstable.join(', ×')}` : '') + (missing.length ? `; not finished: ×${missing.join(', ×')}` : ''),
+  };
 }
 
 /** The search's overrides for a preset: on smoke two rows of a few steps (the pipeline, not the search). */
@@ -75,5 +122,7 @@ export function lrSearchTable(records: Parameters<typeof lrSearchRows>[0]): Colu
     drop: r.drop === null ? '–' : `${(100 * r.drop).toFixed(0)} %`,
     'kNN %': f(r.knn, 1),
     'LP (converged) %': f(r.lpConverged, 1),
+    'worst rise': r.worstRise === null ? '–' : `${(100 * (r.worstRise - 1)).toFixed(1)} %`,
+    stable: r.stable ? 'yes' : 'no',
   })));
 }
