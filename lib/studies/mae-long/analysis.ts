@@ -10,7 +10,7 @@
  */
 import * as aq from 'arquero';
 import type { ColumnTable, RunRecord } from '../../report';
-import { meanStd } from '../../stats';
+import { meanStd, spearman } from '../../stats';
 import { BASELINE_ROWS, baselineOf } from '../shared/frozen-features';
 import { pairedTableRows, type SeedRecord } from '../shared/paired';
 import { STANDARD_ROW } from './spec';
@@ -171,4 +171,26 @@ export function heldOutDrop(records: readonly RunRecord[], row: string): number 
   const zero = new Map(records.filter((r) => r.row === BASELINE_ROWS.untrained && typeof r.metrics.evalLoss === 'number').map((r) => [r.seed, r.metrics.evalLoss as number]));
   const drops = records.filter((r) => r.row === row && typeof r.metrics.evalLoss === 'number' && zero.has(r.seed)).map((r) => 1 - (r.metrics.evalLoss as number) / zero.get(r.seed)!);
   return drops.length ? drops.reduce((a, b) => a + b, 0) / drops.length : null;
+}
+
+/**
+ * At each evaluation step every trained run shares: Spearman's ρ between the final features' effective rank
+ * and kNN / the converged probe across the trained runs (paper A: lower rank goes with better features, the
+ * relation weakening late in training). ρ < 0: lower rank went with better accuracy.
+ */
+export function rankAccuracyByStep(records: readonly RunRecord[]): ColumnTable {
+  const curves = runCurves(records);
+  const steps = curves.length ? curves[0].step.filter((s) => curves.every((c) => c.step.includes(s))) : [];
+  const f = (x: number | null) => (x === null ? '–' : `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}`);
+  const out = steps.map((step) => {
+    const at = atStep(curves, step);
+    const er = at.map((r) => r.metrics.erank as number);
+    return {
+      step,
+      runs: at.length,
+      'ρ(erank, kNN)': f(spearman(er, at.map((r) => r.metrics.knn as number))),
+      'ρ(erank, LP converged)': f(spearman(er, at.map((r) => r.metrics.lpConverged as number))),
+    };
+  });
+  return aq.from(out.length ? out : [{ step: '–', runs: 0 }]);
 }

@@ -48,3 +48,16 @@ export function accuracyVsLossFigure(records: RunRecord[]): FigureSpec | null {
   };
   return panelFigure([panel('knn'), panel('lpConverged')], { title: 'Accuracy at equal reconstruction loss' });
 }
+
+/** The final features' effective rank against step, mean ± std over seeds per row (notebook 02); null before any curve. */
+export function longRankFigure(records: RunRecord[]): FigureSpec | null {
+  const curves = runCurves(records);
+  if (!curves.length) return null;
+  return errorBarFigure(
+    curveRows(curves).map((row) => {
+      const c = meanCurve(curves, row, 'erank');
+      return { name: `${row} (${c.n} seed${c.n === 1 ? '' : 's'})`, x: c.step, mean: c.mean, std: c.std };
+    }),
+    { title: 'Effective rank of the final features along the long runs (cluttered, mae-long)', xTitle: 'training step', yTitle: 'effective rank' },
+  );
+}
