@@ -257,9 +257,19 @@ export function toMarkdown(table: ColumnTable, opts: MarkdownOptions = {}): stri
   return opts.caption ? `${opts.caption}\n\n${out}` : out;
 }
 
+/**
+ * A text cell that a spreadsheet would read as a formula (=, +, -, @, tab or CR first: OWASP's "CSV injection")
+ * gets a leading apostrophe, which spreadsheets show as text; numbers (a number value, or text that is one,
+ * such as -0.5) are left as they are.
+ */
+function defuseFormula(s: string, wasNumber: boolean): string {
+  if (wasNumber || !/^[=+\-@\t\r]/.test(s)) return s;
+  return s.trim() !== '' && Number.isFinite(Number(s)) ? s : `'${s}`;
+}
+
 function csvCell(v: unknown): string {
   if (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v))) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const s = defuseFormula(typeof v === 'object' ? JSON.stringify(v) : String(v), typeof v === 'number');
   return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -17,7 +17,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { checkNumber } from '../errors';
+import { checkNumber, ConfigError, show } from '../errors';
 import { pidAlive, writeError } from './store/runs';
 import { slurmJobLabel } from './store/records';
 
@@ -41,12 +41,19 @@ export interface ClaimOptions {
   heartbeatMs?: number;
 }
 
-/** The stale time from options or `$REPRO_CLAIM_STALE_S`. */
+/** The least `$REPRO_CLAIM_STALE_S` accepted (seconds). */
+export const MIN_STALE_S = 10;
+
+/** The stale time from options (tests may go lower) or `$REPRO_CLAIM_STALE_S` (≥ MIN_STALE_S). */
 export function staleMsOf(opts: ClaimOptions = {}): number {
   if (opts.staleMs !== undefined) return checkNumber('staleMs', opts.staleMs, { lo: 1 });
   const env = process.env.REPRO_CLAIM_STALE_S;
-  if (env !== undefined && env !== '') return 1000 * checkNumber('REPRO_CLAIM_STALE_S', Number(env), { lo: 0.001 });
-  return 120_000;
+  if (env === undefined || env === '') return 120_000;
+  const s = Number(env);
+  // A runner's heartbeat cannot beat while its process is inside one training step or one evaluation (seconds
+  // on cpu): below this floor a live claim looks dead and two runners train the same run into the same files.
+  if (!Number.isFinite(s) || s < MIN_STALE_S) throw new ConfigError(`REPRO_CLAIM_STALE_S must be a number of seconds ≥ ${MIN_STALE_S} (a live runner's heartbeat can pause for one step or evaluation; shorter lets two runners train one run); got ${show(env)}`);
+  return 1000 * s;
 }
 
 export function claimsDir(dir: string): string {

@@ -10,11 +10,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { checkPreset, configHash, DeepPartial, mergeChecked, PresetName, presetFromEnv } from '../config';
 import { checkSeed, ConfigError } from '../errors';
-import { experimentDir } from '../paths';
+import { experimentDir, resultsRoot } from '../paths';
 import { ensureDir } from '../io/atomic';
 import { checkRunRecord, inspectRuns, RunRecord } from './store/runs';
 import { noteFailure, publishRecord, readRecordFile, readRecordFiles, recordFile } from './store/records';
-import type { ClaimOptions } from './claims';
+import { staleMsOf, type ClaimOptions } from './claims';
 import { RunQueue } from './queue';
 import { clearStop, requestStop, RunnerInterruptedError, STOP_SIGNALS, stopRequested, type StopSignal } from '../train/interrupt';
 import { ProgressBar, formatDuration } from '../train/progress';
@@ -111,6 +111,8 @@ async function runExperimentInner<C extends object>(
   const t0 = Date.now();
   const preset = opts.preset ?? presetFromEnv();
   const config = resolveConfig(exp, preset, opts.overrides);
+  staleMsOf(opts.claims); // a bad $REPRO_CLAIM_STALE_S is refused before any work
+  resultsRoot(); // so is a set but empty $REPRO_RESULTS
   const verbose = opts.verbose ?? true;
   let specs = exp.runs(config);
   if (!specs.length) throw new ConfigError(`${exp.name}: the config expands to no runs`);

@@ -97,6 +97,16 @@ describe('tables', () => {
     assert.match(md, /\| residual \| {3}3 \| 63\.9 ± 0\.4 \|/);
   });
 
+  test('toCsv defuses spreadsheet formulas in text cells (issue 31, 17), and leaves numbers alone', () => {
+    const t = aq.from([{ row: '=HYPERLINK("http://x","y")', v: -1.5 }, { row: '+1+1', v: 2 }, { row: '@SUM(A1)', v: 0 }, { row: '-0.25', v: 1 }, { row: '−4.4 [−6.0, −2.8]', v: 1 }]);
+    const lines = toCsv(t).trim().split('\n');
+    assert.equal(lines[1], `"'=HYPERLINK(""http://x"",""y"")",-1.5`);
+    assert.equal(lines[2], `'+1+1,2`);
+    assert.equal(lines[3], `'@SUM(A1),0`);
+    assert.equal(lines[4], '-0.25,1', 'text that is a number stays a number');
+    assert.equal(lines[5], '"−4.4 [−6.0, −2.8]",1', 'the unicode minus of our intervals is no formula');
+  });
+
   test('writeTable writes .md and .csv atomically (no temp files left); unwritable dir is a clear error', () => {
     const dir = tmpDir('table');
     const t = summarise(records, { metrics: ['knn'] });

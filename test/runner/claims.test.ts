@@ -106,10 +106,13 @@ describe('run claims', () => {
   test('stale time from REPRO_CLAIM_STALE_S, checked', () => {
     const old = process.env.REPRO_CLAIM_STALE_S;
     try {
-      process.env.REPRO_CLAIM_STALE_S = '2.5';
-      assert.equal(staleMsOf(), 2500);
+      process.env.REPRO_CLAIM_STALE_S = '30.5';
+      assert.equal(staleMsOf(), 30500);
       process.env.REPRO_CLAIM_STALE_S = 'soon';
       assert.throws(() => staleMsOf(), /REPRO_CLAIM_STALE_S/);
+      // issue 31, 16: a stale time shorter than one step let two runners train the same run
+      process.env.REPRO_CLAIM_STALE_S = '0.01';
+      assert.throws(() => staleMsOf(), (e: Error) => e.name === 'ConfigError' && /REPRO_CLAIM_STALE_S must be a number of seconds ≥ 10 .*got '0\.01'/.test(e.message));
     } finally {
       if (old === undefined) delete process.env.REPRO_CLAIM_STALE_S;
       else process.env.REPRO_CLAIM_STALE_S = old;
