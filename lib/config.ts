@@ -25,8 +25,16 @@ export function checkPreset(p: unknown): PresetName {
   return p as PresetName;
 }
 
+/**
+ * A plain object: `{ … }` or JSON, from any realm (a notebook's vm context has its own Object.prototype), or one
+ * without a prototype. A Map, a Date, a class instance or `Object.create({ steps: 5 })` is not one: merged as
+ * an object, its entries or inherited keys would be ignored without a word.
+ */
 function isPlainObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  if (Object.prototype.toString.call(x) !== '[object Object]') return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
@@ -40,7 +48,7 @@ export function mergeChecked<T>(base: T, override: unknown, where: string): T {
   if (override === undefined) return structuredClone(base);
   if (!isPlainObject(base)) return structuredClone(override) as T;
   if (!isPlainObject(override)) {
-    throw new ConfigError(`${where} must be an object; got ${show(override)}`);
+    throw new ConfigError(`${where} must be an object; got ${typeof override === 'object' && override !== null && !Array.isArray(override) ? `${kindOf(override)}: ` : ''}${show(override)}`);
   }
   const out: Record<string, unknown> = structuredClone(base) as Record<string, unknown>;
   for (const [k, v] of Object.entries(override)) {
@@ -71,6 +79,10 @@ function kindOf(x: unknown): string {
   if (x === null) return 'null';
   if (Array.isArray(x)) return 'a list';
   if (isPlainObject(x)) return 'an object';
+  if (typeof x === 'object') {
+    const name = (x as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === 'string' && name && name !== 'Object' ? `a ${name}` : 'an object with a prototype (not plain data)';
+  }
   return typeof x === 'number' ? 'a number' : typeof x === 'string' ? 'a string' : typeof x === 'boolean' ? 'true or false' : typeof x;
 }
 
@@ -79,7 +91,7 @@ function checkSameType(base: unknown, v: unknown, where: string): void {
   if (base === null || base === undefined) return;
   const want = kindOf(base);
   const got = kindOf(v);
-  if (want !== got) throw new ConfigError(`${where} must be ${want}; got ${show(v)}`);
+  if (want !== got) throw new ConfigError(`${where} must be ${want}; got ${typeof v === 'object' && v !== null && !Array.isArray(v) ? `${got}: ` : ''}${show(v)}`);
 }
 
 /** JSON with object keys sorted, so equal configs serialise (and hash) equally. */

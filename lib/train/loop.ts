@@ -60,8 +60,11 @@ export function withoutUnitAccum(c: TrainConfig): TrainConfig {
   return rest;
 }
 
+/** The most steps a run may ask for (10⁷: years on this machine; a typo such as 1e12 is refused, not started). */
+export const MAX_TRAIN_STEPS = 10_000_000;
+
 export function validateTrain(c: TrainConfig, where = 'train'): void {
-  checkPositiveInt(`${where}.steps`, c.steps);
+  checkNumber(`${where}.steps`, c.steps, { lo: 1, hi: MAX_TRAIN_STEPS, integer: true });
   validateSchedule(c.schedule, `${where}.schedule`);
   validateAdamW(c.optimizer, `${where}.optimizer`);
   checkNumber(`${where}.ema`, c.ema, { lo: 0, hi: 1, hiOpen: true });
@@ -96,6 +99,11 @@ export interface TrainTask {
    * batch of one optimiser step. A step that does not fit is a ConfigError naming the batch that fits.
    */
   memory?: { act: ActivationEstimate; batch: number };
+  /**
+   * With train.ema > 0 the finished model's weights are replaced by their EMA (every study's final evaluation then
+   * uses the EMA weights); true: the caller keeps the live weights and uses `result.ema` itself (diffusion).
+   */
+  ownsEma?: boolean;
   /**
    * Evaluation (e.g. validation perplexity) every `every` steps (0: none periodic), at the steps listed in
    * `at`, and after the last step. `fn` returns the same metric names at every call (the curves stay aligned).
@@ -320,6 +328,9 @@ export async function train(config: TrainConfig, task: TrainTask, opts: TrainOpt
     throw e;
   }
   if (s.step < config.steps) s.trainSeconds += (Date.now() - sessionStart) / 1000;
+  // train.ema > 0: a finished run's model holds the EMA weights (after the last checkpoint, which keeps both),
+  // so a study's final evaluation uses them; a task that evaluates with result.ema itself says so (ownsEma).
+  if (ema && !task.ownsEma && s.step === config.steps) task.params.forEach((p, i) => p.variable.assign(ema.shadow[i]));
   return result();
 }
 

@@ -31,6 +31,20 @@ test('value checks name the value and the valid range', () => {
 
 test('an experiment rejects an override of a field that does not exist, or a bad value, before any work', () => {
   assert.throws(() => resolveConfig(setupCheck, 'smoke', { hiden: 3 } as never), /unknown key 'hiden' in setup-check overrides; expected one of hidden, /);
-  assert.throws(() => resolveConfig(setupCheck, 'smoke', { train: { steps: -5 } }), /train\.steps must be an integer in \[1, inf\); got -5/);
+  assert.throws(() => resolveConfig(setupCheck, 'smoke', { train: { steps: -5 } }), /train\.steps must be an integer in \[1, 10000000\]; got -5/);
   assert.equal(resolveConfig(setupCheck, 'smoke').hidden, 64);
+});
+
+test('issue 31, 8: an override of the wrong kind (Map, Date, an object with a prototype) is a ConfigError, not ignored', () => {
+  const base = { train: { steps: 10, lr: 0.1 }, name: 'x' };
+  assert.throws(() => mergeChecked(base, { train: new Map([['steps', 5]]) }, 'cfg'), (e: Error) => e instanceof ConfigError && /cfg\.train must be an object; got a Map: /.test(e.message));
+  assert.throws(() => mergeChecked(base, { train: new Date(0) }, 'cfg'), /cfg\.train must be an object; got a Date: /);
+  assert.throws(() => mergeChecked(base, { train: Object.create({ steps: 5 }) }, 'cfg'), /cfg\.train must be an object; got an object with a prototype \(not plain data\): /);
+  assert.throws(() => mergeChecked(base, new Map(), 'cfg'), /cfg must be an object; got a Map: /);
+  // plain data from another realm (a notebook's vm context) and prototype-less objects are plain
+  const vm = require('vm') as typeof import('vm');
+  const foreign = vm.runInNewContext('({ train: { steps: 5 } })');
+  assert.equal(mergeChecked(base, foreign, 'cfg').train.steps, 5);
+  const bare = Object.assign(Object.create(null), { steps: 7 });
+  assert.equal(mergeChecked(base, { train: bare }, 'cfg').train.steps, 7);
 });

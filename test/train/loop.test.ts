@@ -170,6 +170,30 @@ describe('train', () => {
     [full, again].forEach((t) => t.dispose());
   });
 
+  test('issue 31, 6: with train.ema > 0 the finished model holds the EMA weights (unless the task owns them), also when reused', async () => {
+    const dir = tmpDir();
+    const plain = blobTask(7);
+    (await train(cfg(), plain)).dispose();
+    const live = Array.from(plain.params[0].variable.dataSync());
+    const withEma = blobTask(7);
+    const file = path.join(dir, 'ema.bin');
+    const r = await train(cfg({ ema: 0.9 }), withEma, { checkpointFile: file });
+    const shadow = Array.from(r.ema!.shadow[0].dataSync());
+    assert.deepEqual(Array.from(withEma.params[0].variable.dataSync()), shadow, 'the model holds the EMA weights');
+    assert.notDeepEqual(shadow, live, 'and they differ from the live weights');
+    r.dispose();
+    // a finished run reused from its checkpoint ends the same way
+    const again = blobTask(7);
+    (await train(cfg({ ema: 0.9 }), again, { checkpointFile: file })).dispose();
+    assert.deepEqual(Array.from(again.params[0].variable.dataSync()), shadow);
+    // a task that evaluates with result.ema itself keeps the live weights
+    const owns = blobTask(7);
+    const r2 = await train(cfg({ ema: 0.9 }), { ...owns, ownsEma: true });
+    assert.deepEqual(Array.from(owns.params[0].variable.dataSync()), live);
+    r2.dispose();
+    [plain, withEma, again, owns].forEach((t) => t.dispose());
+  });
+
   test('a non-finite loss stops with the step and the intact last checkpoint', async () => {
     const dir = tmpDir();
     const file = path.join(dir, 'ck.bin');
@@ -188,7 +212,9 @@ describe('train', () => {
 
   test('invalid settings are rejected before any step', async () => {
     const task = blobTask(4);
-    await assert.rejects(train(cfg({ steps: 0 }), task), /train.steps must be an integer in \[1, inf\); got 0/);
+    await assert.rejects(train(cfg({ steps: 0 }), task), /train.steps must be an integer in \[1, 10000000\]; got 0/);
+    // issue 31, 12: a typo of a step count is refused, not started
+    await assert.rejects(train(cfg({ steps: 1e12 }), task), /train.steps must be an integer in \[1, 10000000\]; got 1000000000000/);
     await assert.rejects(train(cfg({ schedule: { lr: -1, warmupFraction: 0, minRatio: 0 } }), task), /train.schedule.lr must be \(0, inf\); got -1/);
     await assert.rejects(train(cfg({ checkpointEvery: 7 }), task), ConfigError);
     assert.equal(task.calls(), 0);

@@ -274,6 +274,7 @@ async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
       c.train,
       {
         params: model.params(),
+        ownsEma: true, // sampling and features below run under result.ema.withEmaWeights
         loss: (step) => {
           const idx = sampler.next();
           const x = modelInput(trainSet, idx);
