@@ -3,11 +3,11 @@
  * a long study while it is still incomplete (the missing runs are listed, never invented). `runExperiment`
  * (./run.ts) is the way to run them; both key runs by the same run id, so nothing is recomputed later.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import type { DeepPartial, PresetName } from '../config';
+import { dataKeyOf } from '../data/identity';
 import { experimentDir } from '../paths';
-import { readRuns, type RunRecord } from './store/runs';
+import { loadRecords } from './store/records';
+import type { RunRecord } from './store/runs';
 import { runIdOf } from './execute';
 import { resolveConfig, runExperiment } from './run';
 import { ConfigError } from '../errors';
@@ -33,12 +33,16 @@ export function recordedRuns<C extends object>(exp: Experiment<C>, preset: Prese
   const config = resolveConfig(exp, preset, overrides);
   const specs = exp.runs(config);
   const dir = experimentDir(exp.name, preset);
-  const file = path.join(dir, 'runs.jsonl');
-  const byId = new Map((fs.existsSync(file) ? readRuns(file).records : []).map((r) => [r.runId, r]));
+  // The runner's ids: with REPRO_DATA on a copy that is not the canonical data, its key joins the id, so the
+  // notebook tables the runs made on that data, never the canonical records (issue 31, 2).
+  const dataKey = dataKeyOf(exp.data ?? []);
+  // runs.jsonl and the record files it may lack (a rebuild that failed under a held lock: issue 31, 4).
+  const byId = new Map<string, RunRecord>();
+  for (const r of loadRecords(dir).records) if (!byId.has(r.runId)) byId.set(r.runId, r);
   const records: RunRecord[] = [];
   const missing: { row: string; seed: number }[] = [];
   for (const s of specs) {
-    const r = byId.get(runIdOf(exp.name, s));
+    const r = byId.get(runIdOf(exp.name, s, dataKey));
     if (r) records.push(r);
     else missing.push({ row: s.row, seed: s.seed });
   }

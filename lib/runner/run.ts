@@ -13,7 +13,7 @@ import { checkSeed, ConfigError } from '../errors';
 import { experimentDir, resultsRoot } from '../paths';
 import { ensureDir } from '../io/atomic';
 import { checkRunRecord, inspectRuns, RunRecord } from './store/runs';
-import { noteFailure, publishRecord, readRecordFile, readRecordFiles, recordFile } from './store/records';
+import { noteFailure, publishRecord, readRecordFile, readRecordFiles, recordFile, syncRunsJsonl } from './store/records';
 import { staleMsOf, type ClaimOptions } from './claims';
 import { RunQueue } from './queue';
 import { clearStop, requestStop, RunnerInterruptedError, STOP_SIGNALS, stopRequested, type StopSignal } from '../train/interrupt';
@@ -149,7 +149,17 @@ async function runExperimentInner<C extends object>(
   // Record files runs.jsonl does not hold yet (runs finished by other runners, or a sync that failed).
   const files = readRecordFiles(dir);
   for (const w of files.warnings) console.warn(`warning: ${w}`);
-  for (const r of files.records) if (!byId.has(r.runId)) byId.set(r.runId, r);
+  const unsynced = files.records.filter((r) => !byId.has(r.runId));
+  for (const r of unsynced) byId.set(r.runId, r);
+  // Finished runs runs.jsonl lacks (a rebuild that failed, e.g. under a held lock): rebuild it now.
+  if (unsynced.length) {
+    try {
+      const added = syncRunsJsonl(dir);
+      if (added && verbose) console.log(`${exp.name}: added ${added} finished run(s) from records/ to ${path.relative(process.cwd(), file) || file}`);
+    } catch (e) {
+      console.warn(`warning: ${unsynced.length} finished run(s) are in records/ but not in ${file}, which could not be rebuilt: ${(e as Error).message}`);
+    }
+  }
   const wanted = new Set(ids);
   for (const u of seen.unreadable) {
     if (u.runId && wanted.has(u.runId) && !byId.has(u.runId)) {
@@ -161,7 +171,8 @@ async function runExperimentInner<C extends object>(
     // A finished run whose append failed earlier (full disk) left its record aside: add it, no retraining.
     const aside = byId.has(id) ? null : recordAside(path.join(dir, 'checkpoints', id), id);
     if (aside && !checkRunRecord(aside)) {
-      publishRecord(dir, aside);
+      const { syncError } = publishRecord(dir, aside);
+      if (syncError) console.warn(`warning: the record of run ${id} is saved in records/, but ${file} was not rebuilt: ${syncError}`);
       byId.set(id, aside);
       fs.rmSync(path.join(dir, 'checkpoints', id, 'record.json'), { force: true });
       if (verbose) console.log(`${exp.name}: added the record of run ${id} kept aside after a failed save to ${file}`);
@@ -224,8 +235,9 @@ async function runExperimentInner<C extends object>(
       if (reply.type === 'result') {
         const rec = reply.record;
         try {
-          publishRecord(dir, rec);
+          const { syncError } = publishRecord(dir, rec);
           saved += 1;
+          if (syncError && verbose) console.warn(`\n${exp.name}: run '${spec.row}' seed ${spec.seed} is saved as ${path.relative(process.cwd(), recordFile(dir, runId))}, but ${file} was not rebuilt (${syncError}); the next run of this study rebuilds it`);
           byId.set(runId, readRecordFile(recordFile(dir, runId)) ?? rec); // another runner's copy, if it won
         } catch (e) {
           // Never let a write failure escape this handler: in worker mode it would crash the runner

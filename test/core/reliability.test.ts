@@ -15,6 +15,7 @@ import { executeRun, noteSession, runIdOf } from '../../lib/runner/execute';
 import { loadStudy as loadExperiment } from '../../lib/studies';
 import { planWorkers } from '../../lib/runner/guards';
 import { resolveConfig, runExperiment } from '../../lib/runner/run';
+import { recordedRuns } from '../../lib/runner/recorded';
 import { experiment as setupCheck } from '../../lib/studies/setup-check';
 import { experiment as maeSweep } from '../../lib/studies/mae-sweep';
 import { experiment as linearTheory } from '../../lib/studies/linear-theory';
@@ -190,6 +191,14 @@ describe('3: REPRO_DATA and the data identity', () => {
     const again = await withEnvAsync({ REPRO_DATA: other, REPRO_RESULTS: results }, () => runExperiment(setupCheck, { preset: 'smoke', workers: 1, verbose: false, overrides }));
     assert.equal(again.executed, 0);
     assert.equal(again.records[0].runId, rec.runId);
+    // issue 31, 2: a notebook's table (recordedRuns / studyRuns) keys runs the same way: on the other copy it
+    // shows that copy's record, never the canonical one beside it (and the other way round).
+    const canonical = await withEnvAsync({ REPRO_DATA: undefined, REPRO_RESULTS: results }, () => runExperiment(setupCheck, { preset: 'smoke', workers: 1, verbose: false, overrides }));
+    assert.equal(canonical.records[0].runId, canonicalId);
+    const onOther = withEnv({ REPRO_DATA: other, REPRO_RESULTS: results }, () => recordedRuns(setupCheck, 'smoke', overrides));
+    assert.deepEqual(onOther.records.map((r) => r.runId), [rec.runId]);
+    const onCanonical = withEnv({ REPRO_DATA: undefined, REPRO_RESULTS: results }, () => recordedRuns(setupCheck, 'smoke', overrides));
+    assert.deepEqual(onCanonical.records.map((r) => r.runId), [canonicalId]);
   });
 
   test('each load notes the split it used: folder, MD5s, canonical or not', () => {

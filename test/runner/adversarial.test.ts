@@ -10,6 +10,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { REPO_ROOT, resultsRoot, dataRoot } from '../../lib/paths';
 import { ConfigError } from '../../lib/errors';
+import { loadStudy } from '../../lib/studies';
+import { resolveConfig } from '../../lib/runner/run';
+import { runIdOf } from '../../lib/runner/execute';
+import { recordedRuns } from '../../lib/runner/recorded';
 
 const script = path.join(REPO_ROOT, 'build', 'scripts', 'run-experiment.js');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'repro-i31-'));
@@ -70,4 +74,58 @@ test('16: REPRO_CLAIM_STALE_S below the floor is refused before any work', () =>
   assert.notEqual(r.status, 0);
   assert.match(r.err, /REPRO_CLAIM_STALE_S must be a number of seconds ≥ 10/);
   assert.deepEqual(snapshot(dir), [], 'nothing was written');
+});
+
+/** The run id of setup-check's one smoke run (the CLI's). */
+function setupCheckId(): string {
+  const exp = loadStudy('setup-check');
+  return runIdOf(exp.name, exp.runs(resolveConfig(exp, 'smoke'))[0]);
+}
+
+test('3: a damaged record file is moved aside and replaced when the run finishes (was: every save a silent no-op)', { timeout: 120_000 }, () => {
+  const results = tmp();
+  const dir = path.join(results, 'setup-check', 'smoke');
+  const id = setupCheckId();
+  fs.mkdirSync(path.join(dir, 'records'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'records', `${id}.json`), '{"experiment":"setup-check","preset":"sm'); // cut short
+  const r = cli(['setup-check', '--preset', 'smoke'], { REPRO_RESULTS: results });
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.err, new RegExp(`${id}\\.json: not valid JSON.*moved to ${id}\\.json\\.damaged-\\d+ and replaced`));
+  const lines = fs.readFileSync(path.join(dir, 'runs.jsonl'), 'utf8').trim().split('\n');
+  assert.equal(lines.length, 1);
+  assert.equal(JSON.parse(lines[0]).runId, id);
+  assert.ok(fs.readdirSync(path.join(dir, 'records')).some((f) => f.startsWith(`${id}.json.damaged-`)), 'the damaged bytes are kept');
+  const again = cli(['setup-check', '--preset', 'smoke'], { REPRO_RESULTS: results });
+  assert.equal(again.status, 0);
+  assert.match(again.out, /1 reused/);
+});
+
+test('4: a runs.jsonl lock held by a live process: the run is saved in records/, said so, and the next runner rebuilds runs.jsonl', { timeout: 180_000 }, () => {
+  const results = tmp();
+  const dir = path.join(results, 'setup-check', 'smoke');
+  fs.mkdirSync(dir, { recursive: true });
+  const lock = path.join(dir, 'runs.jsonl.lock');
+  fs.writeFileSync(lock, `${process.pid} ${Date.now()} held-by-test\n`); // this (live) process holds it
+  const r = cli(['setup-check', '--preset', 'smoke'], { REPRO_RESULTS: results });
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.err, /is saved as .*records\/[0-9a-f]{12}\.json, but .*runs\.jsonl was not rebuilt \(cannot lock .*runs\.jsonl\.lock: held by another process/);
+  assert.doesNotMatch(r.out + r.err, /not saved/);
+  assert.ok(!fs.existsSync(path.join(dir, 'runs.jsonl')));
+  // the notebooks' view (recordedRuns) counts the saved run already
+  const old = process.env.REPRO_RESULTS;
+  process.env.REPRO_RESULTS = results;
+  try {
+    const rec = recordedRuns(loadStudy('setup-check'), 'smoke');
+    assert.equal(rec.records.length, 1);
+    assert.equal(rec.missing.length, 0);
+  } finally {
+    if (old === undefined) delete process.env.REPRO_RESULTS;
+    else process.env.REPRO_RESULTS = old;
+  }
+  fs.rmSync(lock);
+  const again = cli(['setup-check', '--preset', 'smoke'], { REPRO_RESULTS: results });
+  assert.equal(again.status, 0, again.err);
+  assert.match(again.out, /added 1 finished run\(s\) from records\/ to .*runs\.jsonl/);
+  assert.match(again.out, /1 reused/);
+  assert.equal(fs.readFileSync(path.join(dir, 'runs.jsonl'), 'utf8').trim().split('\n').length, 1);
 });

@@ -48,7 +48,19 @@ export function writeRecordFile(dir: string, rec: RunRecord): 'written' | 'exist
   const problem = checkRunRecord(JSON.parse(JSON.stringify(rec)));
   if (problem) throw new TypeError(`writeRecordFile: record is not a valid RunRecord: ${problem}`);
   const file = recordFile(dir, rec.runId);
-  if (fs.existsSync(file)) return 'exists';
+  if (fs.existsSync(file)) {
+    // A readable record of this run is another runner's (written whole, by link): it stands. A damaged file
+    // (cut short, not a record, another run's) would make every later save a silent no-op, so it is moved aside.
+    const problems: string[] = [];
+    if (readRecordFile(file, problems)) return 'exists';
+    const aside = `${file}.damaged-${Date.now()}`;
+    try {
+      fs.renameSync(file, aside);
+    } catch (e) {
+      throw writeError(e, 'move the damaged run record aside', file);
+    }
+    console.warn(`warning: ${problems[0] ?? `${file}: unreadable`}; moved to ${path.basename(aside)} and replaced by the run's new record`);
+  }
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
   } catch (e) {
@@ -181,12 +193,21 @@ export function syncRunsJsonl(dir: string): number {
   }
 }
 
-/** Saves a finished run: its record file (the truth), then `runs.jsonl` rebuilt; clears its failure note. */
-export function publishRecord(dir: string, rec: RunRecord): 'written' | 'exists' {
-  const r = writeRecordFile(dir, rec);
-  syncRunsJsonl(dir);
+/**
+ * Saves a finished run: its record file (the truth; a failure to write it throws: the run is not saved), then
+ * `runs.jsonl` rebuilt — a failure there (its lock held by a hung process, a full disk) does not unsave the run:
+ * it is returned as `syncError`, and the next runner of the study rebuilds the file. Clears the failure note.
+ */
+export function publishRecord(dir: string, rec: RunRecord): { status: 'written' | 'exists'; syncError: string | null } {
+  const status = writeRecordFile(dir, rec);
+  let syncError: string | null = null;
+  try {
+    syncRunsJsonl(dir);
+  } catch (e) {
+    syncError = (e as Error).message;
+  }
   clearFailure(dir, rec.runId);
-  return r;
+  return { status, syncError };
 }
 
 /** Why a run failed, as `<dir>/failures/<runId>.json` keeps it. */
