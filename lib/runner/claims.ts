@@ -98,6 +98,12 @@ export function readClaim(dir: string, runId: string, opts: ClaimOptions = {}): 
   const staleMs = staleMsOf(opts);
   let live = ageMs < staleMs;
   let why = live ? 'live' : `no heartbeat for ${(ageMs / 1000).toFixed(0)} s (stale after ${(staleMs / 1000).toFixed(0)} s)`;
+  // A heartbeat dated further ahead than the stale time is no heartbeat (a clock that far off, or a touched
+  // file): judged live, it would block every waiter for the whole skew.
+  if (-ageMs > staleMs) {
+    live = false;
+    why = `its heartbeat is dated ${(-ageMs / 1000).toFixed(0)} s in the future (more than the stale time ${(staleMs / 1000).toFixed(0)} s: a clock that far off, or a touched file)`;
+  }
   if (live && info && info.host === os.hostname() && !pidAlive(info.pid)) {
     live = false;
     why = `its process ${info.pid} on this host is gone`;

@@ -88,12 +88,14 @@ export class RunQueue {
 
   /**
    * Waits until every run held elsewhere has a record or is free to take (claim released or stale).
-   * Calls `onFinished` for each run another runner finished.
+   * Calls `onFinished` for each run another runner finished; returns early once `shouldStop()` (a stop signal).
    */
-  async waitForOthers(onFinished: (runId: string) => void = () => {}): Promise<void> {
+  async waitForOthers(onFinished: (runId: string) => void = () => {}, shouldStop: () => boolean = () => false): Promise<void> {
     const poll = this.opts.pollMs ?? 500;
     while (this.elsewhere.size) {
       await new Promise((r) => setTimeout(r, poll));
+      if (shouldStop()) return; // Ctrl-C while waiting: leave those runs to their runner and stop
+
       for (const id of [...this.elsewhere]) {
         if (this.collect(id)) {
           this.elsewhere.delete(id);

@@ -282,7 +282,7 @@ async function runExperimentInner<C extends object>(
         }
         if (queue.remaining() && mayStart()) {
           if (verbose) console.log(`\n${exp.name}/${preset}: waiting for ${queue.heldElsewhereList().join(', ')} (claimed by another runner)`);
-          await queue.waitForOthers(onElsewhere);
+          await queue.waitForOthers(onElsewhere, () => !mayStart());
         }
       }
     } finally {

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -128,4 +128,46 @@ test('4: a runs.jsonl lock held by a live process: the run is saved in records/,
   assert.match(again.out, /added 1 finished run\(s\) from records\/ to .*runs\.jsonl/);
   assert.match(again.out, /1 reused/);
   assert.equal(fs.readFileSync(path.join(dir, 'runs.jsonl'), 'utf8').trim().split('\n').length, 1);
+});
+
+/** A claim on setup-check's smoke run held by a runner on another host (live unless its heartbeat is old). */
+function plantClaim(results: string, mtime: Date): string {
+  const dir = path.join(results, 'setup-check', 'smoke', 'claims');
+  fs.mkdirSync(dir, { recursive: true });
+  const id = setupCheckId();
+  const file = path.join(dir, `${id}.json`);
+  fs.writeFileSync(file, JSON.stringify({ runId: id, host: 'elsewhere', pid: 1, startedAt: new Date().toISOString(), token: 'theirs' }) + '\n');
+  fs.utimesSync(file, mtime, mtime);
+  return file;
+}
+
+test('10: Ctrl-C while waiting on another runner\'s claim stops at once (exit 130); a heartbeat dated a day ahead is no heartbeat', { timeout: 120_000 }, async () => {
+  const results = tmp();
+  const claim = plantClaim(results, new Date());
+  const beat = setInterval(() => fs.utimesSync(claim, new Date(), new Date()), 1000); // the other runner is alive
+  try {
+    const child = spawn(process.execPath, [script, 'setup-check', '--preset', 'smoke'], { env: { ...process.env, REPRO_RESULTS: results }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (/waiting for/.test(out)) child.kill('SIGINT');
+    });
+    child.stderr.on('data', (d) => (err += d));
+    const t0 = Date.now();
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.match(out, /waiting for run [0-9a-f]{12} by elsewhere pid 1 \(claimed by another runner\)/);
+    assert.equal(code, 130, err);
+    assert.ok(Date.now() - t0 < 30_000, 'stopped without waiting for the other runner');
+    assert.match(err, /interrupted by SIGINT/);
+  } finally {
+    clearInterval(beat);
+  }
+  // a claim whose heartbeat is dated a day ahead is taken over, not waited for
+  const future = tmp();
+  plantClaim(future, new Date(Date.now() + 86_400_000));
+  const r = cli(['setup-check', '--preset', 'smoke'], { REPRO_RESULTS: future });
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out + r.err, /dated \d+ s in the future/);
+  assert.equal(fs.readFileSync(path.join(future, 'setup-check', 'smoke', 'runs.jsonl'), 'utf8').trim().split('\n').length, 1);
 });
