@@ -33,7 +33,11 @@ export function c4Shards(dir: string, split: 'train' | 'validation'): string[] {
   return files.map((f) => path.join(dir, f));
 }
 
-/** The texts of one shard, at most `maxDocs`; a bad line is a DataError `<file>:<line>: …`. */
+/**
+ * The texts of one shard, at most `maxDocs`; a bad line is a DataError `<file>:<line>: …`. The decompressed
+ * shard stays bytes and is decoded one line at a time: a real C4-en shard holds ~0.8 GB of text, more than one
+ * JavaScript string can (~512 MiB).
+ */
 export function readC4Shard(file: string, maxDocs = Infinity): Doc[] {
   let buf: Buffer;
   try {
@@ -45,25 +49,44 @@ export function readC4Shard(file: string, maxDocs = Infinity): Doc[] {
     try {
       buf = zlib.gunzipSync(buf);
     } catch (e) {
-      throw new DataError(`${file}: not a gzip file (${(e as Error).message})`);
+      const big = e instanceof RangeError || /larger than|buffer/i.test((e as Error).message);
+      throw new DataError(`${file}: ${big ? `decompresses to more than this process can hold (${(e as Error).message}); split the shard` : `not a gzip file (${(e as Error).message})`}`);
     }
   }
   const docs: Doc[] = [];
-  const lines = buf.toString('utf8').split('\n');
   const name = path.basename(file);
-  for (let i = 0; i < lines.length && docs.length < maxDocs; i++) {
-    if (!lines[i].trim()) continue;
+  let start = 0;
+  for (let line = 1; start < buf.length && docs.length < maxDocs; line++) {
+    let end = buf.indexOf(0x0a, start);
+    if (end < 0) end = buf.length;
+    const text0 = buf.toString('utf8', start, end);
+    start = end + 1;
+    if (!text0.trim()) continue;
     let j: unknown;
     try {
-      j = JSON.parse(lines[i]);
+      j = JSON.parse(text0);
     } catch (e) {
-      throw new DataError(`${file}:${i + 1}: not a JSON document (${(e as Error).message})`);
+      throw new DataError(`${file}:${line}: not a JSON document (${(e as Error).message})`);
     }
     const text = (j as { text?: unknown } | null)?.text;
-    if (typeof text !== 'string') throw new DataError(`${file}:${i + 1}: no "text" string in this document (keys: ${j && typeof j === 'object' ? Object.keys(j).join(', ') || 'none' : typeof j})`);
-    docs.push({ id: `${name}:${i + 1}`, category: 'c4', text });
+    if (typeof text !== 'string') throw new DataError(`${file}:${line}: no "text" string in this document (keys: ${j && typeof j === 'object' ? Object.keys(j).join(', ') || 'none' : typeof j})`);
+    docs.push({ id: `${name}:${line}`, category: 'c4', text });
   }
   return docs;
+}
+
+/**
+ * What a split's shards are, for cache keys: the folder's real path and each shard's name, size and
+ * modification time (a stat, not a read). Another folder, or a shard replaced, cut short or edited, gives
+ * another key, so a token cache or tokenizer made from other bytes is never reused (issue 31, 1).
+ */
+export function c4Fingerprint(dir: string, split: 'train' | 'validation'): string {
+  const shards = c4Shards(dir, split);
+  const parts = shards.map((f) => {
+    const st = fs.statSync(f);
+    return `${path.basename(f)}:${st.size}:${Math.round(st.mtimeMs)}`;
+  });
+  return hashString(`${fs.realpathSync(dir)}|${parts.join('|')}`).toString(16);
 }
 
 /** The documents of a split, shard by shard in name order, at most `maxDocs`. */

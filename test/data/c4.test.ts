@@ -55,6 +55,48 @@ describe('C4 shards', () => {
   });
 });
 
+describe('issue 31: C4 at its real size, and caches keyed by the shards', () => {
+  test('9: a shard that decompresses past the longest JavaScript string (~512 MiB) is read line by line', () => {
+    const big = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-c4-big-'));
+    const line = Buffer.from(JSON.stringify({ text: 'x'.repeat(1000) }) + '\n');
+    const member = zlib.gzipSync(Buffer.concat(Array(1000).fill(line))); // 1 MB of documents in 3 kB
+    const f = path.join(big, 'c4-train.00000-of-01024.json.gz');
+    fs.writeFileSync(f, Buffer.concat(Array(560).fill(member))); // concatenated gzip members: 567 MB of text
+    const docs = readC4Shard(f, 3);
+    assert.deepEqual(docs.map((d) => [d.id, d.text.length]), [[`${path.basename(f)}:1`, 1000], [`${path.basename(f)}:2`, 1000], [`${path.basename(f)}:3`, 1000]]);
+    fs.rmSync(big, { recursive: true, force: true });
+  });
+
+  test('1: token streams and a C4 BPE are keyed by the folder and its shards: another folder, or a damaged shard, is read cold', async () => {
+    const { corpusTokens } = await import('../../lib/studies/ancre-lm/tokens');
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-c4-cache-'));
+    const a = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-c4-a-'));
+    const b = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-c4-b-'));
+    gz(path.join(a, 'c4-train.00000-of-01024.json.gz'), [JSON.stringify({ text: 'the cat sat on the mat' })]);
+    gz(path.join(b, 'c4-train.00000-of-01024.json.gz'), [JSON.stringify({ text: 'a dog ran' })]);
+    const tok = PretrainedTokenizer.load(path.join(dir, 'tokenizer.json'));
+    const cfg = (c4Dir: string) => ({ corpus: 'c4' as const, c4Dir, c4MaxTrainDocs: 10, c4MaxValidationDocs: 10, tokenizerVocab: 64 });
+    const old = process.env.REPRO_DATA_CACHE;
+    process.env.REPRO_DATA_CACHE = cache;
+    try {
+      const ta = await corpusTokens(cfg(a), tok, 'train');
+      const tb = await corpusTokens(cfg(b), tok, 'train');
+      assert.notDeepEqual(Array.from(tb), Array.from(ta), 'folder B is not read from folder A\'s cache');
+      assert.deepEqual(Array.from(tb), Array.from(await tok.encodeDocs([{ text: 'a dog ran' }])));
+      // B's shard damaged after its stream was cached: a cold read, and its DataError
+      const fb = path.join(b, 'c4-train.00000-of-01024.json.gz');
+      const bytes = fs.readFileSync(fb);
+      fs.writeFileSync(fb, bytes.subarray(0, bytes.length - 8));
+      await assert.rejects(corpusTokens(cfg(b), tok, 'train'), (e: unknown) => e instanceof DataError && (e as Error).message.includes(fb));
+      assert.equal(fs.readdirSync(path.join(cache, 'tokens')).length, 2, 'one stream per folder');
+    } finally {
+      if (old === undefined) delete process.env.REPRO_DATA_CACHE;
+      else process.env.REPRO_DATA_CACHE = old;
+      for (const d of [cache, a, b]) fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a pretrained tokenizer.json (T5-shaped)', () => {
   test('documents end with </s> (id 1); truncation keeps </s> last; rows padded, pads masked', async () => {
     const tok = PretrainedTokenizer.load(path.join(dir, 'tokenizer.json'));

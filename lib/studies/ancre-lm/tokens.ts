@@ -4,7 +4,7 @@ import * as path from 'path';
 import { loadBrown, type Doc } from '../../data/brown';
 import { hashString } from '../../data/rng';
 import { BpeTokenizer, cachedTokenizer, tokenizerJson } from '../../data/tokenizer';
-import { loadC4, PretrainedTokenizer } from '../../data/c4';
+import { c4Fingerprint, loadC4, PretrainedTokenizer } from '../../data/c4';
 import { dataRoot, REPO_ROOT } from '../../paths';
 import type { AncreLmConfig, AncreLmPacking } from './spec';
 // ---------------------------------------------------------------------------------------------
@@ -23,7 +23,8 @@ function corpusDocs(c: Pick<AncreLmConfig, 'corpus' | 'c4Dir' | 'c4MaxTrainDocs'
 /** The corpus tokenizer: a named tokenizer.json (T5), or a BPE trained at first use and cached under data/tokenizers/. */
 export function corpusTokenizer(c: Pick<AncreLmConfig, 'corpus' | 'c4Dir' | 'c4MaxTrainDocs' | 'c4MaxValidationDocs' | 'tokenizerVocab'> & { tokenizerFile?: string }): BpeTokenizer | PretrainedTokenizer {
   if (c.tokenizerFile) return PretrainedTokenizer.load(path.isAbsolute(c.tokenizerFile) ? c.tokenizerFile : path.resolve(REPO_ROOT, c.tokenizerFile));
-  return cachedTokenizer(c.corpus, c.tokenizerVocab, () => corpusDocs(c, 'train').slice(0, 200_000));
+  // A BPE trained on C4 is keyed by the shards it was trained on (another folder trains its own).
+  return cachedTokenizer(c.corpus === 'c4' ? `c4-${c4Fingerprint(c.c4Dir, 'train')}` : c.corpus, c.tokenizerVocab, () => corpusDocs(c, 'train').slice(0, 200_000));
 }
 
 /**
@@ -36,7 +37,9 @@ export async function corpusTokens(c: Parameters<typeof corpusTokenizer>[0] & { 
   // a pretrained tokenizer truncates each training document to the row length (the official loader)
   const truncate = pre && split === 'train' && c.packing === 'document' ? c.seqLen! : null;
   const key = pre ? `${tok.key}${truncate ? `-t${truncate}` : ''}` : hashString(tokenizerJson(tok.vocab)).toString(16);
-  const file = path.join(dataRoot(), 'tokens', `${c.corpus}-${pre ? 'pre' : 'bpe'}-${tok.vocabSize}-${key}-${split}${c.corpus === 'c4' ? `-${c.corpus === 'c4' && split === 'train' ? c.c4MaxTrainDocs : c.c4MaxValidationDocs}` : ''}.i32`);
+  // C4's streams are keyed by the split's shards too (folder, names, sizes, times): other bytes, another file.
+  const corpusKey = c.corpus === 'c4' ? `c4-${c4Fingerprint(c.c4Dir, split)}` : c.corpus;
+  const file = path.join(dataRoot(), 'tokens', `${corpusKey}-${pre ? 'pre' : 'bpe'}-${tok.vocabSize}-${key}-${split}${c.corpus === 'c4' ? `-${split === 'train' ? c.c4MaxTrainDocs : c.c4MaxValidationDocs}` : ''}.i32`);
   if (fs.existsSync(file)) {
     const buf = fs.readFileSync(file);
     if (buf.length % 4 === 0 && buf.length > 0) {
