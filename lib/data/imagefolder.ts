@@ -53,7 +53,16 @@ export function scanImageFolder(root: string, split: ImageFolderSplit, classes?:
   if (!isDir(root)) throw new DataError(`ImageNet folder ${root} does not exist or is not a folder; ${layout}`);
   const dir = path.join(root, split);
   if (!isDir(dir)) throw new DataError(`ImageNet folder ${root} has no ${split}/ folder; ${layout}`);
-  const found = fs.readdirSync(dir).filter((c) => isDir(path.join(dir, c))).sort();
+  const found: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) found.push(e.name);
+    else if (e.isSymbolicLink()) {
+      // A class folder that is a link to nothing is a missing class, not one to skip: the labels would shift.
+      if (isDir(path.join(dir, e.name))) found.push(e.name);
+      else throw new DataError(`${path.join(dir, e.name)}: a class folder that is a symbolic link to a missing folder (${fs.readlinkSync(path.join(dir, e.name))}); restore it or remove the link`);
+    }
+  }
+  found.sort();
   if (found.length === 0) throw new DataError(`${dir} holds no class folders (${split}/<class>/<image>)`);
   const names = classes ? [...classes] : found;
   if (classes) {
@@ -72,6 +81,18 @@ export function scanImageFolder(root: string, split: ImageFolderSplit, classes?:
     }
   }
   return { root, split, classes: names, files, labels: Int32Array.from(labels) };
+}
+
+/**
+ * What an ImageNet-style folder holds, for run ids: a hash of the train classes and every image's path
+ * relative to the root, train and val (names, not bytes: a listing, not a checksum). A class or an image
+ * added, removed or renamed gives another key, so a run made on other contents is not reused (issue 31, 5).
+ */
+export function imageFolderKey(root: string): string {
+  const train = scanImageFolder(root, 'train');
+  const val = scanImageFolder(root, 'val', train.classes);
+  const rel = (f: string) => path.relative(root, f);
+  return hashString(JSON.stringify([train.classes, train.files.map(rel), val.files.map(rel)])).toString(16);
 }
 
 /** The seed of one image's random draws: run seed, step, position in the batch. */

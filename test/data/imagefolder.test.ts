@@ -10,7 +10,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DataError } from '../../lib/errors';
-import { IMAGENET_MEAN, IMAGENET_STD, ImageLoader, scanImageFolder, type ImageTransform } from '../../lib/data/imagefolder';
+import { IMAGENET_MEAN, IMAGENET_STD, ImageLoader, imageFolderKey, scanImageFolder, type ImageTransform } from '../../lib/data/imagefolder';
+import { experiment as maeSweep } from '../../lib/studies/mae-sweep';
+import { resolveConfig } from '../../lib/runner/run';
+import { runIdOf } from '../../lib/runner/execute';
 import { CROP_FLIP_DEFAULTS } from '../../lib/data/augment';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -69,6 +72,28 @@ describe('scanning', () => {
     fs.mkdirSync(path.join(empty, 'val', 'n9'), { recursive: true });
     assert.throws(() => scanImageFolder(empty, 'val', ['n0']), /class folder\(s\) n9 are not among the 1 train classes/);
     fs.rmSync(empty, { recursive: true, force: true });
+  });
+
+  test('issue 31, 5: a class folder linking to nothing is a DataError (was: skipped); the listing joins the run ids', () => {
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-imagenet-link-'));
+    fs.cpSync(root, copy, { recursive: true });
+    const moved = path.join(os.tmpdir(), `repro-imagenet-moved-${process.pid}`);
+    fs.renameSync(path.join(copy, 'train', CLASSES[2]), moved);
+    fs.symlinkSync(moved + '-gone', path.join(copy, 'train', CLASSES[2]));
+    assert.throws(() => scanImageFolder(copy, 'train'), (e: unknown) => e instanceof DataError && new RegExp(`train/${CLASSES[2]}: a class folder that is a symbolic link to a missing folder`).test((e as Error).message));
+    // a link that resolves is a class like any other
+    fs.rmSync(path.join(copy, 'train', CLASSES[2]));
+    fs.symlinkSync(moved, path.join(copy, 'train', CLASSES[2]));
+    assert.deepEqual(scanImageFolder(copy, 'train').classes, CLASSES);
+    // the folder's listing is part of every mae-sweep run's id: another image, another run
+    const ids = () => maeSweep.runs(resolveConfig(maeSweep, 'paper', { data: { dir: copy } } as never)).map((s) => runIdOf('mae-sweep', s));
+    const before = ids();
+    const key = imageFolderKey(copy);
+    fs.copyFileSync(path.join(copy, 'train', CLASSES[0], 'grey.JPEG'), path.join(copy, 'train', CLASSES[0], 'grey2.JPEG'));
+    assert.notEqual(imageFolderKey(copy), key);
+    assert.ok(ids().every((id, i) => id !== before[i]));
+    fs.rmSync(copy, { recursive: true, force: true });
+    fs.rmSync(moved, { recursive: true, force: true });
   });
 });
 

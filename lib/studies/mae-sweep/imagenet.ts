@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { extractFeaturesAsync } from '../../models/vit';
 import { knnAccuracy } from '../../metrics/knn';
 import { CROP_FLIP_DEFAULTS } from '../../data/augment';
-import { ImageLoader, scanImageFolder } from '../../data/imagefolder';
+import { ImageLoader, imageFolderKey, scanImageFolder } from '../../data/imagefolder';
 import { readable } from '../../backend/webgpu';
 import { DataError } from '../../errors';
 import type { RunContext, RunResult, RunSpec } from '../../runner/types';
@@ -40,6 +40,9 @@ export async function imagenetRun(c: MaeSweepRunConfig, spec: RunSpec, ctx: RunC
   if (!c.data.dir) throw new DataError(`mae-sweep preset '${ctx.preset}' reads an ImageNet folder: set data.dir (or $REPRO_IMAGENET) to a folder holding train/<class>/*.JPEG and val/<class>/*`);
   const trainFolder = scanImageFolder(c.data.dir, 'train');
   const valFolder = scanImageFolder(c.data.dir, 'val', trainFolder.classes);
+  if (c.folderKey !== undefined && imageFolderKey(c.data.dir) !== c.folderKey) {
+    throw new DataError(`ImageNet folder ${c.data.dir} changed between planning this run and starting it (classes or images added, removed or renamed); rerun to plan the runs on its present contents`);
+  }
   const pretrain = new ImageLoader(trainFolder, { kind: 'train', size: S, crop: CROP_FLIP_DEFAULTS }, spec.seed);
   const evalOf = (folder: typeof trainFolder) => new ImageLoader(folder, { kind: 'eval', size: S, resize: Math.round(S / 0.875) }, 0);
   const n = Math.min(c.trainExamples, trainFolder.files.length);

@@ -8,6 +8,8 @@
  * final features and of every block's output, and keeps its training curve and the effective rank at a
  * few points during training — everything the `rank` experiment reads (it needs no checkpoint).
  */
+import * as fs from 'fs';
+import { imageFolderKey } from '../../data/imagefolder';
 import { DeepPartial, PresetName } from '../../config';
 import { checkNumber, checkPositiveInt, ConfigError, checkSeeds, checkKeys } from '../../errors';
 import { MAE_DEFAULTS, MAE_PRESETS, validateMae, type MaeConfig } from '../../models/mae';
@@ -189,6 +191,8 @@ export interface MaeSweepRunConfig extends Omit<MaeSweepConfig, 'rows' | 'seeds'
   keepReconstructions: boolean;
   /** Baseline rows only (absent on trained rows, so their run ids are those of the earlier records). */
   baseline?: BaselineKind;
+  /** ImageNet folder only: the key of its listing when the run was planned (lib/data/imagefolder.ts imageFolderKey). */
+  folderKey?: string;
 }
 
 /** The run of one row at one seed (`mae-length` builds its runs the same way, with other step counts). */
@@ -206,9 +210,18 @@ export function sweepRunSpec(c: MaeSweepConfig, r: MaeSweepRow, seed: number, ke
 }
 
 export function runs(c: MaeSweepConfig): RunSpec[] {
+  // An ImageNet folder's listing joins every run's config (so its id): a class that appears later, or images
+  // added or removed, give new runs rather than reusing ones made on other contents. A folder that is not
+  // there yet leaves the key out; its runs then fail with the reader's DataError.
+  const folderKey = c.data.kind === 'imagenet-folder' && c.data.dir && fs.existsSync(c.data.dir) ? imageFolderKey(c.data.dir) : undefined;
   // Seed-major: after the first seed the whole table has one run per row, so an interrupted sweep is still a table.
   // Raw pixels do not depend on the seed: one run.
-  return c.seeds.flatMap((seed, si) => c.rows.filter((r) => !(r.baseline === 'pixels' && si > 0)).map((r) => sweepRunSpec(c, r, seed, si === 0)));
+  return c.seeds.flatMap((seed, si) =>
+    c.rows.filter((r) => !(r.baseline === 'pixels' && si > 0)).map((r) => {
+      const spec = sweepRunSpec(c, r, seed, si === 0);
+      return folderKey ? { ...spec, config: { ...spec.config, folderKey } } : spec;
+    }),
+  );
 }
 
 /** α_min of a run's encoder wiring for the α_min axis: 1 for standard residuals, null for other kinds. */
