@@ -28,6 +28,7 @@ const ADVICE: { [code: string]: string } = {
   EROFS: 'the file system is read-only: set REPRO_RESULTS to a folder on a writable disk',
   ENOTDIR: 'a part of the path is a file, not a folder: move that file away or set REPRO_RESULTS to another folder',
   EISDIR: 'the path is a folder: remove or rename it, or set REPRO_RESULTS to another folder',
+  ELOOP: 'the path is a symbolic link, and results are never written through one (on a shared folder it could point at anyone\'s file): remove the link and rerun',
 };
 
 /** Wraps an fs error into a ResultsWriteError that says what failed, where, and what to do. */
@@ -79,3 +80,23 @@ export function writeFileAtomic(file: string, content: string | Uint8Array): str
     throw writeError(e, 'write', file);
   }
 }
+
+/**
+ * Appends `text` to `file` (created 0644 if missing) without following a symbolic link at `file`: a link planted
+ * in a results folder (a shared cluster folder) must not make the runner append to the file it points at.
+ * Throws a ResultsWriteError (ELOOP) naming the link.
+ */
+export function appendNoFollow(file: string, text: string, what = 'append to'): void {
+  let fd = -1;
+  try {
+    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o644);
+    const buf = Buffer.from(text, 'utf8');
+    let off = 0;
+    while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+  } catch (e) {
+    throw writeError(e, what, file);
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
+}
+

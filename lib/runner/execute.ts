@@ -9,7 +9,7 @@ import * as path from 'path';
 import { configHash, PresetName } from '../config';
 import { initEngine } from '../backend';
 import { experimentDir, REPO_ROOT } from '../paths';
-import { ensureDir } from '../io/atomic';
+import { appendNoFollow, ensureDir, writeFileAtomic } from '../io/atomic';
 import { writeError, type RunRecord } from './store/runs';
 import { takeDataUses } from '../data/identity';
 import { DataError } from '../errors';
@@ -96,11 +96,7 @@ export async function executeRun(
       checkpointDir,
       progress: onProgress,
       log: (m) => {
-        try {
-          fs.appendFileSync(logFile, JSON.stringify({ runId, ...m }) + '\n');
-        } catch (e) {
-          throw writeError(e, 'append to the run log', logFile);
-        }
+        appendNoFollow(logFile, JSON.stringify({ runId, ...m }) + '\n', 'append to the run log');
       },
     });
     const data = takeDataUses();
@@ -160,7 +156,7 @@ export function noteSession(checkpointDir: string, engine: Json): Json[] {
   const key = JSON.stringify(engine);
   if (!list.some((e) => JSON.stringify(e) === key)) list.push(engine);
   try {
-    fs.writeFileSync(file, JSON.stringify(list) + '\n');
+    writeFileAtomic(file, JSON.stringify(list) + '\n'); // a rename: replaces a planted link, never writes through it
   } catch {
     /* best-effort */
   }

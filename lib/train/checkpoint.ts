@@ -169,7 +169,8 @@ export function writeAtomic(file: string, parts: (Buffer | string)[]): void {
   const tmp = `${file}.tmp-${process.pid}`;
   let fd: number;
   try {
-    fd = fs.openSync(tmp, 'w');
+    // 'w' without following a link (a planted one at this predictable name would be written through)
+    fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
   } catch (e) {
     throw writeError(e, 'write the checkpoint', tmp);
   }

@@ -171,3 +171,29 @@ test('10: Ctrl-C while waiting on another runner\'s claim stops at once (exit 13
   assert.match(r.out + r.err, /dated \d+ s in the future/);
   assert.equal(fs.readFileSync(path.join(future, 'setup-check', 'smoke', 'runs.jsonl'), 'utf8').trim().split('\n').length, 1);
 });
+
+test('13: links planted in a results folder are never written through (run log, engines note, unreadable-lines file)', { timeout: 120_000 }, () => {
+  const results = tmp();
+  const dir = path.join(results, 'setup-check', 'smoke');
+  const id = setupCheckId();
+  const ck = path.join(dir, 'checkpoints', id);
+  fs.mkdirSync(ck, { recursive: true });
+  const victims = ['log', 'engines', 'unreadable'].map((n) => {
+    const v = path.join(results, `victim-${n}.txt`);
+    fs.writeFileSync(v, `victim ${n}\n`);
+    return v;
+  });
+  fs.symlinkSync(victims[1], path.join(ck, 'engines.json'));
+  fs.symlinkSync(victims[2], path.join(dir, 'runs.jsonl.unreadable'));
+  fs.writeFileSync(path.join(dir, 'runs.jsonl'), 'not a record\n');
+  fs.symlinkSync(victims[0], path.join(ck, 'log.jsonl'));
+  const r = cli(['setup-check', '--preset', 'smoke'], { REPRO_RESULTS: results });
+  assert.notEqual(r.status, 0, 'a run that cannot write its log fails');
+  assert.match(r.err, /cannot append to the run log .*log\.jsonl: ELOOP; the path is a symbolic link/);
+  victims.forEach((v, i) => assert.equal(fs.readFileSync(v, 'utf8'), `victim ${['log', 'engines', 'unreadable'][i]}\n`, `${v} untouched`));
+  // without the planted log link the run goes through; the engines note replaces its link, never the victim
+  fs.rmSync(path.join(ck, 'log.jsonl'));
+  const again = cli(['setup-check', '--preset', 'smoke'], { REPRO_RESULTS: results });
+  assert.equal(again.status, 0, again.err);
+  victims.forEach((v, i) => assert.equal(fs.readFileSync(v, 'utf8'), `victim ${['log', 'engines', 'unreadable'][i]}\n`, `${v} untouched`));
+});

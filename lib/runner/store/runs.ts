@@ -16,7 +16,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { experimentDir } from '../../paths';
 import type { Json } from '../types';
-import { ResultsWriteError, writeError } from '../../io/atomic';
+import { appendNoFollow, ResultsWriteError, writeError } from '../../io/atomic';
 import { acquireLock, releaseLock, type LockOptions } from '../../io/lock';
 export { ResultsWriteError, writeError } from '../../io/atomic';
 export { pidAlive, acquireLock, releaseLock } from '../../io/lock';
@@ -296,7 +296,7 @@ function keepAside(file: string, lines: UnreadableLine[]): string | null {
     const add = lines
       .map((u) => JSON.stringify({ line: u.line, reason: u.reason, runId: u.runId, text: u.text }))
       .filter((l) => !known.has(l));
-    if (add.length) fs.appendFileSync(aside, add.join('\n') + '\n');
+    if (add.length) appendNoFollow(aside, add.join('\n') + '\n', 'keep unreadable lines in');
     return aside;
   } catch {
     return null;
@@ -340,7 +340,7 @@ export function appendRun(file: string, record: RunRecord, opts: AppendOptions =
   let fd = -1;
   try {
     try {
-      fd = fs.openSync(file, 'a+');
+      fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o644);
     } catch (e) {
       throw writeError(e, 'open', file);
     }
