@@ -39,6 +39,10 @@ export const SBATCH_OPTIONS = {
 export type SbatchOption = keyof typeof SBATCH_OPTIONS;
 const SHORT: Record<string, SbatchOption> = { p: 'partition', t: 'time', c: 'cpus-per-task', A: 'account', q: 'qos', C: 'constraint', w: 'nodelist', x: 'exclude', J: 'job-name', o: 'output', e: 'error', G: 'gpus' };
 
+/** Options the batch script sets itself: a user's value would break the array → run-id mapping or the requeue. */
+const RESERVED = ['array', 'signal', 'requeue', 'no-requeue', 'wrap', 'open-mode', 'wait', 'dependency', 'parsable'];
+const RESERVED_WHY = 'array index -> run id, signal and requeue before the time limit, appended logs';
+
 /** What a sweep asks of Slurm beyond the runs. */
 export interface SlurmOptions {
   /** sbatch options, passed through as `#SBATCH --<name>=<value>` lines. */
@@ -93,6 +97,11 @@ export function parseSlurmArgs(args: readonly string[]): SlurmOptions {
     } else if (name === 'sbatch-line') {
       const line = take();
       if (!line.startsWith('#SBATCH ') || /[\r\n]/.test(line)) throw new ConfigError(`--sbatch-line must be one line starting with '#SBATCH '; got ${show(line)}`);
+      // Slurm reads every option on the line: one the sweep sets itself would break the array mapping.
+      for (const m of line.slice(8).matchAll(/(?:^|\s)--?([A-Za-z][\w-]*)/g)) {
+        const opt = m[1].length === 1 ? ({ a: 'array', W: 'wait' } as Record<string, string>)[m[1]] ?? m[1] : m[1];
+        if (RESERVED.includes(opt)) throw new ConfigError(`--sbatch-line ${show(line)} sets --${opt}, which the sweep sets itself (${RESERVED_WHY})`);
+      }
       out.extraLines.push(line);
     } else if (name in SBATCH_OPTIONS) {
       const kind = SBATCH_OPTIONS[name as SbatchOption];
@@ -102,10 +111,15 @@ export function parseSlurmArgs(args: readonly string[]): SlurmOptions {
       } else {
         const v = take();
         if (/[\r\n]/.test(v) || v === '') throw new ConfigError(`--${name} needs a one-line value; got ${show(v)}`);
+        // One value per option: whitespace would start another option on the #SBATCH line (e.g. 'gpu --array=0-999');
+        // paths may hold spaces (they are quoted) but no quotes or backslashes.
+        if (kind === 'path' ? /["\\]/.test(v) : /[\s"'\\]/.test(v)) {
+          throw new ConfigError(`--${name} must be one ${kind} without ${kind === 'path' ? 'quotes or backslashes' : 'spaces, quotes or backslashes'} (it goes on an #SBATCH line as it is); got ${show(v)}`);
+        }
         out.sbatch[name] = v;
       }
-    } else if (name === 'array' || name === 'signal' || name === 'requeue' || name === 'wrap') {
-      throw new ConfigError(`--${name} is set by the sweep itself (array index -> run id, signal and requeue before the time limit); use --max-parallel or --signal-lead`);
+    } else if (RESERVED.includes(name)) {
+      throw new ConfigError(`--${name} is set by the sweep itself (${RESERVED_WHY}); use --max-parallel or --signal-lead`);
     } else {
       throw new ConfigError(`unknown sbatch option ${show(a)}; ${SLURM_USAGE}`);
     }
@@ -172,10 +186,15 @@ export function batchScript(s: ScriptSpec): string {
     '#SBATCH --requeue',
     '#SBATCH --open-mode=append',
   ];
-  if (s.slurm.sbatch.output === undefined) lines.push(`#SBATCH --output=${s.logDir}/%A_%a.out`);
+  // #SBATCH values with spaces go in double quotes (Slurm's parser honours them); quotes and backslashes are refused.
+  const sbq = (v: string, what: string) => {
+    if (/["\\\r\n]/.test(v)) throw new ConfigError(`${what} ${show(v)} cannot go on an #SBATCH line (quotes, backslashes or line breaks); use a folder without them`);
+    return /\s/.test(v) ? `"${v}"` : v;
+  };
+  if (s.slurm.sbatch.output === undefined) lines.push(`#SBATCH --output=${sbq(`${s.logDir}/%A_%a.out`, 'the log folder')}`);
   for (const [k, v] of Object.entries(s.slurm.sbatch)) {
     if (k === 'job-name') continue;
-    lines.push(v === true ? `#SBATCH --${k}` : `#SBATCH --${k}=${v}`);
+    lines.push(v === true ? `#SBATCH --${k}` : `#SBATCH --${k}=${sbq(v, `--${k}`)}`);
   }
   lines.push(...s.slurm.extraLines);
   const sets = s.sets.map((x) => ` --set ${shq(x)}`).join('');
@@ -187,7 +206,8 @@ export function batchScript(s: ScriptSpec): string {
     'RUN_ID=${RUN_IDS[$SLURM_ARRAY_TASK_ID]}',
     `export REPRO_RESULTS=${shq(s.resultsRoot)}`,
     'export REPRO_WORKERS=1 OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}',
-    `cd ${shq(s.repoRoot)} || { echo "sweep task: the repository ${s.repoRoot} is not visible on $(hostname): install the project at the same path on every node (or a shared file system)" >&2; exit 2; }`,
+    // The path is single-quoted wherever the shell reads it: a checkout path holding `$(…)` is text, never run.
+    `cd ${shq(s.repoRoot)} || { echo "sweep task: the repository "${shq(s.repoRoot)}" is not visible on $(hostname): install the project at the same path on every node (or a shared file system)" >&2; exit 2; }`,
     'echo "sweep task ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID} (job $SLURM_JOB_ID, restart ${SLURM_RESTART_COUNT:-0}) on $(hostname): run $RUN_ID"',
     '# USR1 comes before the time limit (and on preemption with a grace time): stop the run, then requeue it.',
     'requeue=0',
@@ -212,12 +232,14 @@ export function batchScript(s: ScriptSpec): string {
   return lines.join('\n');
 }
 
+function missingClient(bin: string): EnvironmentError {
+  return new EnvironmentError(`'${bin}' is not on the PATH: run the sweep on a machine with the Slurm client tools (a login node), or use --dry-run to write the script only`);
+}
+
 /** Runs a Slurm client; a missing binary is an EnvironmentError saying so. */
 function client(bin: string, args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(bin, args, { encoding: 'utf8', input, timeout: 60_000 });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    throw new EnvironmentError(`'${bin}' is not on the PATH: run the sweep on a machine with the Slurm client tools (a login node), or use --dry-run to write the script only`);
-  }
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') throw missingClient(bin);
   if (r.error) throw new EnvironmentError(`${bin} failed to run: ${r.error.message}`);
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
@@ -228,14 +250,43 @@ export function hasCommand(bin: string): boolean {
   return !(r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT');
 }
 
-/** Submits a script file; returns the job id. A refusal is an EnvironmentError quoting Slurm. */
-export function sbatch(scriptFile: string, runsLabel: string): string {
-  const r = client('sbatch', ['--parsable', scriptFile]);
-  if (r.status !== 0) {
-    throw new EnvironmentError(`sbatch refused the submission of ${runsLabel} (${scriptFile}): ${(r.stderr || r.stdout).trim() || `exit ${r.status}`}; nothing was submitted`);
+/**
+ * sbatch answered in a way that does not say whether the array was queued (it exited 0 without a job id
+ * we can read, or it timed out): the submission may exist, so the caller keeps its manifest and says so.
+ */
+export class SbatchUnknownError extends EnvironmentError {
+  override name = 'SbatchUnknownError';
+}
+
+/** The job id in `sbatch --parsable` output: the last line that is `<id>` or `<id>;<cluster>` (site banners may come first). */
+export function parsableJobId(stdout: string): string | null {
+  const lines = stdout.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /^(\d+)(;[\w.-]+)?$/.exec(lines[i]);
+    if (m) return m[1];
   }
-  const id = r.stdout.trim().split(';')[0];
-  if (!/^\d+$/.test(id)) throw new EnvironmentError(`sbatch printed no job id for ${scriptFile}: ${show(r.stdout.trim())}`);
+  return null;
+}
+
+/**
+ * Submits a script file; returns the job id. A refusal is an EnvironmentError quoting Slurm (nothing was
+ * submitted); an answer without a readable job id, or no answer in time, is an SbatchUnknownError.
+ */
+export function sbatch(scriptFile: string, runsLabel: string): string {
+  const r = spawnSync('sbatch', ['--parsable', scriptFile], { encoding: 'utf8', timeout: 60_000 });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') throw missingClient('sbatch');
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
+    throw new SbatchUnknownError(`sbatch did not answer within 60 s for ${runsLabel} (${scriptFile}): the array may or may not be queued; check \`squeue --me\` before submitting again`);
+  }
+  if (r.error) throw new EnvironmentError(`sbatch failed to run: ${r.error.message}`);
+  const stdout = r.stdout ?? '';
+  if (r.status !== 0) {
+    throw new EnvironmentError(`sbatch refused the submission of ${runsLabel} (${scriptFile}): ${((r.stderr ?? '') || stdout).trim() || `exit ${r.status}`}; nothing was submitted`);
+  }
+  const id = parsableJobId(stdout);
+  if (id === null) {
+    throw new SbatchUnknownError(`sbatch accepted ${scriptFile} (exit 0) but printed no job id this sweep can read (${show(stdout.trim().slice(0, 300))}): the array is probably queued; check \`squeue --me\` before submitting again`);
+  }
   return id;
 }
 

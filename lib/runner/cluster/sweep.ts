@@ -21,7 +21,7 @@ import { runIdOf } from '../execute';
 import { dataKeyOf } from '../../data/identity';
 import { resolveConfig } from '../run';
 import type { Experiment } from '../types';
-import { batchScript, QueueEntry, sbatch, SlurmOptions, squeue } from './slurm';
+import { batchScript, QueueEntry, sbatch, SbatchUnknownError, SlurmOptions, squeue } from './slurm';
 
 export const RUN_STATES = ['finished', 'running', 'queued', 'failed', 'pending'] as const;
 /** finished: a record exists; running: a live claim; queued: in squeue, not started; failed: a failure note or a dead claim; pending: never tried. */
@@ -208,7 +208,11 @@ export function submitSweep<C extends object>(
   try {
     job = sbatch(scriptFile, `${missing.length} run(s) of ${exp.name}/${preset}`);
   } catch (e) {
-    fs.rmSync(manifestFile, { force: true }); // nothing was submitted: no manifest claims otherwise
+    if (e instanceof SbatchUnknownError) {
+      // The array may be queued: keep the manifest (without a job id) and say where it is.
+      throw new SbatchUnknownError(`${e.message}; the manifest ${manifestFile} is kept (it maps array indices to run ids)`);
+    }
+    fs.rmSync(manifestFile, { force: true }); // refused: nothing was submitted, no manifest claims otherwise
     throw e;
   }
   writeFileAtomic(manifestFile, JSON.stringify({ ...manifest, job }, null, 1) + '\n');

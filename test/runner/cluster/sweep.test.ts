@@ -178,6 +178,49 @@ describe('sweep without a cluster', () => {
     process.env.PATH = oldPath;
   });
 
+  test('issue 31, 15: a banner before the job id is read past; no readable id keeps the manifest and says the array may be queued', () => {
+    process.env.REPRO_RESULTS = path.join(tmp, 'banner');
+    const dir = experimentDir('setup-check', 'smoke');
+    process.env.PATH = `${fakeSbatch('echo "Welcome to the cluster. Quota: 80%"; echo "4242;cluster1"')}:${oldPath}`;
+    const ok = submitSweep(experiment, 'smoke', OVERRIDES, SETS, slurmOpts(), { queue: [] });
+    assert.equal(ok.job, '4242');
+    assert.equal(readManifests(dir).find((m) => m.job === '4242')?.runIds.length, 4);
+    process.env.REPRO_RESULTS = path.join(tmp, 'no-id');
+    const dir2 = experimentDir('setup-check', 'smoke');
+    process.env.PATH = `${fakeSbatch('echo "Submitted batch job, see portal"')}:${oldPath}`;
+    assert.throws(
+      () => submitSweep(experiment, 'smoke', OVERRIDES, SETS, slurmOpts(), { queue: [] }),
+      (e: Error) => e.name === 'SbatchUnknownError' && /accepted .* \(exit 0\) but printed no job id .*the array is probably queued; check `squeue --me` before submitting again; the manifest .*sweep-.*\.json is kept/.test(e.message),
+    );
+    assert.equal(readManifests(dir2).length, 1, 'the manifest stays');
+    process.env.PATH = oldPath;
+  });
+
+  test('issue 31, 14: one value per sbatch option, reserved options refused in --sbatch-line too, paths with spaces quoted, a `$(…)` path never run', () => {
+    for (const [args, re] of [
+      [['--partition', 'gpu --array=0-999'], /--partition must be one name without spaces, quotes or backslashes .*got 'gpu --array=0-999'/],
+      [['--sbatch-line', '#SBATCH --array=0-999'], /--sbatch-line '#SBATCH --array=0-999' sets --array, which the sweep sets itself/],
+      [['--sbatch-line', '#SBATCH -a 0-9'], /sets --array/],
+      [['--sbatch-line', '#SBATCH --comment=x --requeue'], /sets --requeue/],
+      [['--open-mode=truncate'], /--open-mode is set by the sweep itself/],
+      [['--output', 'a"b'], /--output must be one path without quotes or backslashes/],
+    ] as const) assert.throws(() => parseSlurmArgs([...args]), (e: Error) => e instanceof ConfigError && re.test(e.message), args.join(' '));
+    const root = '/shared/res ults $(touch /tmp/pwned-by-path)';
+    const s = batchScript({
+      experiment: 'setup-check', preset: 'smoke', runIds: ['aaa111'], sets: [], resultsRoot: root, repoRoot: `${root}/repo`, node: '/usr/bin/node',
+      manifest: `${root}/m.json`, logDir: `${root}/setup-check/smoke/slurm`, slurm: parseSlurmArgs(['--error', '/shared/err logs/%A.err']),
+    });
+    assert.ok(s.includes(`#SBATCH --output="${root}/setup-check/smoke/slurm/%A_%a.out"`), s);
+    assert.ok(s.includes('#SBATCH --error="/shared/err logs/%A.err"'));
+    // run the script's cd/echo line in bash with the path absent: the text is printed, the substitution never runs
+    const line = s.split('\n').find((l) => l.startsWith('cd '))!;
+    fs.rmSync('/tmp/pwned-by-path', { force: true });
+    const r = spawnSync('bash', ['-c', `${line.replace('exit 2', 'true')}`], { encoding: 'utf8' });
+    assert.ok(r.stderr.includes('$(touch /tmp/pwned-by-path)'), r.stderr);
+    assert.ok(!fs.existsSync('/tmp/pwned-by-path'), 'the path was never executed');
+    assert.throws(() => batchScript({ experiment: 'x', preset: 'smoke', runIds: ['a'], sets: [], resultsRoot: '/r', repoRoot: '/r', node: 'node', manifest: '/r/m', logDir: '/r/a"b', slurm: parseSlurmArgs([]) }), /the log folder '\/r\/a"b\/%A_%a.out' cannot go on an #SBATCH line/);
+  });
+
   test('a task killed by SIGKILL: its claim released, the failure noted with the likely cause', () => {
     process.env.REPRO_RESULTS = path.join(tmp, 'killed');
     const dir = experimentDir('setup-check', 'smoke');
@@ -208,7 +251,7 @@ describe('sweep without a cluster', () => {
       [['setup-check', '--status', '--slurm'], 2, /--status and --slurm do not go together/],
       [['setup-check', '--frobnicate'], 2, /unknown option '--frobnicate'/],
       [['setup-check', '--preset', 'tiny', '--status'], 2, /preset 'tiny'/],
-      [['no-such-exp', '--status'], 2, /unknown study 'no-such-exp'; expected one of setup-check, mae-sweep, mae-length, mae-clutter, ancre-lm, resnet-depth, linear-theory, diffusion-fid, diffusion-baselines$/m],
+      [['no-such-exp', '--status'], 2, /unknown study 'no-such-exp'; expected one of setup-check, mae-sweep, mae-length, mae-clutter, mae-long, ancre-lm, resnet-depth, linear-theory, diffusion-fid, diffusion-baselines$/m],
       [['setup-check', '--preset', 'smoke', '--slurm', '--nodes=2'], 2, /unknown sbatch option '--nodes=2'/],
     ];
     for (const [args, code, re] of cases) {
