@@ -30,7 +30,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, checkOneOf } from '../errors';
+import { ConfigError, EnvironmentError, checkOneOf } from '../errors';
 import { MatmulPath, matmulPath, setMatmulPath } from './matmul';
 import { loadNativeBlas } from './native';
 import type { BlasChoice } from './blas-select';
@@ -143,6 +143,14 @@ async function tryWasm(notes: string[], say: (line: string) => void): Promise<En
     /* an earlier initialisation failed in this process: setBackend below reports it */
   }
   const r = await setBackendQuietly('wasm');
+  if (!r.ok && /out of memory|cannot allocate wasm memory/i.test(r.why)) {
+    // Not a reason to train on the JS engine under the same run ids (other numbers in the last digits): say why.
+    const as = addressSpaceLimit();
+    throw new EnvironmentError(
+      `the wasm engine could not reserve its memory (${r.why})${as ? `; this process may use at most ${as} of address space (ulimit -v / prlimit --as), and wasm with its guard regions needs more (12 GB is enough here)` : ''}: ` +
+        `raise the limit, or choose the slower JS engine explicitly with REPRO_ENGINE=cpu (its numbers differ from wasm's in the last digits)`,
+    );
+  }
   if (!r.ok) return `the wasm engine did not start (${r.why})`;
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   notes.push(simd ? 'wasm SIMD' : 'wasm without SIMD');
@@ -161,6 +169,15 @@ async function tryWasm(notes: string[], say: (line: string) => void): Promise<En
   } else if (native === '0') {
     notes.push('REPRO_NATIVE_MATMUL=0: repaired wasm matmul kernels');
   } else {
+    // OpenBLAS reserves its buffers when first used and crashes (SIGSEGV, no message) when an address-space
+    // limit leaves no room beside wasm's reservations: measured here, 12 GB crashed, 14 GB ran (issue 31, 11).
+    const asBytes = addressSpaceBytes();
+    if (asBytes !== null && asBytes < NATIVE_MIN_ADDRESS_SPACE) {
+      throw new EnvironmentError(
+        `this process may use at most ${(asBytes / 1e9).toFixed(1)} GB of address space (ulimit -v / prlimit --as); the native BLAS beside the wasm engine needs ${NATIVE_MIN_ADDRESS_SPACE / 1e9} GB ` +
+          `(below that OpenBLAS crashes without a message): raise the limit, or set REPRO_NATIVE_MATMUL=0 (the repaired wasm matmul kernels; slower)`,
+      );
+    }
     const nat = loadNativeBlas();
     if (nat.blas) {
       path_ = 'native';
@@ -180,6 +197,27 @@ async function tryWasm(notes: string[], say: (line: string) => void): Promise<En
   setFastKernels(path_ !== 'stock');
   if (path_ !== 'stock') notes.push('fast wasm kernels: Transpose, Pow (small integer exponents), Tanh, Identity, Unpack, Sum (leading axes), Concat, SplitV, Cast (same dtype)');
   return { engine: 'wasm', version: packageVersion('@tensorflow/tfjs-backend-wasm'), threads, matmul, notes, ...(blas ? { blas } : {}) };
+}
+
+/** The address space the native BLAS needs beside the wasm engine (bytes of RLIMIT_AS). */
+const NATIVE_MIN_ADDRESS_SPACE = 14e9;
+
+/** This process's address-space limit (RLIMIT_AS) in bytes, or null when unlimited or unknown (not Linux). */
+export function addressSpaceBytes(): number | null {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max address space'));
+    const soft = line?.slice('Max address space'.length).trim().split(/\s+/)[0];
+    if (!soft || soft === 'unlimited' || !Number.isFinite(Number(soft))) return null;
+    return Number(soft);
+  } catch {
+    return null;
+  }
+}
+
+/** The address-space limit as text ('8.0 GB'), or null. */
+function addressSpaceLimit(): string | null {
+  const b = addressSpaceBytes();
+  return b === null ? null : `${(b / 1e9).toFixed(1)} GB`;
 }
 
 /** The cpu engine greets Node users with a 4-line banner on first use; our own line says enough. */

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { configHash, PresetName } from '../config';
-import { initEngine } from '../backend';
+import { addressSpaceBytes, initEngine } from '../backend';
 import { experimentDir, REPO_ROOT } from '../paths';
 import { appendNoFollow, ensureDir, writeFileAtomic } from '../io/atomic';
 import { writeError, type RunRecord } from './store/runs';
@@ -130,7 +130,9 @@ export async function executeRun(
     const message = err.message ?? String(e);
     if (OUT_OF_MEMORY.test(message)) {
       // Only setup-check estimates its memory up front; for the others, at least say what happened.
-      return { type: 'error', name: 'RangeError', message: `run ${runId} ran out of memory (${message.slice(0, 80)}): the wasm engine's heap holds at most 4 GiB; use a smaller model, batch or dataset (its checkpoint, if any, is kept)` };
+      const as = addressSpaceBytes();
+      const why = as !== null ? `this process may use at most ${(as / 1e9).toFixed(1)} GB of address space (ulimit -v / prlimit --as): raise the limit (16 GB is enough here), or use a smaller model, batch or dataset` : `the wasm engine's heap holds at most 4 GiB; use a smaller model, batch or dataset`;
+      return { type: 'error', name: 'RangeError', message: `run ${runId} ran out of memory (${message.slice(0, 80)}): ${why} (its checkpoint, if any, is kept)` };
     }
     return { type: 'error', message, name: err.name };
   }

@@ -340,7 +340,9 @@ describe('10: values that passed validation and failed later', () => {
 
   test('a model too large for memory is refused before anything is allocated', () => {
     const before = tf.memory().numBytes;
-    assert.throws(() => resolveConfig(setupCheck, 'smoke', { hidden: 1e6 }), /setup-check: hidden=1000000 needs about 13\.3 GiB of memory; at most [0-9.]+ GiB is available/);
+    assert.throws(() => resolveConfig(setupCheck, 'smoke', { hidden: 1e6 }), /setup-check: hidden=1000000 needs about 14\.7 GiB of memory; at most [0-9.]+ GiB is available/);
+    // issue 31, 11: this one passed the check and died of wasm OOM 35–63 s later; the step's peak now counts
+    assert.throws(() => resolveConfig(setupCheck, 'smoke', { trainExamples: 60000, batch: 60000, hidden: 4096 }), /setup-check: hidden=4096 needs about 6\.1 GiB of memory; at most [0-9.]+ GiB is available/);
     assert.equal(tf.memory().numBytes, before);
     resolveConfig(setupCheck, 'cpu', { hidden: 4096 });
   });

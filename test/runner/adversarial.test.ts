@@ -197,3 +197,18 @@ test('13: links planted in a results folder are never written through (run log, 
   assert.equal(again.status, 0, again.err);
   victims.forEach((v, i) => assert.equal(fs.readFileSync(v, 'utf8'), `victim ${['log', 'engines', 'unreadable'][i]}\n`, `${v} untouched`));
 });
+
+test('11: under an address-space limit the CLI says what to raise instead of crashing (SIGSEGV) or training on another engine', { timeout: 120_000 }, () => {
+  const limited = (as: string, env: NodeJS.ProcessEnv = {}) => {
+    const r = spawnSync('prlimit', [`--as=${as}`, process.execPath, script, 'setup-check', '--preset', 'smoke'], { env: { ...process.env, REPRO_RESULTS: tmp(), ...env }, encoding: 'utf8', timeout: 120_000 });
+    return { status: r.status, signal: r.signal, err: r.stderr };
+  };
+  if (spawnSync('prlimit', ['--version']).error) return; // util-linux missing: nothing to test here
+  const at8 = limited('8000000000');
+  assert.equal(at8.status, 1, at8.err);
+  assert.match(at8.err, /the wasm engine could not reserve its memory .*at most 8\.0 GB of address space .*REPRO_ENGINE=cpu/);
+  const at12 = limited('12000000000');
+  assert.equal(at12.signal, null, 'no crash');
+  assert.equal(at12.status, 1, at12.err);
+  assert.match(at12.err, /at most 12\.0 GB of address space .*native BLAS beside the wasm engine needs 14 GB .*REPRO_NATIVE_MATMUL=0/);
+});

@@ -56,13 +56,16 @@ function validate(c: SetupCheckConfig): void {
 
 /**
  * Bytes one run needs, estimated before anything is allocated: the MLP's float32 weights four times over
- * (weights, gradients, AdamW's two moments), the activations of a batch (forward and backward), and the
- * pixels of the train and test images.
+ * (weights, gradients, AdamW's two moments), the tensors of one step at their peak, and the pixels of the
+ * train and test images. The step's peak: the input batch and its gradient-side copy (2·B·P), and over the
+ * hidden layer the pre-activation, the activation, both their gradients, and one temporary of the backward
+ * matmuls (6·B·H; measured: B = 60,000, H = 4,096 needs ~6 GB and died of wasm OOM when 3·B·(H + P) was
+ * counted, issue 31, 11).
  */
 export function setupCheckBytes(c: SetupCheckConfig): number {
   const P = 28 * 28;
   const params = P * c.hidden + c.hidden + c.hidden * 10 + 10;
-  return 4 * (4 * params + 3 * c.batch * (c.hidden + P) + (c.trainExamples + c.testExamples) * P);
+  return 4 * (4 * params + c.batch * (6 * c.hidden + 2 * P + 40) + (c.trainExamples + c.testExamples) * P);
 }
 
 function runs(c: SetupCheckConfig): RunSpec[] {
