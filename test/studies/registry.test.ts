@@ -16,6 +16,7 @@ import { runIdOf } from '../../lib/runner/execute';
 import { loadStudy, STUDY_NAMES } from '../../lib/studies';
 import { PROJECT_STUDY, V4096_MORE_TOKENS_PILOT } from '../../lib/studies/ancre-lm';
 import { FASHION_STUDY, DEPTH_PILOTS } from '../../lib/studies/resnet-depth';
+import { LR_SEARCH } from '../../lib/studies/mae-clutter';
 
 test('every registered study loads and carries its own name', () => {
   assert.deepEqual(STUDY_NAMES, ['setup-check', 'mae-sweep', 'mae-length', 'mae-clutter', 'mae-long', 'ancre-lm', 'resnet-depth', 'linear-theory', 'diffusion-fid', 'diffusion-baselines']);
@@ -41,6 +42,7 @@ function committedStudies(): { study: string; what: string; overrides?: object }
     { study: 'mae-sweep', what: 'preset' },
     { study: 'mae-length', what: 'preset' },
     { study: 'mae-clutter', what: 'preset' },
+    { study: 'mae-clutter', what: 'the lr search (issue 28)', overrides: LR_SEARCH },
     { study: 'resnet-depth', what: 'preset' },
     { study: 'resnet-depth', what: 'FASHION_STUDY', overrides: FASHION_STUDY },
     { study: 'linear-theory', what: 'preset' },

@@ -115,7 +115,7 @@ describe('mae-clutter experiment', () => {
 });
 
 describe('mae-clutter: the lr search of issue 28 (lib/studies/mae-clutter/search.ts)', () => {
-  test("standard and α_min = 0.6 at ×10 … ×100 of the rule, the official 8-block decoder with every skip, 1500 steps, one seed", async () => {
+  test("standard and α_min = 0.6 at ×10 … ×50 of the rule, the official 8-block decoder with every skip, 1500 steps, one seed", async () => {
     const { LR_SEARCH, LR_SEARCH_SCALES, lrSearchRows } = await import('../../../lib/studies/mae-clutter');
     const { resolveConfig } = await import('../../../lib/runner/run');
     const { experiment } = await import('../../../lib/studies/mae-clutter');
@@ -131,7 +131,7 @@ describe('mae-clutter: the lr search of issue 28 (lib/studies/mae-clutter/search
     // paper's skips on the 4-block decoder of the earlier study: refused before any work
     assert.throws(() => resolveConfig(experiment, 'cpu', { model: { skipLayout: 'paper' } }), /decoderDepth 4 cannot take the 6 skips of a 12-block encoder/);
     const row = lrSearchRows([{ row: 'x', config: { lrScale: 10 }, metrics: { knn: 0.3, lpConverged: 0.4, peakLr: 7.5e-4 }, history: { loss: [0.66, 0.33] } }])[0];
-    assert.deepEqual(row, { row: 'x', lrScale: 10, peakLr: 7.5e-4, firstLoss: 0.66, finalLoss: 0.33, drop: 0.5, knn: 30, lpConverged: 40, worstRise: 0.5, stable: true });
+    assert.deepEqual(row, { row: 'x', lrScale: 10, peakLr: 7.5e-4, firstLoss: 0.66, finalLoss: 0.33, drop: 0.5, knn: 30, lpConverged: 40, worstRise: 0.5, stable: true, vsSmallerLr: null });
   });
 
   test('the pick: the largest multiple at which both rows finished and trained stably (a spike or too small a drop disqualifies)', async () => {
@@ -140,10 +140,13 @@ describe('mae-clutter: the lr search of issue 28 (lib/studies/mae-clutter/search
     assert.equal(worstRise([1, 0.8, null, 0.7]), Infinity, 'a non-finite loss is the worst rise');
     const rec = (row: string, lrScale: number, loss: number[]) => ({ row: `${row}, dec 8, lr ×${lrScale}`, config: { lrScale }, metrics: {}, history: { loss } });
     const good = [0.66, 0.6, 0.55, 0.5];
-    const rs = [rec('standard', 10, good), rec('α_min=0.6', 10, good), rec('standard', 20, good), rec('α_min=0.6', 20, good), rec('standard', 50, good), rec('α_min=0.6', 50, [0.66, 0.5, 0.6, 0.5]), rec('standard', 100, good)];
+    const rs = [rec('standard', 10, good), rec('α_min=0.6', 10, good), rec('standard', 20, good), rec('α_min=0.6', 20, good), rec('standard', 50, good), rec('α_min=0.6', 50, [0.66, 0.5, 0.6, 0.5])];
     const p = lrSearchPick(rs);
     assert.equal(p.scale, 20);
-    assert.match(p.why, /^×20 is the largest multiple .*; unstable: ×50; not finished: ×100$/);
+    assert.match(p.why, /^×20 is the largest multiple .*; past that: ×50$/);
+    // stable, but its loss ended higher than at the smaller lr: past the useful range (what α_min = 0.6 did at ×50)
+    const worse = [rec('standard', 10, good), rec('α_min=0.6', 10, good), rec('standard', 20, good), rec('α_min=0.6', 20, [0.66, 0.6, 0.55, 0.51])];
+    assert.equal(lrSearchPick(worse).scale, 10);
     assert.equal(lrSearchPick([rec('standard', 10, [0.66, 0.65, 0.64])]).scale, null);
     assert.equal(lrSearchPick([rec('standard', 10, [0.66, 0.65, 0.64]), rec('α_min=0.6', 10, [0.66, 0.65, 0.64])]).scale, null, 'a 3 % drop is not learning');
   });

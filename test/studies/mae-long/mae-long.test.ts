@@ -45,6 +45,16 @@ describe('mae-long: the design', () => {
     assert.equal(run(STD).model.encoder.seed, run('α_min=0.6').model.encoder.seed);
   });
 
+  test('the long study runs at the lr the committed search picked', () => {
+    const { studyRecords } = require('../../../lib/studies/verdicts') as typeof import('../../../lib/studies/verdicts');
+    const clutter = require('../../../lib/studies/mae-clutter') as typeof import('../../../lib/studies/mae-clutter');
+    const { REPO_ROOT } = require('../../../lib/paths') as typeof import('../../../lib/paths');
+    const search = studyRecords(clutter.experiment, 'cpu', path.join(REPO_ROOT, 'results'), clutter.LR_SEARCH);
+    assert.equal(search.records.length, search.planned, 'every run of the search is committed');
+    const pick = clutter.lrSearchPick(search.records);
+    assert.equal(pick.scale, LONG_LR_SCALE, pick.why);
+  });
+
   test('bad input is a ConfigError naming the value, before any work', () => {
     assert.throws(() => cfg('cpu', { evalSteps: [250, 6000] }), (e: Error) => e instanceof ConfigError && /evalSteps\[1\] must be an integer step in \[1, 5000\] \(the run's steps\); got 6000/.test(e.message));
     assert.throws(() => cfg('cpu', { evalSteps: [500, 250] }), /evalSteps must be ascending without repeats; evalSteps\[1\] = 250 follows 500/);
