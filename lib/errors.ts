@@ -52,9 +52,12 @@ export class EnvironmentError extends Error {
   }
 }
 
-/** Formats a value for an error message: strings quoted, objects as JSON. */
+/** The longest string `show` prints whole: a 100 kB value is cut, with its length, not echoed in full. */
+const SHOW_MAX = 200;
+
+/** Formats a value for an error message: strings quoted (cut after 200 characters), objects as JSON (80). */
 export function show(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'string') return value.length > SHOW_MAX ? `'${value.slice(0, SHOW_MAX)}…' (${value.length} characters)` : `'${value}'`;
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
   try {
     const s = JSON.stringify(value);

@@ -103,7 +103,6 @@ export function registeredWiringKinds(): string[] {
 /** The keys of every wiring config; a registered kind adds its parameters' names. */
 export const WIRING_CONFIG_KEYS: readonly string[] = ['kind', 'alphaMin', 'tau', 'normalisation'];
 
-/** Throws a ConfigError naming the bad value and what is allowed. */
 /**
  * Checks a wiring config (kind, known keys, α_min, τ, normalisation, …); a ConfigError names the value and
  * what is allowed, prefixed with `where` when given (`rows[3] 'α_min=0.65'.wiring: alphaMin must be …`), so a
@@ -121,7 +120,7 @@ export function validateWiring(config: WiringConfig, where?: string): void {
 
 function checkWiring(config: WiringConfig): void {
   if (typeof config !== 'object' || config === null) {
-    throw new ConfigError(`wiring config must be an object; got ${show(config)}`);
+    throw new ConfigError(`the wiring config must be an object such as { kind: 'decayed', alphaMin: 0.6 } (kinds: ${[...WIRING_KINDS, ...registeredWiringKinds()].join(', ')}); got ${show(config)}`);
   }
   const custom = registeredWiring(config.kind);
   const known = [...WIRING_CONFIG_KEYS, ...Object.keys(custom?.defaults ?? {})];

@@ -46,6 +46,9 @@ export class RunQueue {
     });
   }
 
+  /** Runs of this queue another runner finished (their records were collected here). */
+  readonly finishedElsewhere = new Set<string>();
+
   private collect(runId: string): boolean {
     if (this.byId.has(runId)) {
       this.pending.delete(runId);
@@ -55,6 +58,7 @@ export class RunQueue {
     if (!rec) return false;
     this.byId.set(runId, rec);
     this.pending.delete(runId);
+    this.finishedElsewhere.add(runId);
     return true;
   }
 

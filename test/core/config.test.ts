@@ -48,3 +48,14 @@ test('issue 31, 8: an override of the wrong kind (Map, Date, an object with a pr
   const bare = Object.assign(Object.create(null), { steps: 7 });
   assert.equal(mergeChecked(base, { train: bare }, 'cfg').train.steps, 7);
 });
+
+test('issue 31, minor: a 100 kB value is cut in messages (with its length); a non-object wiring names what is expected', () => {
+  const { show } = require('../../lib/errors') as typeof import('../../lib/errors');
+  const long = 'x'.repeat(100_000);
+  const s = show(long);
+  assert.ok(s.length < 260, `${s.length} characters`);
+  assert.match(s, /^'x{200}…' \(100000 characters\)$/);
+  assert.throws(() => resolveConfig(setupCheck, 'smoke', { hidden: long } as never), (e: Error) => e.message.length < 500 && /100000 characters/.test(e.message));
+  const { validateWiring } = require('../../lib/residual/config') as typeof import('../../lib/residual/config');
+  assert.throws(() => validateWiring(null as never), /the wiring config must be an object such as \{ kind: 'decayed', alphaMin: 0\.6 \} \(kinds: residual, .*\); got null/);
+});

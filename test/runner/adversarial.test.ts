@@ -212,3 +212,33 @@ test('11: under an address-space limit the CLI says what to raise instead of cra
   assert.equal(at12.status, 1, at12.err);
   assert.match(at12.err, /at most 12\.0 GB of address space .*native BLAS beside the wasm engine needs 14 GB .*REPRO_NATIVE_MATMUL=0/);
 });
+
+test('minor: a run another runner finishes while this one waits is reported as such, not as "not started"', { timeout: 180_000 }, async () => {
+  // a record of the run, made by a runner in another folder (same config, same run id)
+  const other = tmp();
+  assert.equal(cli(['setup-check', '--preset', 'smoke'], { REPRO_RESULTS: other }).status, 0);
+  const id = setupCheckId();
+  const made = path.join(other, 'setup-check', 'smoke', 'records', `${id}.json`);
+  const results = tmp();
+  const claim = plantClaim(results, new Date());
+  const beat = setInterval(() => fs.existsSync(claim) && fs.utimesSync(claim, new Date(), new Date()), 1000);
+  try {
+    const child = spawn(process.execPath, [script, 'setup-check', '--preset', 'smoke'], { env: { ...process.env, REPRO_RESULTS: results }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (/waiting for/.test(out) && fs.existsSync(claim)) {
+        // the other runner finishes: its record file appears and its claim goes
+        fs.mkdirSync(path.join(results, 'setup-check', 'smoke', 'records'), { recursive: true });
+        fs.copyFileSync(made, path.join(results, 'setup-check', 'smoke', 'records', `${id}.json`));
+        fs.rmSync(claim);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(code, 0, out);
+    assert.match(out, /0 ok, 0 failed, 1 finished by another runner/);
+    assert.doesNotMatch(out, /not started/);
+  } finally {
+    clearInterval(beat);
+  }
+});
