@@ -73,13 +73,14 @@ export function planWorkers(requested: number | undefined, todo: number, env: No
 export function saveRecordAside(checkpointDir: string, rec: RunRecord): string {
   const file = path.join(checkpointDir, 'record.json');
   const text = JSON.stringify(rec) + '\n';
+  const tmp = `${file}.tmp-${process.pid}`;
   try {
     fs.mkdirSync(checkpointDir, { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, text);
+    fs.writeFileSync(tmp, text, { flag: 'wx' });
     fs.renameSync(tmp, file);
     return `the record is kept in ${file} (a rerun adds it to runs.jsonl without retraining)`;
   } catch (e) {
+    fs.rmSync(tmp, { force: true }); // a full disk leaves a 0-byte temporary file otherwise
     process.stderr.write(`record of run ${rec.runId} (could not be written to ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}):\n${text}`);
     return `the record could not be kept on disk either; it is printed above in full, and the run's final checkpoint is kept (a rerun re-evaluates it without retraining)`;
   }
