@@ -4,6 +4,7 @@
  * - PNG / SVG for papers, rendered by `Plotly.toImage` inside headless Chromium (./browser.ts: one browser
  *   per process, closed when idle). Without Chromium, figures are HTML only, said once.
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { resultsRoot } from '../paths';
@@ -105,12 +106,28 @@ export function figureFragment(spec: FigureSpec, opts: ImageOptions = {}): strin
  * Renders `spec` to PNG bytes or SVG text, or null when Chromium is unavailable (the reason is then
  * in `imageUnavailable()`). Calls are serialised through the one page.
  */
-export function renderFigure(
+export async function renderFigure(
   spec: FigureSpec,
   format: ImageFormat,
   opts: ImageOptions = {},
 ): Promise<Buffer | string | null> {
-  return plotlyToImage(figureJson(spec), format, { width: opts.width ?? DEFAULT_W, height: opts.height ?? DEFAULT_H, scale: format === 'png' ? opts.scale ?? 2 : 1 });
+  // Plotly gives each trace a random uid too (the class `trace<uid>`): fixed ones, by position.
+  const json = figureJson({ ...spec, data: spec.data.map((t, i) => ({ uid: `t${i}`, ...(t as object) })) });
+  const size = { width: opts.width ?? DEFAULT_W, height: opts.height ?? DEFAULT_H, scale: format === 'png' ? opts.scale ?? 2 : 1 };
+  const img = await plotlyToImage(json, format, size);
+  return typeof img === 'string' && format === 'svg' ? deterministicSvg(img, `${json}|${size.width}x${size.height}`) : img;
+}
+
+/**
+ * Plotly names every graph with a random 6-hex-digit uid (`clip59fc71xy`, `defs-59fc71`, `legend59fc71`), so the
+ * same figure exported twice differs byte-wise and every rerun dirtied the committed SVGs. The uid is replaced by
+ * one derived from the figure (its spec and size): the same figure gives the same bytes.
+ */
+export function deterministicSvg(svg: string, key: string): string {
+  const m = /id="defs-([0-9a-f]{6})"/.exec(svg);
+  if (!m) return svg;
+  const uid = createHash('sha256').update(key).digest('hex').slice(0, 6);
+  return svg.split(m[1]).join(uid);
 }
 
 /**

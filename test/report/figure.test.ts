@@ -103,6 +103,11 @@ describe('writeFigure', () => {
     const svg = fs.readFileSync(out.svg!, 'utf8');
     assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.ok(svg.includes('α_min'));
+    // issue 30, 5: the same figure exported again gives the same SVG bytes (plotly's random uid is replaced)
+    const again = await writeFigure(spec, tmpDir('fig2'), 'knn', { width: 400, height: 300, formats: ['svg'] });
+    assert.equal(fs.readFileSync(again.svg!, 'utf8'), svg);
+    const other = await writeFigure(errorBarFigure([{ name: 'other', x: [1], mean: [2], std: [0] }]), tmpDir('fig3'), 'o', { formats: ['svg'] });
+    assert.notEqual(/id="defs-([0-9a-f]{6})"/.exec(fs.readFileSync(other.svg!, 'utf8'))![1], /id="defs-([0-9a-f]{6})"/.exec(svg)![1], 'another figure, another uid');
     // The same browser serves a second figure (fast), and html-only skips the browser.
     const t0 = Date.now();
     const out2 = await writeFigure(imageGridFigure(new Float32Array(4 * 4 * 4).fill(0.5), 4, 4, 4, 2), dir, 'grid', {
