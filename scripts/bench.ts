@@ -18,7 +18,8 @@
  *     fused AdamW and with the per-tensor one (the code before the fused kernels);
  *  7. a per-op profile of one step of each model (lib/backend/profile.ts).
  * Every measurement runs in its own child process (engine switches are per process).
- * Writes results/bench/bench.md and bench.json ($REPRO_RESULTS/bench with that variable set).
+ * Writes results/bench/bench.md and bench.json ($REPRO_RESULTS/bench with that variable set); --quick writes
+ * bench-quick.md / .json beside them, never over the committed measurement.
  *
  * FLOP count: matmul FLOPs only (2·m·n·k each), forward F per layer with N = B·T rows:
  *   qkv 2·N·D·3D + scores 2·B·H·T²·Dh + attn·v 2·B·H·T²·Dh + proj 2·N·D·D + fc1 2·N·D·F + fc2 2·N·F·D,
@@ -377,7 +378,9 @@ async function main(): Promise<void> {
   console.log('\n' + mainTable + '\n\n' + blasTable + '\n\n' + extraTable + '\n\n' + par + '\n');
   const dir = path.join(resultsRoot(), 'bench');
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'bench.md'), md);
+  // --quick is a smoke check, not a measurement: it never replaces the committed bench.md / bench.json.
+  const stem = quick ? 'bench-quick' : 'bench';
+  fs.writeFileSync(path.join(dir, `${stem}.md`), md);
   const json = {
     quick, machine: { cpu: cpuInfo, cores: os.cpus().length, node: process.version, loadavg: [load0, load1], loadavgBeforeProcesses: loadPar, cpuFlags: cpuFlags().filter((f) => /^(avx|fma|sse4)/.test(f)) },
     commit, date: new Date().toISOString(), model, stepGflop: flops / 1e9,
@@ -386,8 +389,8 @@ async function main(): Promise<void> {
     processes: { config: best.name, steps: parPlan.steps, one: tput1, two: tput2, startSkewMs: skew, cpuMsPerStep: [one, ...two].map((r) => r.cpuValue) },
     torch: torchRuns.length ? torchRuns : torchSkip, torchBest: torchBest?.variant ?? null,
   };
-  fs.writeFileSync(path.join(dir, 'bench.json'), JSON.stringify(json, null, 2) + '\n');
-  console.log(`wrote ${path.relative(REPO_ROOT, path.join(dir, 'bench.md'))} and bench.json`);
+  fs.writeFileSync(path.join(dir, `${stem}.json`), JSON.stringify(json, null, 2) + '\n');
+  console.log(`wrote ${path.relative(REPO_ROOT, path.join(dir, `${stem}.md`))} and ${stem}.json`);
 }
 
 if (process.argv[2] === '--child') {

@@ -9,7 +9,8 @@
  * names the key and prints the allowed ones), and its keys are checked at run time too (a ConfigError
  * listing the valid keys), before any work.
  */
-import { checkPreset, mergeChecked, type DeepPartial, type PresetName } from '../config';
+import * as path from 'path';
+import { checkPreset, configHash, mergeChecked, type DeepPartial, type PresetName } from '../config';
 import { ConfigError, show } from '../errors';
 import type { Experiment } from './types';
 
@@ -43,7 +44,31 @@ export function overridesFor<C extends object, const O>(
   overrides: O & DeepPartial<C> & UnknownKeys<O, C>,
 ): DeepPartial<C> {
   mergeChecked(exp.defaults, overrides, `${exp.name} overrides`);
-  return overrides as DeepPartial<C>;
+  return Object.keys(overrides as object).length ? markTweak(overrides as DeepPartial<C>) : (overrides as DeepPartial<C>);
+}
+
+/** Marks overrides as a researcher's tweak (a config cell's), not one of a study's reference configs. */
+const TWEAK = Symbol.for('repro.tweak');
+
+function markTweak<T extends object>(o: T): T {
+  const t = Object.isExtensible(o) ? o : ({ ...o } as T);
+  // enumerable: a spread ({ ...overrides, depths: [8] }) keeps the mark; symbol keys never reach configs or hashes
+  Object.defineProperty(t, TWEAK, { value: true, enumerable: true });
+  return t;
+}
+
+/** True for overrides made by `overridesFor` with something in them, or by `addRows` with rows added. */
+export function isTweak(overrides: unknown): boolean {
+  return typeof overrides === 'object' && overrides !== null && (overrides as { [TWEAK]?: boolean })[TWEAK] === true;
+}
+
+/**
+ * Where a study's tables and figures go: its results folder for the reference configs, and
+ * `<dir>/tweaks/<config hash>/` for a tweak, so a tweaked run never overwrites the committed reference
+ * tables and figures (its records join runs.jsonl as always: new configs get new run ids).
+ */
+export function exportDirFor(dir: string, config: object, overrides: unknown): string {
+  return isTweak(overrides) ? path.join(dir, 'tweaks', configHash(config)) : dir;
 }
 
 /** The keys of `C` that hold a list (rows, wirings, sweeps, seeds). */
@@ -70,5 +95,5 @@ export function addRows<C extends object, K extends ListKey<C>>(
   const base = mergeChecked(mergeChecked(exp.defaults, exp.presets[preset], `${exp.name} preset '${preset}'`), overrides, `${exp.name} overrides`);
   const current = (base as Record<string, unknown>)[key];
   if (!Array.isArray(current)) throw new ConfigError(`addRows: ${exp.name}'s '${key}' is not a list`);
-  return { ...overrides, [key]: [...current, ...(extra as unknown[])] } as DeepPartial<C>;
+  return markTweak({ ...overrides, [key]: [...current, ...(extra as unknown[])] } as DeepPartial<C>);
 }

@@ -11,6 +11,7 @@ import type { RunRecord } from './store/runs';
 import { runIdOf } from './execute';
 import { resolveConfig, runExperiment } from './run';
 import { ConfigError } from '../errors';
+import { exportDirFor } from './overrides';
 import type { Experiment } from './types';
 
 export interface RecordedRuns<C extends object> {
@@ -25,6 +26,8 @@ export interface RecordedRuns<C extends object> {
   total: number;
   /** `results/<experiment>/<preset>`. */
   dir: string;
+  /** Where tables and figures go: `dir`, or `dir/tweaks/<config hash>` for a researcher's tweak. */
+  exportDir: string;
   /** The overrides this study was asked with (the notebook cell's), so the command that trains the rest can repeat them. */
   overrides?: DeepPartial<C>;
 }
@@ -46,7 +49,7 @@ export function recordedRuns<C extends object>(exp: Experiment<C>, preset: Prese
     if (r) records.push(r);
     else missing.push({ row: s.row, seed: s.seed });
   }
-  return { experiment: exp.name, preset, config, records, missing, total: specs.length, dir, ...(overrides ? { overrides } : {}) };
+  return { experiment: exp.name, preset, config, records, missing, total: specs.length, dir, exportDir: exportDirFor(dir, config as object, overrides), ...(overrides ? { overrides } : {}) };
 }
 
 /**

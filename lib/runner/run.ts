@@ -15,6 +15,7 @@ import { ensureDir } from '../io/atomic';
 import { checkRunRecord, inspectRuns, RunRecord } from './store/runs';
 import { noteFailure, publishRecord, readRecordFile, readRecordFiles, recordFile, syncRunsJsonl } from './store/records';
 import { staleMsOf, type ClaimOptions } from './claims';
+import { exportDirFor } from './overrides';
 import { RunQueue } from './queue';
 import { clearStop, requestStop, RunnerInterruptedError, STOP_SIGNALS, stopRequested, type StopSignal } from '../train/interrupt';
 import { ProgressBar, formatDuration } from '../train/progress';
@@ -45,8 +46,10 @@ export interface ExperimentRuns<C extends object> {
   config: C;
   /** The records of this config's runs, in the order `runs()` lists them. */
   records: RunRecord[];
-  /** `results/<experiment>/<preset>`. */
+  /** `results/<experiment>/<preset>`: the records. */
   dir: string;
+  /** Where tables and figures go: `dir`, or `dir/tweaks/<config hash>` for a researcher's tweak (overrides.ts exportDirFor). */
+  exportDir: string;
   /** How many runs were reused from earlier sessions and how many executed now. */
   reused: number;
   executed: number;
@@ -325,6 +328,7 @@ async function runExperimentInner<C extends object>(
     config,
     records: ids.map((id) => byId.get(id)!),
     dir,
+    exportDir: exportDirFor(dir, config, opts.overrides),
     reused: specs.length - executed,
     executed,
     seconds: (Date.now() - t0) / 1000,

@@ -46,3 +46,37 @@ test('an invalid added row names the row it is in (rows[i] and its name)', () =>
   assert.throws(() => resolveConfig(maeSweep, 'smoke', bad), new RegExp(`^ConfigError: rows\\[${i}\\] 'α_min=1\\.3'\\.wiring: alphaMin must be in \\(0, 1\\]; got 1\\.3$`));
   assert.throws(() => resolveConfig(ancreLm, 'smoke', { wirings: [{ label: 'x', wiring: { kind: 'ancre', tau: -1 } }] }), /^ConfigError: wirings\[0\] 'x'\.wiring: /);
 });
+
+test('issue 30, 3: a tweak exports its tables and figures under tweaks/<config hash>, never over the reference ones', async () => {
+  const fs = await import('fs');
+  const os = await import('os');
+  const path = await import('path');
+  const { runExperiment } = await import('../../lib/runner/run');
+  const { recordedRuns } = await import('../../lib/runner/recorded');
+  const { writeTable, summarise } = await import('../../lib/report');
+  const { experiment: setupCheck } = await import('../../lib/studies/setup-check');
+  const { isTweak } = await import('../../lib/runner/overrides');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-tweak-'));
+  const old = process.env.REPRO_RESULTS;
+  process.env.REPRO_RESULTS = dir;
+  try {
+    const ref = await runExperiment(setupCheck, { preset: 'smoke', workers: 1, verbose: false, overrides: overridesFor(setupCheck, {}) });
+    assert.equal(ref.exportDir, ref.dir, 'the reference config exports where it always did');
+    const table = (rs: typeof ref) => summarise(rs.records, { metrics: ['testAccuracy'] });
+    const refFile = writeTable(table(ref), ref.exportDir, 'table').md;
+    const before = fs.readFileSync(refFile);
+    const tweak = overridesFor(setupCheck, { train: { steps: 20, logEvery: 10, checkpointEvery: 10 } });
+    assert.ok(isTweak(tweak) && isTweak({ ...tweak, seeds: [0] }), 'a spread keeps the mark');
+    const t = await runExperiment(setupCheck, { preset: 'smoke', workers: 1, verbose: false, overrides: tweak });
+    assert.match(t.exportDir, new RegExp(`^${ref.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/tweaks/[0-9a-f]{12}$`));
+    writeTable(table(t), t.exportDir, 'table');
+    assert.deepEqual(fs.readFileSync(refFile), before, 'the reference table is unchanged');
+    assert.equal(recordedRuns(setupCheck, 'smoke', tweak).exportDir, t.exportDir);
+    // rows added by addRows are a tweak too; reference overrides written in code are not
+    assert.ok(isTweak(addRows(maeSweep, 'smoke', 'rows', [{ name: 'α_min=0.65', wiring: { kind: 'decayed', alphaMin: 0.65 }, skips: true }])));
+    assert.ok(!isTweak({ seeds: [0] }));
+  } finally {
+    if (old === undefined) delete process.env.REPRO_RESULTS;
+    else process.env.REPRO_RESULTS = old;
+  }
+});
