@@ -50,3 +50,4 @@ export { type ShowFigureOptions, showTable, showFigure, showMarkdown, showPreset
 export { insideTslab } from './kernel';
 export { writeFileAtomic } from '../io/atomic';
 export { runTimeLine } from './timing';
+export { writeEventFiles, eventFileBytes, recordScalars, crc32c } from '../runner/store/tensorboard';

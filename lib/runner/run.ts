@@ -16,6 +16,7 @@ import { checkRunRecord, inspectRuns, RunRecord } from './store/runs';
 import { noteFailure, publishRecord, readRecordFile, readRecordFiles, recordFile, syncRunsJsonl } from './store/records';
 import { staleMsOf, type ClaimOptions } from './claims';
 import { exportDirFor } from './overrides';
+import { writeEventFiles } from './store/tensorboard';
 import { RunQueue } from './queue';
 import { clearStop, requestStop, RunnerInterruptedError, STOP_SIGNALS, stopRequested, type StopSignal } from '../train/interrupt';
 import { ProgressBar, formatDuration } from '../train/progress';
@@ -242,6 +243,11 @@ async function runExperimentInner<C extends object>(
         try {
           const { syncError } = publishRecord(dir, rec);
           saved += 1;
+          try {
+            writeEventFiles(dir, [rec]); // TensorBoard's view of the run (store/tensorboard.ts); never fails a saved run
+          } catch (e) {
+            if (verbose) console.warn(`warning: no TensorBoard file for run ${runId}: ${(e as Error).message}`);
+          }
           if (syncError && verbose) console.warn(`\n${exp.name}: run '${spec.row}' seed ${spec.seed} is saved as ${path.relative(process.cwd(), recordFile(dir, runId))}, but ${file} was not rebuilt (${syncError}); the next run of this study rebuilds it`);
           byId.set(runId, readRecordFile(recordFile(dir, runId)) ?? rec); // another runner's copy, if it won
         } catch (e) {

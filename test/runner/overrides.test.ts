@@ -62,6 +62,9 @@ test('issue 30, 3: a tweak exports its tables and figures under tweaks/<config h
   try {
     const ref = await runExperiment(setupCheck, { preset: 'smoke', workers: 1, verbose: false, overrides: overridesFor(setupCheck, {}) });
     assert.equal(ref.exportDir, ref.dir, 'the reference config exports where it always did');
+    // every finished run also gets its TensorBoard event file (lib/runner/store/tensorboard.ts)
+    const tb = path.join(ref.dir, 'tensorboard');
+    assert.equal(fs.readdirSync(tb).length, ref.records.length);
     const table = (rs: typeof ref) => summarise(rs.records, { metrics: ['testAccuracy'] });
     const refFile = writeTable(table(ref), ref.exportDir, 'table').md;
     const before = fs.readFileSync(refFile);
