@@ -33,8 +33,23 @@ const USAGE =
 function main(): number {
   const argv = process.argv.slice(2);
   const slurmAt = argv.indexOf('--slurm');
-  const own = slurmAt >= 0 ? argv.slice(0, slurmAt) : argv;
+  const own = slurmAt >= 0 ? argv.slice(0, slurmAt) : argv.slice();
   let slurmArgs = slurmAt >= 0 ? argv.slice(slurmAt + 1) : [];
+  // The sweep's own options may also come after --slurm (`--slurm -p gpu --set train.steps=25`): sbatch has
+  // no --set / --preset, so they are taken out of the sbatch options rather than refused there.
+  for (let i = 0; i < slurmArgs.length; i++) {
+    const a = slurmArgs[i];
+    if (a === '--set' || a === '--preset') {
+      own.push(a, ...(slurmArgs[i + 1] === undefined ? [] : [slurmArgs[i + 1]]));
+      slurmArgs.splice(i, 2);
+      i--;
+    } else if (a.startsWith('--set=') || a.startsWith('--preset=')) {
+      const eq = a.indexOf('=');
+      own.push(a.slice(0, eq), a.slice(eq + 1));
+      slurmArgs.splice(i, 1);
+      i--;
+    }
+  }
   const dryRun = slurmArgs.includes('--dry-run') || own.includes('--dry-run');
   slurmArgs = slurmArgs.filter((a) => a !== '--dry-run');
   let name: string | undefined;

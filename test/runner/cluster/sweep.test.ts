@@ -259,6 +259,11 @@ describe('sweep without a cluster', () => {
       assert.equal(r.status, code, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, re, args.join(' '));
     }
+    // issue 30, 9: --set after --slurm is the sweep's option, not an sbatch one (a dry run writes the script)
+    const dry = spawnSync(process.execPath, [sweep, 'setup-check', '--preset', 'smoke', '--slurm', '--dry-run', '-p', 'debug', '--set', 'seeds=[0,1,2]', '--set=train.steps=25'], { env, encoding: 'utf8' });
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.match(dry.stdout, /--set 'seeds=\[0,1,2\]' --set 'train.steps=25'/);
+    assert.match(dry.stdout, /#SBATCH --array=0-2/);
     const ok = spawnSync(process.execPath, [sweep, 'setup-check', '--preset', 'smoke', '--set', 'seeds=[0,1]', '--status'], { env, encoding: 'utf8' });
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /setup-check\/smoke: 2 run\(s\)[^]*0 finished, 0 running, 0 queued, 0 failed, 2 pending/);
