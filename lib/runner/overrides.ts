@@ -27,9 +27,9 @@ export type KeyList<U extends string, Acc extends string = ''> = [U] extends [ne
 
 /**
  * For each key of `O` the config does not have: a type whose name says so and lists the valid keys, so a
- * typo reads `… to type '{ 'unknown key; the valid keys are': "seeds, data, train, …"; }'`.
+ * typo reads `… to type '{ "unknown key 'rowz'; valid keys:": "seeds, data, train, …"; }'`.
  */
-type UnknownKeys<O, C> = { [K in Exclude<keyof O, keyof C>]: { 'unknown key; the valid keys are': KeyList<keyof C & string> } };
+type UnknownKeys<O, C> = { [K in Exclude<keyof O, keyof C>]: { [M in `unknown key '${K & string}'; valid keys:`]: KeyList<keyof C & string> } };
 
 /**
  * Returns `overrides` unchanged, typed as the experiment's `DeepPartial` config, after checking its keys
