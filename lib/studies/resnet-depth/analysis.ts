@@ -146,10 +146,12 @@ export function baselineDepthCheck(rows: DepthRow[], baseline = 'residual'): Bas
   const mse = rs[0].mseMean !== null;
   const steps: string[] = [];
   let gains = true;
+  let gainSteps = 0;
   for (let i = 1; i < rs.length; i++) {
     const [a, b] = [rs[i - 1], rs[i]];
     const c = pairedRows(b, a);
     if (c.word !== 'better') gains = false;
+    else gainSteps += 1;
     steps.push(`${a.layers} → ${b.layers} layers: ${fmtValue(a, valueOf(a))} → ${fmtValue(b, valueOf(b))} (${intervalText(b, c)})`);
   }
   const what = mse ? 'test MSE' : 'test accuracy';
@@ -161,7 +163,9 @@ export function baselineDepthCheck(rows: DepthRow[], baseline = 'residual'): Bas
     ? `Yes, the ${baseline} baseline gains from depth in ${what} at every step`
     : endGains
       ? `The ${baseline} baseline gains from depth in ${what} from the shallowest to the deepest, though not at every step`
-      : `No, the ${baseline} baseline does not gain from depth in ${what} by a difference these seeds can detect`;
+      : gainSteps > 0
+        ? `The ${baseline} baseline gains from depth in ${what} at ${gainSteps} of ${rs.length - 1} steps, but not from the shallowest to the deepest by a difference these seeds can detect`
+        : `No, the ${baseline} baseline does not gain from depth in ${what} by a difference these seeds can detect`;
   return { gains, endGains, text: `${head}: ${steps.join('; ')}.${end}` };
 }
 
