@@ -247,15 +247,31 @@ describe('8: messages name the path and the cause', () => {
     const t = tf.tensor1d([1, 2, 3]);
     saveCheckpoint(file, [{ name: 'w', tensor: t }], { step: 1 });
     const before = fs.readFileSync(file);
-    // The temporary file is a link to /dev/full: writes fail with a real ENOSPC.
-    fs.symlinkSync('/dev/full', `${file}.tmp-${process.pid}`);
-    assert.throws(
-      () => saveCheckpoint(file, [{ name: 'w', tensor: t }], { step: 2 }),
-      (e: unknown) => /cannot write the checkpoint .*ckpt\.bin \(the previous checkpoint, if any, is intact\): ENOSPC; the disk is full/.test((e as Error).message),
-    );
-    t.dispose();
+    // The disk fills up mid-write: the write of the temporary file fails with ENOSPC (as the OS reports it).
+    const fsModule = require('fs') as { writeSync: unknown }; // the module object itself (namespace imports read through it)
+    const realWrite = fs.writeSync;
+    fsModule.writeSync = (fd: number, ...rest: unknown[]) => {
+      if (fs.fstatSync(fd).isFile()) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+      return (realWrite as (...a: unknown[]) => number)(fd, ...rest);
+    };
+    try {
+      assert.throws(
+        () => saveCheckpoint(file, [{ name: 'w', tensor: t }], { step: 2 }),
+        (e: unknown) => /cannot write the checkpoint .*ckpt\.bin \(the previous checkpoint, if any, is intact\): ENOSPC; the disk is full/.test((e as Error).message),
+      );
+    } finally {
+      fsModule.writeSync = realWrite;
+    }
     assert.deepEqual(fs.readFileSync(file), before);
     assert.equal(fs.existsSync(`${file}.tmp-${process.pid}`), false);
+    // (Before issue 31 this test planted a link to /dev/full at the temporary name; such a link is now refused.)
+    const victim = path.join(dir, 'victim');
+    fs.writeFileSync(victim, 'victim');
+    fs.symlinkSync(victim, `${file}.tmp-${process.pid}`);
+    assert.throws(() => saveCheckpoint(file, [{ name: 'w', tensor: t }], { step: 3 }), /ELOOP; the path is a symbolic link/);
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'victim');
+    assert.deepEqual(fs.readFileSync(file), before);
+    t.dispose();
   });
 
   test('a checkpoint path that is a folder is a DataError saying so', () => {
