@@ -14,7 +14,7 @@ import type { MaeClutterConfig, MaeClutterRow } from './spec';
 
 /**
  * Multiples of the MAE rule's peak lr the search tries. ×100 was planned too and dropped once ×50 had run:
- * at ×50 α_min = 0.6 already ended at a higher loss than at ×20 (and its kNN collapsed to 16.5), so no larger
+ * at ×50 α_min = 0.6 already ended at a higher loss than at ×20 (and its kNN collapsed to 16.6), so no larger
  * multiple could be the pick.
  */
 export const LR_SEARCH_SCALES = [10, 20, 50] as const;
