@@ -97,6 +97,8 @@ export async function executeRun(
       progress: onProgress,
       log: (m) => {
         appendNoFollow(logFile, JSON.stringify({ runId, ...m }) + '\n', 'append to the run log');
+        // A run that continues from its checkpoint says so, with the step (a rerun after an interrupt).
+        if (typeof m.resumedFrom === 'number') console.error(`\n${exp.name}: run '${spec.row}' (seed ${spec.seed}) resumed from its checkpoint at step ${m.resumedFrom} of ${m.steps}`);
       },
     });
     const data = takeDataUses();

@@ -197,6 +197,8 @@ export async function train(config: TrainConfig, task: TrainTask, opts: TrainOpt
       if (task.setState && s.task !== null) task.setState(s.task);
       resumedFrom = s.step;
       lastGood = file;
+      // Said once, in the log the runner reads (it prints "resumed from step N of M"; issue 30, 4).
+      if (s.step < config.steps) opts.log?.({ resumedFrom: s.step, steps: config.steps });
       if (s.window) ({ loss: windowLoss, norm: windowNorm, n: windowN } = s.window);
     }
   }

@@ -108,6 +108,8 @@ test('6: SIGTERM mid-training checkpoints, says what was saved, exits 143; the r
   assert.match(r.err, /interrupted by SIGTERM at step \d+ of 300; checkpoint .*ckpt\.bin holds step \d+ of 300/);
   const again = run(results, ['--workers', '1', ...long]);
   assert.equal(again.status, 0, again.err);
+  // issue 30, 4: the rerun says where it resumed
+  assert.match(again.err, /setup-check: run 'mlp 64' \(seed 0\) resumed from its checkpoint at step \d+ of 300/);
   const [a] = records(ref);
   const [b] = records(results);
   assert.equal(b.runId, a.runId);
