@@ -351,6 +351,7 @@ export function panelFigure(panels: { figure: FigureSpec; title?: string }[], op
   const colour = new Map<string, string>();
   const data: object[] = [];
   const annotations: object[] = [];
+  let scales = 0; // heatmaps share one colour bar (the first one's): nine bars would cover the panels
   const layout: Record<string, unknown> = {
     ...(opts.title ? { title: { text: opts.title } } : {}),
     grid: { rows, columns, pattern: 'independent', ygap: 0.35, xgap: 0.15 },
@@ -377,6 +378,7 @@ export function panelFigure(panels: { figure: FigureSpec; title?: string }[], op
         xaxis: `x${k}`,
         yaxis: `y${k}`,
         ...(line ? { legendgroup: name, showlegend: first, line: { color: c, ...(tr.line ?? {}) }, marker: { color: c, ...(tr.marker ?? {}) } } : {}),
+        ...(tr.type === 'heatmap' ? { showscale: scales++ === 0 } : {}),
       });
     }
   });

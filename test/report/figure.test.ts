@@ -69,6 +69,8 @@ describe('figure specs', () => {
     assert.deepEqual(d.slice(0, 4).map((t) => t.showlegend), [true, true, false, false]);
     assert.equal(d[4].type, 'heatmap');
     assert.equal(d[4].line, undefined, 'a heatmap gets no line colour');
+    const two = panelFigure([{ figure: heatmapFigure([[1]]) }, { figure: heatmapFigure([[2]]) }]).data as any[];
+    assert.deepEqual(two.map((t) => t.showscale), [true, false], 'heatmaps share the first colour bar');
     assert.throws(() => panelFigure([]), (e: unknown) => e instanceof ConfigError && /at least one panel; got none/.test((e as Error).message));
     assert.throws(() => panelFigure([{ figure: a }], { columns: 0 }), /columns must be a positive integer; got 0/);
   });

@@ -8,7 +8,7 @@ import * as aq from 'arquero';
 import { BpeTokenizer } from '../../data/tokenizer';
 import { llamaParamCount, LLAMA_PRESETS, LLAMA_PRESET_NAMES } from '../../models/llama';
 import { REPO_ROOT } from '../../paths';
-import { errorBarFigure, heatmapFigure, lineFigure, readRuns, type ColumnTable, type FigureSpec, type RunRecord } from '../../report';
+import { errorBarFigure, heatmapFigure, lineFigure, panelFigure, readRuns, type ColumnTable, type FigureSpec, type RunRecord } from '../../report';
 import { convergenceTable, meanCurves, overheadTable, perplexityTable, timeStepsBackToBack, type LmRecord } from './analysis';
 import { PAPER_C4_PERPLEXITY } from './paper';
 import type { AncreLmConfig } from './spec';
@@ -122,6 +122,17 @@ export function routingFigures(records: LmRecord[], config: AncreLmConfig): Name
     }
   }
   return out;
+}
+
+/**
+ * Every routing matrix of `routingFigures` in one figure, a row per ANCRe wiring and a column per depth (one
+ * colour bar): what notebook 03 shows instead of nine separate heatmaps; null when there is none.
+ */
+export function routingPanelFigure(records: LmRecord[], config: AncreLmConfig): { figure: FigureSpec; rows: number; columns: number } | null {
+  const figs = routingFigures(records, config);
+  if (!figs.length) return null;
+  const columns = Math.min(depthsOf(records).length, figs.length);
+  return { figure: panelFigure(figs.map((f) => ({ figure: f.figure })), { columns, title: 'ANCRe routing weights p[l][i] at the end of training (first seed)' }), rows: Math.ceil(figs.length / columns), columns };
 }
 
 /** The routing weights against step for each ANCRe-incoming row at the deepest depth (first seed); and what has no log yet. */
