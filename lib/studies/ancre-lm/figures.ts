@@ -98,12 +98,30 @@ export function depthsOf(records: LmRecord[]): number[] {
   return [...new Set(records.map((r) => r.metrics.depth as number))].sort((a, b) => a - b);
 }
 
-/** Validation perplexity against step, one figure per depth (mean over seeds). */
+/**
+ * Validation perplexity against step, one figure per depth (mean over seeds): the whole run on a log axis beside
+ * its second half on a linear one, where the 1–3 point gaps between the wirings are visible (a log axis over the
+ * whole run flattens them).
+ */
 export function perplexityCurveFigures(records: LmRecord[]): NamedFigure[] {
-  return depthsOf(records).map((d) => ({
-    name: `val-perplexity-d${d}`,
-    figure: lineFigure(meanCurves(records, d), { title: `Validation perplexity, ${d} layers (mean over seeds)`, xTitle: 'step', yTitle: 'perplexity', logY: true }),
-  }));
+  return depthsOf(records).map((d) => {
+    const series = meanCurves(records, d);
+    const last = Math.max(0, ...series.flatMap((c) => Array.from(c.x)));
+    const half = series.map((c) => {
+      const keep = Array.from(c.x, (x, i) => (x >= last / 2 ? i : -1)).filter((i) => i >= 0);
+      return { name: c.name, x: keep.map((i) => c.x[i]), y: keep.map((i) => c.y[i]) };
+    });
+    return {
+      name: `val-perplexity-d${d}`,
+      figure: panelFigure(
+        [
+          { figure: lineFigure(series, { xTitle: 'step', yTitle: 'perplexity (log)', logY: true }), title: 'whole run (log axis)' },
+          { figure: lineFigure(half, { xTitle: 'step', yTitle: 'perplexity' }), title: 'second half (linear axis)' },
+        ],
+        { title: `Validation perplexity, ${d} layers (mean over seeds)` },
+      ),
+    };
+  });
 }
 
 /** The final routing matrix p[l][i] of every ANCRe row at every depth (the first seed's run). */
