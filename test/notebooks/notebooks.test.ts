@@ -3,7 +3,7 @@
  * temporary copy with a temporary results folder: the committed notebooks keep their reference
  * (cpu) outputs and results/ keeps only reference runs.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -45,3 +45,31 @@ for (const nb of notebooks) {
     assert.ok(written.some((f) => f.endsWith('.md')), `${nb} wrote no table under ${results}`);
   });
 }
+
+test('a config-cell tweak through Jupyter: notebook 04 with a row ADDED keeps the preset rows, and its exports go under tweaks/ (issue 30, 2 and 3)', { timeout: 15 * 60 * 1000 }, async () => {
+  const src = JSON.parse(fs.readFileSync(path.join(nbDir, '04-resnet-depth.ipynb'), 'utf8')) as { cells: { cell_type: string; source: string[] | string; outputs?: unknown[] }[] };
+  const cfg = src.cells.find((c) => c.cell_type === 'code')!;
+  const text = Array.isArray(cfg.source) ? cfg.source.join('') : cfg.source;
+  const tweaked = text.replace('const extraSweep: DepthSweepEntry[] = [];', "const extraSweep: DepthSweepEntry[] = [{ wiring: { kind: 'constant-average' }, blocks: [2] }];");
+  assert.notEqual(tweaked, text, 'the config cell still declares extraSweep');
+  cfg.source = tweaked;
+  // inside the checkout (tslab resolves 'repro/…' from the notebook's folder up to node_modules), removed after
+  const nbFolder = fs.mkdtempSync(path.join(REPO_ROOT, 'build', 'tweaked-notebook-'));
+  const nb = path.join(nbFolder, 'tweaked-04.ipynb');
+  fs.writeFileSync(nb, JSON.stringify(src));
+  after(() => fs.rmSync(nbFolder, { recursive: true, force: true }));
+  const out = path.join(tmp, 'tweaked-04.out.ipynb');
+  const results = path.join(tmp, 'results-tweaked-04');
+  let log = '';
+  const run = await executeNotebook(nb, out, { REPRO_PRESET: 'smoke', REPRO_RESULTS: results }, (c) => {
+    log += c;
+  });
+  const errors = fs.existsSync(out) ? notebookErrors(out) : ['no executed notebook written'];
+  assert.equal(run.status, 0, `${errors.join('\n')}\n${log.slice(-3000)}`);
+  const dir = path.join(results, 'resnet-depth', 'smoke');
+  const rows = new Set(fs.readFileSync(path.join(dir, 'runs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).row as string));
+  for (const r of ['ancre τ=0.01 · 2 blocks', 'residual · 2 blocks', 'residual · 4 blocks', 'constant-average · 2 blocks']) assert.ok(rows.has(r), `missing row ${r}: ${[...rows].join(', ')}`);
+  const tweaks = path.join(dir, 'tweaks');
+  assert.ok(fs.existsSync(tweaks) && fs.readdirSync(tweaks).some((h) => fs.existsSync(path.join(tweaks, h, 'table-teacher.md'))), 'the tweaked table is under tweaks/<hash>/');
+  assert.ok(!fs.existsSync(path.join(dir, 'table-teacher.md')), 'no reference-named table was written by the tweak');
+});
