@@ -142,8 +142,21 @@ function maeLongVerdict(records: RunRecord[], c: MaeLongConfig, planned: number)
     finished < trainedPlanned ? `Partial: ${finished} of ${trainedPlanned} trained runs finished (${planned} planned with the baselines).` : '',
   ].filter(Boolean).join(' ');
   const epochs = (c.train.steps * c.batch) / 60000;
-  return maeVerdict('A.mae-long', 'the same, with an MAE trained until it learns (paper A\'s decoder with every skip, 12.5× longer, at the lr where it learns)', records, STD, HEADLINE_ROW,
-    `ViT ${c.model.encoder.depth} × ${c.model.encoder.width}, ${c.model.decoderDepth}-block decoder with every skip, ${c.train.steps} steps (${epochs.toFixed(1)} epochs) at lr ×${LONG_LR_SCALE} of the MAE rule`, '01 §5', 2, 'lpConverged', { drop, healthy, note });
+  const claim = 'the same, with an MAE trained until it learns (paper A\'s decoder with every skip, 12.5× longer, at the lr where it learns)';
+  const scale = `ViT ${c.model.encoder.depth} × ${c.model.encoder.width}, ${c.model.decoderDepth}-block decoder with every skip, ${c.train.steps} steps (${epochs.toFixed(1)} epochs) at lr ×${LONG_LR_SCALE} of the MAE rule`;
+  // Until standard and α_min = 0.6 share two finished seeds there is no comparison to judge: say what has
+  // finished, not that the MAE did not learn or that the baseline is unhealthy (those need the runs first).
+  const seedsOf = (row: string) => new Set(records.filter((r) => r.row === row).map((r) => r.seed));
+  const pairs = [...seedsOf(STD)].filter((s) => seedsOf(HEADLINE_ROW).has(s)).length;
+  if (pairs < 2) {
+    const sofar = dStd === null ? '' : ` So far: standard's held-out loss fell ${pct(dStd)} below predicting zero${dDec === null ? '' : `, α_min = 0.6's ${pct(dDec)}`}.`;
+    return {
+      id: 'A.mae-long', paper: 'A', claim, word: 'not tested', effect: `${pairs} paired seed${pairs === 1 ? '' : 's'} of standard and α_min = 0.6 so far`, n: pairs,
+      reason: `In progress: ${finished} of ${trainedPlanned} trained runs finished; the comparison needs at least 2 seeds with both standard and α_min = 0.6.${sofar}`,
+      scale, notebook: '01 §5',
+    };
+  }
+  return maeVerdict('A.mae-long', claim, records, STD, HEADLINE_ROW, scale, '01 §5', 2, 'lpConverged', { drop, healthy, note });
 }
 
 /** Every claim's verdict from the records under `root` (default: the results folder). */

@@ -199,6 +199,19 @@ describe('mae-long: the verdict (lib/studies/verdicts.ts)', () => {
     assert.equal(verdict(better).word, 'reproduced');
   });
 
+  test('before standard and α_min = 0.6 share two seeds the verdict says the study is in progress', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'long-v-'));
+    writeStudy(dir, { shift: 4, finalLoss: 0.45 });
+    const file = path.join(dir, 'mae-long', 'smoke', 'runs.jsonl');
+    // keep the baselines and the standard row only
+    const kept = fs.readFileSync(file, 'utf8').trim().split('\n').filter((l) => !/"row":"α_min=0\.[67]"/.test(l));
+    fs.writeFileSync(file, kept.join('\n') + '\n');
+    const v = verdict(dir);
+    assert.equal(v.word, 'not tested');
+    assert.equal(v.n, 0);
+    assert.match(v.reason, /^In progress: 2 of 6 trained runs finished; the comparison needs at least 2 seeds with both standard and α_min = 0\.6\. So far: standard's held-out loss fell 32 % below predicting zero\.$/);
+  });
+
   test('an MAE that did not learn is "not tested", whatever the difference', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'long-v-'));
     writeStudy(dir, { shift: 4, finalLoss: 0.63 });
