@@ -207,7 +207,8 @@ async function runExperimentInner<C extends object>(
   /** After a failed append no new run starts (its record could not be kept either). */
   let halt = false;
   let workerSignal: StopSignal | undefined;
-  let queueRef: RunQueue | null = null;
+  /** Runs of this call that another runner finished (collected from its record files). */
+  let doneElsewhere = 0;
   const mayStart = () => !halt && !stopRequested();
   if (todo.length) {
     const bar = verbose ? new ProgressBar(`${exp.name}/${preset}`, todo.length, { unit: 'run' }) : null;
@@ -224,7 +225,6 @@ async function runExperimentInner<C extends object>(
     // Each run is claimed before it starts (./claims.ts): runs another runner holds are skipped,
     // then waited for; their records come from that runner's record files.
     const queue = new RunQueue(dir, todo.map((spec) => ({ spec, runId: runIdOf(exp.name, spec, dataKey) })), byId, opts.claims);
-    queueRef = queue;
     const take = () => (mayStart() ? queue.take() : null);
     const onDone = (spec: RunSpec, reply: WorkerReply) => {
       const runId = runIdOf(exp.name, spec, dataKey);
@@ -298,16 +298,16 @@ async function runExperimentInner<C extends object>(
       }
     } finally {
       bar?.stop(); // its timer must not outlive this call (a cell that failed or was abandoned)
+      doneElsewhere = queue.finishedElsewhere.size;
     }
     // The bar counts runs that ended (ok or failed, here or by another runner); interrupted ones did not.
     bar?.finish(
       `${saved} ok, ${failures.length + unsaved.length} failed${interrupted.length ? `, ${interrupted.length} interrupted` : ''}` +
-        `${todo.length > executed + queue.finishedElsewhere.size ? `, ${todo.length - executed - queue.finishedElsewhere.size} not started` : ''}` +
-        `${queue.finishedElsewhere.size ? `, ${queue.finishedElsewhere.size} finished by another runner` : ''} in ${formatDuration((Date.now() - t0) / 1000)}`,
+        `${todo.length > executed + doneElsewhere ? `, ${todo.length - executed - doneElsewhere} not started` : ''}` +
+        `${doneElsewhere ? `, ${doneElsewhere} finished by another runner` : ''} in ${formatDuration((Date.now() - t0) / 1000)}`,
       finished - interrupted.length,
     );
   }
-  const doneElsewhere = queueRef ? (queueRef as RunQueue).finishedElsewhere.size : 0;
   // Runs another runner finished were neither run here nor left undone.
   const notStarted = todo.length - executed - doneElsewhere;
   const savedNote = saved ? `${saved} finished run(s) are saved in ${file}` : `no run of this call was saved`;

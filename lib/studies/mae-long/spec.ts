@@ -59,8 +59,8 @@ export const defaults: MaeLongConfig = {
   train: {
     ...clutterDefaults.train,
     // 5,000 steps × batch 128 = 10.7 epochs of the 60,000 cluttered training images (the 400-step study: 0.85).
-    // ≈ 0.75 s a step on one core of this machine with two runs side by side (the lr search's 1,500-step runs):
-    // ≈ 65 min a run with its evaluations, 11 trained runs ≈ 6 h on two cores.
+    // Measured on one core of this machine beside a second run: the first run trained 5,000 steps in 86 min
+    // (1.03 s a step) plus ~20 s per evaluation, so 11 trained runs take ≈ 8 h on two cores.
     steps: 5000,
     logEvery: 25,
     checkpointEvery: 250,
